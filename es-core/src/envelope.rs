@@ -1,0 +1,113 @@
+//! What a store records around an event: where it sits and why it happened.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::event::EncodedEvent;
+
+/// A place in the global order of all events of a store.
+///
+/// Positions are totally ordered and a projection that reads everything
+/// after its last position never skips an event. A store orders events by
+/// the commit they were written in, then by sequence within the store, so a
+/// position is the pair of both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+pub struct Position {
+    /// The commit (transaction) the event was written in.
+    pub commit: u64,
+    /// The event's sequence number in the store.
+    pub sequence: u64,
+}
+
+impl Position {
+    /// Before the first event: reading after it reads everything.
+    pub const START: Position = Position { commit: 0, sequence: 0 };
+
+    /// A position from its two parts.
+    pub const fn new(commit: u64, sequence: u64) -> Self {
+        Position { commit, sequence }
+    }
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.commit, self.sequence)
+    }
+}
+
+/// Why an event was written and by whom.
+///
+/// ```
+/// use es_core::Metadata;
+///
+/// let metadata = Metadata::default()
+///     .with_correlation_id("req-42")
+///     .with_actor("alice")
+///     .with("ip", "10.0.0.1");
+/// assert_eq!(metadata.actor.as_deref(), Some("alice"));
+/// assert_eq!(metadata.extra["ip"], "10.0.0.1");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// Groups all events caused by one request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// The message (command or event) that caused this event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<String>,
+    /// Who or what issued the command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Anything else worth keeping with the event.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl Metadata {
+    /// Sets the correlation id.
+    pub fn with_correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.correlation_id = Some(id.into());
+        self
+    }
+
+    /// Sets the causation id.
+    pub fn with_causation_id(mut self, id: impl Into<String>) -> Self {
+        self.causation_id = Some(id.into());
+        self
+    }
+
+    /// Sets the actor.
+    pub fn with_actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+
+    /// Adds a free-form entry.
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.extra.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// An event as a store holds it: the encoded event and its envelope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent {
+    /// The aggregate type of the stream, such as `"account"`.
+    pub aggregate_type: String,
+    /// The stream (aggregate instance) the event belongs to.
+    pub stream_id: String,
+    /// The event's version in its stream: 1, 2, 3, … without gaps.
+    pub version: u64,
+    /// The event's place in the global order.
+    pub position: Position,
+    /// When the store recorded the event.
+    pub recorded_at: SystemTime,
+    /// The event's name, schema version and payload as stored.
+    pub event: EncodedEvent,
+    /// Why the event was written.
+    pub metadata: Metadata,
+}

@@ -1,0 +1,148 @@
+//! Errors of the runtime, each precise enough to act on.
+
+use std::error::Error as StdError;
+
+use crate::store::ExpectedVersion;
+
+/// A boxed error from a backend's driver.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Why an event could not be rebuilt from its stored form.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// No event type is stored under this name.
+    #[error("unknown event `{name}`")]
+    UnknownEvent {
+        /// The stored name.
+        name: String,
+    },
+    /// The stored version is newer than the code, or zero.
+    #[error("event `{name}` has no version {version} (the code knows versions 1 to {current})")]
+    UnknownVersion {
+        /// The event's name.
+        name: String,
+        /// The stored version.
+        version: u32,
+        /// The version the code is at.
+        current: u32,
+    },
+    /// An upcaster refused the payload.
+    #[error("upcasting event `{name}` from version {from} failed: {source}")]
+    Upcast {
+        /// The event's name.
+        name: String,
+        /// The version the failing step starts from.
+        from: u32,
+        /// Why the step failed.
+        source: serde_json::Error,
+    },
+    /// The (upcast) payload does not deserialize into the event type.
+    #[error("payload of event `{name}` (version {version}) does not match its type: {source}")]
+    Payload {
+        /// The event's name.
+        name: String,
+        /// The stored version.
+        version: u32,
+        /// The deserializer's complaint.
+        source: serde_json::Error,
+    },
+}
+
+/// An error of an [`EventStore`](crate::EventStore).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Optimistic concurrency: the stream is not at the expected version.
+    #[error("concurrency conflict on stream `{stream_id}`: expected {expected}, but it is at version {actual}")]
+    Conflict {
+        /// The stream written to.
+        stream_id: String,
+        /// What the writer expected.
+        expected: ExpectedVersion,
+        /// The stream's version when the append was refused.
+        actual: u64,
+    },
+    /// The store cannot be reached.
+    #[error("the event store is unreachable: {0}")]
+    Unavailable(#[source] BoxError),
+    /// A stored row cannot be read back.
+    #[error("corrupt row in stream `{stream_id}` at version {version}: {cause}")]
+    Corrupt {
+        /// The stream of the row.
+        stream_id: String,
+        /// The row's version in its stream.
+        version: u64,
+        /// What is wrong with it.
+        cause: String,
+    },
+    /// Any other failure of the backend.
+    #[error("event store error: {0}")]
+    Backend(#[source] BoxError),
+}
+
+/// An error of the [`Repository`](crate::Repository).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored event cannot be decoded into the aggregate's event type.
+    #[error("cannot decode event {version} of stream `{stream_id}`: {source}")]
+    Decode {
+        /// The stream holding the event.
+        stream_id: String,
+        /// The event's version in its stream.
+        version: u64,
+        /// Why decoding failed.
+        source: DecodeError,
+    },
+    /// A new event or a state cannot be serialized.
+    #[error("cannot serialize {what} for stream `{stream_id}`: {source}")]
+    Encode {
+        /// The stream written to.
+        stream_id: String,
+        /// What was being serialized.
+        what: &'static str,
+        /// The serializer's complaint.
+        source: serde_json::Error,
+    },
+    /// Every attempt of a command hit a concurrency conflict.
+    #[error("command on stream `{stream_id}` gave up after {attempts} concurrency conflicts")]
+    RetriesExhausted {
+        /// The contended stream.
+        stream_id: String,
+        /// How many times the command ran.
+        attempts: u32,
+    },
+}
+
+impl Error {
+    /// Whether this is a concurrency conflict (raw or after retries).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Error::Store(StoreError::Conflict { .. }) | Error::RetriesExhausted { .. })
+    }
+}
+
+/// The failure of [`Repository::execute`](crate::Repository::execute): the
+/// command rejected itself, or the runtime failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError<E> {
+    /// The command refused to run against the current state.
+    #[error("command rejected: {0}")]
+    Rejected(E),
+    /// Loading or committing failed.
+    #[error(transparent)]
+    Failed(#[from] Error),
+}
+
+impl<E> ExecuteError<E> {
+    /// The domain error, if the command rejected itself.
+    pub fn rejection(&self) -> Option<&E> {
+        match self {
+            ExecuteError::Rejected(e) => Some(e),
+            ExecuteError::Failed(_) => None,
+        }
+    }
+}

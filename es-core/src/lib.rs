@@ -1,0 +1,82 @@
+//! Event sourcing for Rust: state is a fold of immutable events.
+//!
+//! ```
+//! use es_core::{Aggregate, Apply, Event, InMemoryEventStore, Repository};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+//! struct Deposited { amount: i64 }
+//!
+//! #[derive(Aggregate, Default, Serialize, Deserialize, Debug)]
+//! #[aggregate(name = "account", event = Deposited)]
+//! struct Account { balance: i64 }
+//!
+//! impl Apply<Deposited> for Account {
+//!     fn apply(&mut self, e: &Deposited) { self.balance += e.amount }
+//! }
+//!
+//! impl Account {
+//!     fn deposit(&self, amount: i64) -> Result<Vec<Deposited>, String> {
+//!         if amount <= 0 { return Err("amount must be positive".into()) }
+//!         Ok(vec![Deposited { amount }])
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let accounts = Repository::<Account, _>::new(InMemoryEventStore::new());
+//! accounts.execute("acc-1", |a| a.deposit(100)).await?;
+//! let committed = accounts.execute("acc-1", |a| a.deposit(50)).await?;
+//! assert_eq!((committed.version, committed.state.balance), (2, 150));
+//! assert_eq!(accounts.load_at_version("acc-1", 1).await?.state.balance, 100);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # The parts
+//!
+//! - An [`Event`] is a named, versioned fact; `#[derive(Event)]` gives it a
+//!   stable name, a schema version and an upcaster chain for old payloads.
+//! - An [`Aggregate`] is a consistency boundary: [`Apply`] evolves its state,
+//!   commands are methods returning new events. `#[derive(Aggregate)]`
+//!   dispatches each event to its `Apply` impl.
+//! - An [`EventStore`] appends with [`ExpectedVersion`] and keeps a global
+//!   order; [`InMemoryEventStore`] is the embedded one, `es-postgres` the
+//!   durable one.
+//! - The [`Repository`] loads aggregates (snapshot plus newer events),
+//!   executes commands with optimistic concurrency and retries, takes
+//!   snapshots and travels in time.
+//! - [`testing`] holds a given/when/then kit for aggregates.
+//!
+//! # Features
+//!
+//! - `derive` (default): re-exports the derive macros.
+//! - `conformance`: the tests every [`EventStore`] must pass, for backends.
+#![warn(missing_docs)]
+
+mod aggregate;
+mod envelope;
+mod error;
+mod event;
+mod memory;
+mod repository;
+mod store;
+pub mod testing;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use aggregate::Aggregate;
+pub use envelope::{Metadata, Position, RecordedEvent};
+pub use error::{BoxError, DecodeError, Error, ExecuteError, StoreError};
+pub use event::{Apply, ApplyTo, EncodedEvent, Event};
+pub use memory::InMemoryEventStore;
+pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Repository, SnapshotOutcome};
+pub use store::{Appended, EventStore, ExpectedVersion, Snapshot, StreamRange};
+
+#[cfg(feature = "derive")]
+pub use es_macros::{Aggregate, Event};

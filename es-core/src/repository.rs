@@ -1,0 +1,267 @@
+//! Loading aggregates and executing commands against them.
+
+use std::marker::PhantomData;
+use std::time::SystemTime;
+
+use crate::aggregate::Aggregate;
+use crate::envelope::{Metadata, Position, RecordedEvent};
+use crate::error::{Error, ExecuteError, StoreError};
+use crate::event::Event;
+use crate::store::{EventStore, ExpectedVersion, Snapshot, StreamRange};
+
+/// How many times [`Repository::execute`] runs a command before giving up on
+/// concurrency conflicts, unless set with [`Repository::with_max_attempts`].
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+
+/// An aggregate's state as loaded from a store.
+#[derive(Debug, Clone)]
+pub struct Loaded<A> {
+    /// The state after the last event applied.
+    pub state: A,
+    /// The stream version of that event (0 for an empty stream).
+    pub version: u64,
+    /// The version of the snapshot the load started from, if one was used.
+    pub snapshot_version: Option<u64>,
+}
+
+/// What a successful command committed, so that the caller needs no second
+/// read.
+#[derive(Debug)]
+pub struct Committed<A: Aggregate> {
+    /// The stream's version after the commit.
+    pub version: u64,
+    /// The global position of the last event committed; `None` when the
+    /// command produced no events. A projection that has reached it
+    /// reflects this command.
+    pub position: Option<Position>,
+    /// The events the command produced.
+    pub events: Vec<A::Event>,
+    /// The aggregate's state after those events.
+    pub state: A,
+    /// How many times the command ran (more than 1 after conflicts).
+    pub attempts: u32,
+    /// Whether this commit took a snapshot.
+    pub snapshot: SnapshotOutcome,
+}
+
+/// What happened to the snapshot after a commit. Snapshots are best effort:
+/// a failure here never fails the command.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SnapshotOutcome {
+    /// The commit did not cross a multiple of the snapshot interval.
+    NotDue,
+    /// A snapshot of the new state was saved.
+    Saved {
+        /// The stream version of the snapshot.
+        version: u64,
+    },
+    /// Saving failed; the events are committed all the same.
+    Failed(Error),
+}
+
+/// Loads aggregates of type `A` from a store and executes commands on them
+/// with optimistic concurrency.
+///
+/// ```
+/// # use es_core::{Aggregate, Apply, Event, InMemoryEventStore, Repository};
+/// # use serde::{Deserialize, Serialize};
+/// # #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// # struct Incremented;
+/// # #[derive(Aggregate, Default, Serialize, Deserialize, Debug, Clone)]
+/// # #[aggregate(name = "counter", event = Incremented)]
+/// # struct Counter { value: u64 }
+/// # impl Apply<Incremented> for Counter { fn apply(&mut self, _: &Incremented) { self.value += 1 } }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let repository = Repository::<Counter, _>::new(InMemoryEventStore::new());
+/// let committed = repository
+///     .execute("c-1", |_counter| Ok::<_, std::convert::Infallible>(vec![Incremented]))
+///     .await?;
+/// assert_eq!((committed.version, committed.state.value), (1, 1));
+/// assert_eq!(repository.load("c-1").await?.state.value, 1);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Repository<A, S> {
+    store: S,
+    max_attempts: u32,
+    aggregate: PhantomData<fn() -> A>,
+}
+
+impl<A: Aggregate, S: EventStore> Repository<A, S> {
+    /// A repository over `store`.
+    pub fn new(store: S) -> Self {
+        Repository { store, max_attempts: DEFAULT_MAX_ATTEMPTS, aggregate: PhantomData }
+    }
+
+    /// Sets how many times a command runs before conflicts make it give up
+    /// (at least once).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Loads the current state: the latest usable snapshot, then the events
+    /// after it.
+    ///
+    /// A snapshot that does not decode or has another schema version is
+    /// ignored; the state is replayed from the events and, when snapshots
+    /// are enabled, saved as the new snapshot (best effort).
+    pub async fn load(&self, stream_id: &str) -> Result<Loaded<A>, Error> {
+        let (loaded, stale_snapshot) = self.load_range(stream_id, StreamRange::all()).await?;
+        if stale_snapshot && loaded.version > 0 {
+            // Best effort: the next snapshot interval retries a failed write.
+            let _ = self.save_snapshot(stream_id, loaded.version, &loaded.state).await;
+        }
+        Ok(loaded)
+    }
+
+    /// Loads the state as it was right after event `version`.
+    pub async fn load_at_version(&self, stream_id: &str, version: u64) -> Result<Loaded<A>, Error> {
+        Ok(self.load_range(stream_id, StreamRange::all().up_to_version(version)).await?.0)
+    }
+
+    /// Loads the state as it was at `time`: every event recorded at or before
+    /// it, replayed from the start.
+    pub async fn load_as_of(&self, stream_id: &str, time: SystemTime) -> Result<Loaded<A>, Error> {
+        let events = self.store.read_stream(stream_id, StreamRange::all().up_to_time(time)).await?;
+        fold(stream_id, Loaded { state: A::default(), version: 0, snapshot_version: None }, events)
+    }
+
+    /// Folds the events in `range` onto the latest usable snapshot; also
+    /// tells whether a snapshot exists that could not be used.
+    async fn load_range(&self, stream_id: &str, range: StreamRange) -> Result<(Loaded<A>, bool), Error> {
+        let (start, stale_snapshot) = match self.snapshot_in(stream_id, range).await? {
+            SnapshotLookup::Usable(loaded) => (loaded, false),
+            SnapshotLookup::Stale => (Loaded { state: A::default(), version: 0, snapshot_version: None }, true),
+            SnapshotLookup::None => (Loaded { state: A::default(), version: 0, snapshot_version: None }, false),
+        };
+        let events = self.store.read_stream(stream_id, StreamRange { after_version: start.version, ..range }).await?;
+        Ok((fold(stream_id, start, events)?, stale_snapshot))
+    }
+
+    /// The stream's snapshot if it is within `range`, at the current schema
+    /// version and decodes. Anything else is ignored: events are the truth.
+    async fn snapshot_in(&self, stream_id: &str, range: StreamRange) -> Result<SnapshotLookup<A>, Error> {
+        if A::SNAPSHOT_EVERY == 0 {
+            return Ok(SnapshotLookup::None);
+        }
+        let Some(snapshot) = self.store.load_snapshot(stream_id).await? else {
+            return Ok(SnapshotLookup::None);
+        };
+        if range.up_to_version.is_some_and(|v| snapshot.version > v) {
+            return Ok(SnapshotLookup::None);
+        }
+        if snapshot.schema_version != A::SNAPSHOT_VERSION {
+            return Ok(SnapshotLookup::Stale);
+        }
+        Ok(match serde_json::from_value(snapshot.state) {
+            Ok(state) => SnapshotLookup::Usable(Loaded { state, version: snapshot.version, snapshot_version: Some(snapshot.version) }),
+            Err(_) => SnapshotLookup::Stale,
+        })
+    }
+
+    /// Runs `command` against the current state and appends the events it
+    /// returns, expecting the version it was loaded at. On a concurrency
+    /// conflict it reloads and runs the command again, up to the
+    /// repository's maximum number of attempts.
+    pub async fn execute<E, F>(&self, stream_id: &str, command: F) -> Result<Committed<A>, ExecuteError<E>>
+    where
+        F: FnMut(&A) -> Result<Vec<A::Event>, E>,
+    {
+        self.execute_with(stream_id, &Metadata::default(), command).await
+    }
+
+    /// [`execute`](Self::execute), recording `metadata` with every event.
+    pub async fn execute_with<E, F>(
+        &self,
+        stream_id: &str,
+        metadata: &Metadata,
+        mut command: F,
+    ) -> Result<Committed<A>, ExecuteError<E>>
+    where
+        F: FnMut(&A) -> Result<Vec<A::Event>, E>,
+    {
+        for attempt in 1..=self.max_attempts {
+            let loaded = self.load(stream_id).await?;
+            let events = command(&loaded.state).map_err(ExecuteError::Rejected)?;
+            let encoded = events
+                .iter()
+                .map(Event::encode)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|source| Error::Encode { stream_id: stream_id.to_owned(), what: "event", source })?;
+            let expected = ExpectedVersion::Exact(loaded.version);
+            match self.store.append(A::TYPE, stream_id, expected, encoded, metadata).await {
+                Ok(appended) => {
+                    let mut state = loaded.state;
+                    events.iter().for_each(|e| state.apply(e));
+                    let snapshot = self.snapshot_after(stream_id, loaded.version, appended.stream_version, &state).await;
+                    return Ok(Committed {
+                        version: appended.stream_version,
+                        position: appended.position(),
+                        events,
+                        state,
+                        attempts: attempt,
+                        snapshot,
+                    });
+                }
+                Err(StoreError::Conflict { .. }) if attempt < self.max_attempts => continue,
+                Err(StoreError::Conflict { .. }) => break,
+                Err(e) => return Err(Error::Store(e).into()),
+            }
+        }
+        Err(Error::RetriesExhausted { stream_id: stream_id.to_owned(), attempts: self.max_attempts }.into())
+    }
+
+    /// Saves a snapshot if the commit from `before` to `after` crossed a
+    /// multiple of the snapshot interval.
+    async fn snapshot_after(&self, stream_id: &str, before: u64, after: u64, state: &A) -> SnapshotOutcome {
+        let every = A::SNAPSHOT_EVERY;
+        if every == 0 || before / every == after / every {
+            return SnapshotOutcome::NotDue;
+        }
+        match self.save_snapshot(stream_id, after, state).await {
+            Ok(()) => SnapshotOutcome::Saved { version: after },
+            Err(e) => SnapshotOutcome::Failed(e),
+        }
+    }
+
+    /// Saves `state` as the snapshot of `stream_id` at `version`.
+    pub async fn save_snapshot(&self, stream_id: &str, version: u64, state: &A) -> Result<(), Error> {
+        let state = serde_json::to_value(state)
+            .map_err(|source| Error::Encode { stream_id: stream_id.to_owned(), what: "snapshot", source })?;
+        let snapshot = Snapshot {
+            aggregate_type: A::TYPE.to_owned(),
+            stream_id: stream_id.to_owned(),
+            version,
+            schema_version: A::SNAPSHOT_VERSION,
+            state,
+        };
+        Ok(self.store.save_snapshot(snapshot).await?)
+    }
+}
+
+enum SnapshotLookup<A> {
+    None,
+    Usable(Loaded<A>),
+    /// A snapshot exists but has another schema version or does not decode.
+    Stale,
+}
+
+/// Applies recorded events to a starting state, decoding each.
+fn fold<A: Aggregate>(stream_id: &str, mut loaded: Loaded<A>, events: Vec<RecordedEvent>) -> Result<Loaded<A>, Error> {
+    for recorded in events {
+        let event = A::Event::decode(&recorded.event.name, recorded.event.version, recorded.event.payload)
+            .map_err(|source| Error::Decode { stream_id: stream_id.to_owned(), version: recorded.version, source })?;
+        loaded.state.apply(&event);
+        loaded.version = recorded.version;
+    }
+    Ok(loaded)
+}

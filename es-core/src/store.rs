@@ -1,0 +1,177 @@
+//! The storage contract every backend implements.
+
+use std::fmt;
+use std::future::Future;
+use std::time::SystemTime;
+
+use serde_json::Value;
+
+use crate::envelope::{Metadata, Position, RecordedEvent};
+use crate::error::StoreError;
+use crate::event::EncodedEvent;
+
+/// What the writer believes the stream's current version to be.
+///
+/// The semantics are EventStoreDB's: a store refuses an append whose
+/// expectation does not hold with [`StoreError::Conflict`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// Append whatever the stream holds.
+    Any,
+    /// The stream must not exist yet (hold no events).
+    NoStream,
+    /// The stream's last event must have exactly this version
+    /// (`Exact(0)` is the same as [`ExpectedVersion::NoStream`]).
+    Exact(u64),
+}
+
+impl ExpectedVersion {
+    /// Whether a stream whose last version is `actual` (0 when empty)
+    /// satisfies this expectation.
+    pub fn admits(self, actual: u64) -> bool {
+        match self {
+            ExpectedVersion::Any => true,
+            ExpectedVersion::NoStream => actual == 0,
+            ExpectedVersion::Exact(v) => actual == v,
+        }
+    }
+}
+
+impl fmt::Display for ExpectedVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExpectedVersion::Any => f.write_str("any version"),
+            ExpectedVersion::NoStream => f.write_str("no stream"),
+            ExpectedVersion::Exact(v) => write!(f, "version {v}"),
+        }
+    }
+}
+
+/// Which events of one stream to read.
+///
+/// ```
+/// use es_core::StreamRange;
+///
+/// let all = StreamRange::all();
+/// let tail = StreamRange::after(100);
+/// let history = StreamRange::all().up_to_version(42);
+/// assert!(history.admits(42, std::time::SystemTime::now()));
+/// assert!(!tail.admits(100, std::time::SystemTime::now()));
+/// # let _ = all;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StreamRange {
+    /// Only events with a version greater than this.
+    pub after_version: u64,
+    /// Only events with a version up to and including this.
+    pub up_to_version: Option<u64>,
+    /// Only events recorded at or before this instant.
+    pub up_to_time: Option<SystemTime>,
+}
+
+impl StreamRange {
+    /// The whole stream.
+    pub fn all() -> Self {
+        StreamRange::default()
+    }
+
+    /// The events after `version`.
+    pub fn after(version: u64) -> Self {
+        StreamRange { after_version: version, ..StreamRange::default() }
+    }
+
+    /// Stops at `version`, inclusive.
+    pub fn up_to_version(self, version: u64) -> Self {
+        StreamRange { up_to_version: Some(version), ..self }
+    }
+
+    /// Stops at the last event recorded at or before `time`.
+    pub fn up_to_time(self, time: SystemTime) -> Self {
+        StreamRange { up_to_time: Some(time), ..self }
+    }
+
+    /// Whether an event at `version` recorded at `recorded_at` is in range.
+    pub fn admits(&self, version: u64, recorded_at: SystemTime) -> bool {
+        version > self.after_version
+            && self.up_to_version.is_none_or(|v| version <= v)
+            && self.up_to_time.is_none_or(|t| recorded_at <= t)
+    }
+}
+
+/// A saved state of one aggregate instance at a stream version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// The aggregate type.
+    pub aggregate_type: String,
+    /// The stream the state was folded from.
+    pub stream_id: String,
+    /// The version of the last event folded into the state.
+    pub version: u64,
+    /// The schema version of the serialized state.
+    pub schema_version: u32,
+    /// The serialized state.
+    pub state: Value,
+}
+
+/// The outcome of a successful append.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Appended {
+    /// The stream's version after the append.
+    pub stream_version: u64,
+    /// The events as recorded, with their versions and positions.
+    pub events: Vec<RecordedEvent>,
+}
+
+impl Appended {
+    /// The global position of the last appended event, if any was appended.
+    pub fn position(&self) -> Option<Position> {
+        self.events.last().map(|e| e.position)
+    }
+}
+
+/// Storage for events, snapshots and their global order.
+///
+/// The in-memory [`InMemoryEventStore`](crate::InMemoryEventStore) and
+/// `es_postgres::PgEventStore` implement it; the `conformance` feature
+/// holds the tests any implementation must pass.
+pub trait EventStore: Send + Sync {
+    /// Appends `events` to a stream atomically if `expected` holds, giving
+    /// them consecutive versions and positions after every committed event.
+    ///
+    /// Appending no events checks `expected` and changes nothing.
+    fn append(
+        &self,
+        aggregate_type: &str,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<EncodedEvent>,
+        metadata: &Metadata,
+    ) -> impl Future<Output = Result<Appended, StoreError>> + Send;
+
+    /// Reads the events of one stream in `range`, in version order.
+    fn read_stream(
+        &self,
+        stream_id: &str,
+        range: StreamRange,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
+
+    /// Reads up to `limit` committed events after `after` in global order.
+    ///
+    /// Calling it again from the last position returned never skips an
+    /// event, whatever order concurrent writers commit in.
+    fn read_all(
+        &self,
+        after: Position,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
+
+    /// Saves a snapshot, replacing the stream's previous one unless that one
+    /// is at a later version.
+    fn save_snapshot(&self, snapshot: Snapshot) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Loads the stream's latest snapshot.
+    fn load_snapshot(
+        &self,
+        stream_id: &str,
+    ) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send;
+}
