@@ -1,0 +1,257 @@
+//! The behaviour every [`EventStore`] must have, as tests a backend runs
+//! against itself.
+//!
+//! ```ignore
+//! async fn fresh_store() -> MyStore { MyStore::new_isolated().await }
+//! es_core::conformance_tests!(fresh_store);
+//! ```
+//!
+//! Each case takes a fresh, empty store and panics with a description of
+//! the broken promise.
+
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use crate::envelope::{Metadata, Position, RecordedEvent};
+use crate::error::StoreError;
+use crate::event::EncodedEvent;
+use crate::store::{EventStore, ExpectedVersion, Snapshot, StreamRange};
+
+/// Expands to one `#[tokio::test]` per conformance case, each run against
+/// the store returned by `$fresh().await` (an `async fn` giving an isolated,
+/// empty store on every call).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($fresh:path) => {
+        $crate::conformance_tests!(@cases $fresh;
+            no_stream_creates_a_stream,
+            no_stream_refuses_an_existing_stream,
+            exact_appends_at_the_current_version,
+            exact_refuses_another_version,
+            exact_zero_is_no_stream,
+            any_appends_whatever_the_version,
+            empty_append_only_checks_the_expectation,
+            versions_are_consecutive_and_positions_increase,
+            unknown_stream_reads_empty,
+            read_stream_after_and_up_to_a_version,
+            read_stream_up_to_a_time,
+            read_all_pages_through_every_event_once,
+            payload_and_metadata_round_trip,
+            snapshots_keep_the_latest,
+            concurrent_exact_appends_admit_one_writer_per_version
+        );
+    };
+    (@cases $fresh:path; $($case:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                $crate::conformance::$case(&$fresh().await).await;
+            }
+        )*
+    };
+}
+
+fn event(name: &str, n: i64) -> EncodedEvent {
+    EncodedEvent { name: name.to_owned(), version: 1, payload: json!({ "n": n }) }
+}
+
+fn events(count: i64) -> Vec<EncodedEvent> {
+    (1..=count).map(|n| event("Happened", n)).collect()
+}
+
+async fn append<S: EventStore>(store: &S, stream: &str, expected: ExpectedVersion, count: i64) -> Result<u64, StoreError> {
+    let appended = store.append("thing", stream, expected, events(count), &Metadata::default()).await?;
+    Ok(appended.stream_version)
+}
+
+fn versions(events: &[RecordedEvent]) -> Vec<u64> {
+    events.iter().map(|e| e.version).collect()
+}
+
+#[track_caller]
+fn assert_conflict(result: Result<u64, StoreError>, expected: ExpectedVersion, actual: u64) {
+    match result {
+        Err(StoreError::Conflict { stream_id, expected: e, actual: a }) => {
+            assert_eq!((stream_id.as_str(), e, a), ("s", expected, actual), "conflict fields");
+        }
+        other => panic!("expected a conflict (expected {expected}, actual {actual}), got {other:?}"),
+    }
+}
+
+/// `NoStream` on a new stream appends from version 1.
+pub async fn no_stream_creates_a_stream<S: EventStore>(store: &S) {
+    assert_eq!(append(store, "s", ExpectedVersion::NoStream, 2).await.unwrap(), 2);
+    assert_eq!(versions(&store.read_stream("s", StreamRange::all()).await.unwrap()), [1, 2]);
+}
+
+/// `NoStream` on a stream with events is a conflict naming its version.
+pub async fn no_stream_refuses_an_existing_stream<S: EventStore>(store: &S) {
+    append(store, "s", ExpectedVersion::NoStream, 3).await.unwrap();
+    assert_conflict(append(store, "s", ExpectedVersion::NoStream, 1).await, ExpectedVersion::NoStream, 3);
+    assert_eq!(store.read_stream("s", StreamRange::all()).await.unwrap().len(), 3, "nothing was appended");
+}
+
+/// `Exact(v)` appends when the stream is at `v`.
+pub async fn exact_appends_at_the_current_version<S: EventStore>(store: &S) {
+    append(store, "s", ExpectedVersion::NoStream, 2).await.unwrap();
+    assert_eq!(append(store, "s", ExpectedVersion::Exact(2), 3).await.unwrap(), 5);
+}
+
+/// `Exact(v)` is a conflict when the stream is behind or ahead of `v`.
+pub async fn exact_refuses_another_version<S: EventStore>(store: &S) {
+    append(store, "s", ExpectedVersion::NoStream, 2).await.unwrap();
+    assert_conflict(append(store, "s", ExpectedVersion::Exact(1), 1).await, ExpectedVersion::Exact(1), 2);
+    assert_conflict(append(store, "s", ExpectedVersion::Exact(3), 1).await, ExpectedVersion::Exact(3), 2);
+    assert_eq!(store.read_stream("s", StreamRange::all()).await.unwrap().len(), 2, "nothing was appended");
+}
+
+/// `Exact(0)` creates a stream and refuses an existing one, like `NoStream`.
+pub async fn exact_zero_is_no_stream<S: EventStore>(store: &S) {
+    assert_eq!(append(store, "s", ExpectedVersion::Exact(0), 1).await.unwrap(), 1);
+    assert_conflict(append(store, "s", ExpectedVersion::Exact(0), 1).await, ExpectedVersion::Exact(0), 1);
+}
+
+/// `Any` appends to new and existing streams.
+pub async fn any_appends_whatever_the_version<S: EventStore>(store: &S) {
+    assert_eq!(append(store, "s", ExpectedVersion::Any, 1).await.unwrap(), 1);
+    assert_eq!(append(store, "s", ExpectedVersion::Any, 2).await.unwrap(), 3);
+}
+
+/// Appending nothing checks the expectation and writes nothing.
+pub async fn empty_append_only_checks_the_expectation<S: EventStore>(store: &S) {
+    append(store, "s", ExpectedVersion::NoStream, 2).await.unwrap();
+    assert_eq!(append(store, "s", ExpectedVersion::Exact(2), 0).await.unwrap(), 2);
+    assert_conflict(append(store, "s", ExpectedVersion::Exact(5), 0).await, ExpectedVersion::Exact(5), 2);
+    assert!(store.read_all(Position::START, 100).await.unwrap().len() == 2, "nothing was appended");
+}
+
+/// Versions run 1, 2, 3, … per stream; positions grow with every commit
+/// across streams, and the envelope names the stream and aggregate type.
+pub async fn versions_are_consecutive_and_positions_increase<S: EventStore>(store: &S) {
+    let a = store.append("thing", "a", ExpectedVersion::NoStream, events(2), &Metadata::default()).await.unwrap();
+    let b = store.append("other", "b", ExpectedVersion::NoStream, events(1), &Metadata::default()).await.unwrap();
+    let c = store.append("thing", "a", ExpectedVersion::Exact(2), events(2), &Metadata::default()).await.unwrap();
+    assert_eq!(versions(&a.events), [1, 2]);
+    assert_eq!(versions(&b.events), [1]);
+    assert_eq!(versions(&c.events), [3, 4]);
+    let positions: Vec<Position> = [a.events, b.events, c.events].concat().iter().map(|e| e.position).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "positions must increase: {positions:?}");
+    let stored = store.read_stream("b", StreamRange::all()).await.unwrap();
+    assert_eq!((stored[0].stream_id.as_str(), stored[0].aggregate_type.as_str()), ("b", "other"));
+}
+
+/// A stream nobody wrote to reads as empty, not as an error.
+pub async fn unknown_stream_reads_empty<S: EventStore>(store: &S) {
+    assert!(store.read_stream("nobody", StreamRange::all()).await.unwrap().is_empty());
+    assert!(store.load_snapshot("nobody").await.unwrap().is_none());
+}
+
+/// Ranges select by version, both ends.
+pub async fn read_stream_after_and_up_to_a_version<S: EventStore>(store: &S) {
+    append(store, "s", ExpectedVersion::NoStream, 10).await.unwrap();
+    let read = |range| async move { versions(&store.read_stream("s", range).await.unwrap()) };
+    assert_eq!(read(StreamRange::after(7)).await, [8, 9, 10]);
+    assert_eq!(read(StreamRange::all().up_to_version(3)).await, [1, 2, 3]);
+    assert_eq!(read(StreamRange::after(4).up_to_version(6)).await, [5, 6]);
+    assert_eq!(read(StreamRange::after(10)).await, Vec::<u64>::new());
+}
+
+/// A time bound keeps exactly the events recorded at or before it.
+pub async fn read_stream_up_to_a_time<S: EventStore>(store: &S) {
+    let mut recorded = Vec::new();
+    for n in 0..5 {
+        let appended = store.append("thing", "s", ExpectedVersion::Exact(n), events(1), &Metadata::default()).await.unwrap();
+        recorded.extend(appended.events);
+    }
+    let cutoff = recorded[2].recorded_at;
+    let expected: Vec<u64> = recorded.iter().filter(|e| e.recorded_at <= cutoff).map(|e| e.version).collect();
+    let read = store.read_stream("s", StreamRange::all().up_to_time(cutoff)).await.unwrap();
+    assert_eq!(versions(&read), expected);
+    assert!(expected.starts_with(&[1, 2, 3]), "the event at the cutoff is included");
+}
+
+/// Paging through `read_all` yields every event once, in position order.
+pub async fn read_all_pages_through_every_event_once<S: EventStore>(store: &S) {
+    for stream in ["a", "b", "c"] {
+        for n in 0..3 {
+            store.append("thing", stream, ExpectedVersion::Exact(n * 3), events(3), &Metadata::default()).await.unwrap();
+        }
+    }
+    let mut seen = Vec::new();
+    let mut after = Position::START;
+    loop {
+        let page = store.read_all(after, 4).await.unwrap();
+        assert!(page.len() <= 4, "a page holds at most `limit` events");
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        seen.extend(page);
+    }
+    assert_eq!(seen.len(), 27);
+    assert!(seen.windows(2).all(|w| w[0].position < w[1].position), "global order");
+    let distinct: HashSet<(String, u64)> = seen.iter().map(|e| (e.stream_id.clone(), e.version)).collect();
+    assert_eq!(distinct.len(), 27, "no event twice");
+}
+
+/// Names, versions, payloads and metadata come back as written.
+pub async fn payload_and_metadata_round_trip<S: EventStore>(store: &S) {
+    let metadata = Metadata::default()
+        .with_correlation_id("corr")
+        .with_causation_id("cause")
+        .with_actor("alice")
+        .with("ip", "127.0.0.1");
+    let written = EncodedEvent { name: "Renamed".into(), version: 3, payload: json!({ "to": "ü \"quoted\"", "n": [1, 2] }) };
+    store.append("thing", "s", ExpectedVersion::Any, vec![written.clone()], &metadata).await.unwrap();
+    let read = store.read_stream("s", StreamRange::all()).await.unwrap();
+    assert_eq!(read[0].event, written);
+    assert_eq!(read[0].metadata, metadata);
+    let all = store.read_all(Position::START, 10).await.unwrap();
+    assert_eq!(all, read, "read_all and read_stream agree");
+}
+
+/// The latest snapshot wins; an older one never replaces a newer one.
+pub async fn snapshots_keep_the_latest<S: EventStore>(store: &S) {
+    let snapshot = |version: u64| Snapshot {
+        aggregate_type: "thing".into(),
+        stream_id: "s".into(),
+        version,
+        schema_version: 2,
+        state: json!({ "at": version }),
+    };
+    store.save_snapshot(snapshot(10)).await.unwrap();
+    store.save_snapshot(snapshot(20)).await.unwrap();
+    assert_eq!(store.load_snapshot("s").await.unwrap(), Some(snapshot(20)));
+    store.save_snapshot(snapshot(15)).await.unwrap();
+    assert_eq!(store.load_snapshot("s").await.unwrap(), Some(snapshot(20)));
+}
+
+/// Many writers racing with `Exact` on one stream: each version is won by
+/// exactly one of them, and the stream has no gap.
+pub async fn concurrent_exact_appends_admit_one_writer_per_version<S: EventStore + Clone + 'static>(store: &S) {
+    const WRITERS: u64 = 16;
+    const ROUNDS: u64 = 5;
+    let mut tasks = Vec::new();
+    for writer in 0..WRITERS {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut won = 0u64;
+            for _ in 0..ROUNDS {
+                let current = store.read_stream("s", StreamRange::all()).await.unwrap().len() as u64;
+                let event = event("Won", writer as i64);
+                match store.append("thing", "s", ExpectedVersion::Exact(current), vec![event], &Metadata::default()).await {
+                    Ok(_) => won += 1,
+                    Err(StoreError::Conflict { .. }) => {}
+                    Err(e) => panic!("unexpected error: {e}"),
+                }
+            }
+            won
+        }));
+    }
+    let mut total_won = 0;
+    for task in tasks {
+        total_won += task.await.unwrap();
+    }
+    let stored = store.read_stream("s", StreamRange::all()).await.unwrap();
+    assert_eq!(versions(&stored), (1..=total_won).collect::<Vec<_>>(), "one winner per version, no gap");
+    assert!(total_won >= ROUNDS, "at least one writer wins every round");
+}
