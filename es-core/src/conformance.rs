@@ -60,7 +60,12 @@ fn events(count: i64) -> Vec<EncodedEvent> {
     (1..=count).map(|n| event("Happened", n)).collect()
 }
 
-async fn append<S: EventStore>(store: &S, stream: &str, expected: ExpectedVersion, count: i64) -> Result<u64, StoreError> {
+async fn append<S: EventStore>(
+    store: &S,
+    stream: &str,
+    expected: ExpectedVersion,
+    count: i64,
+) -> Result<u64, StoreError> {
     let appended = store.append("thing", stream, expected, events(count), &Metadata::default()).await?;
     Ok(appended.stream_version)
 }
@@ -161,7 +166,8 @@ pub async fn read_stream_after_and_up_to_a_version<S: EventStore>(store: &S) {
 pub async fn read_stream_up_to_a_time<S: EventStore>(store: &S) {
     let mut recorded = Vec::new();
     for n in 0..5 {
-        let appended = store.append("thing", "s", ExpectedVersion::Exact(n), events(1), &Metadata::default()).await.unwrap();
+        let appended =
+            store.append("thing", "s", ExpectedVersion::Exact(n), events(1), &Metadata::default()).await.unwrap();
         recorded.extend(appended.events);
     }
     let cutoff = recorded[2].recorded_at;
@@ -175,7 +181,10 @@ pub async fn read_stream_up_to_a_time<S: EventStore>(store: &S) {
 pub async fn read_all_pages_through_every_event_once<S: EventStore>(store: &S) {
     for stream in ["a", "b", "c"] {
         for n in 0..3 {
-            store.append("thing", stream, ExpectedVersion::Exact(n * 3), events(3), &Metadata::default()).await.unwrap();
+            store
+                .append("thing", stream, ExpectedVersion::Exact(n * 3), events(3), &Metadata::default())
+                .await
+                .unwrap();
         }
     }
     let mut seen = Vec::new();
@@ -200,7 +209,8 @@ pub async fn payload_and_metadata_round_trip<S: EventStore>(store: &S) {
         .with_causation_id("cause")
         .with_actor("alice")
         .with("ip", "127.0.0.1");
-    let written = EncodedEvent { name: "Renamed".into(), version: 3, payload: json!({ "to": "ü \"quoted\"", "n": [1, 2] }) };
+    let written =
+        EncodedEvent { name: "Renamed".into(), version: 3, payload: json!({ "to": "ü \"quoted\"", "n": [1, 2] }) };
     store.append("thing", "s", ExpectedVersion::Any, vec![written.clone()], &metadata).await.unwrap();
     let read = store.read_stream("s", StreamRange::all()).await.unwrap();
     assert_eq!(read[0].event, written);
@@ -238,7 +248,10 @@ pub async fn concurrent_exact_appends_admit_one_writer_per_version<S: EventStore
             for _ in 0..ROUNDS {
                 let current = store.read_stream("s", StreamRange::all()).await.unwrap().len() as u64;
                 let event = event("Won", writer as i64);
-                match store.append("thing", "s", ExpectedVersion::Exact(current), vec![event], &Metadata::default()).await {
+                match store
+                    .append("thing", "s", ExpectedVersion::Exact(current), vec![event], &Metadata::default())
+                    .await
+                {
                     Ok(_) => won += 1,
                     Err(StoreError::Conflict { .. }) => {}
                     Err(e) => panic!("unexpected error: {e}"),

@@ -47,6 +47,9 @@
 //!   executes commands with optimistic concurrency and retries, takes
 //!   snapshots and travels in time.
 //! - [`testing`] holds a given/when/then kit for aggregates.
+//! - [`registry`] lists every event type and aggregate linked into the
+//!   program and [`registry::validate`]s at start-up that no two share a
+//!   stored name.
 //!
 //! # Features
 //!
@@ -59,6 +62,7 @@ mod envelope;
 mod error;
 mod event;
 mod memory;
+pub mod registry;
 mod repository;
 mod store;
 pub mod testing;

@@ -163,7 +163,11 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             return Ok(SnapshotLookup::Stale);
         }
         Ok(match serde_json::from_value(snapshot.state) {
-            Ok(state) => SnapshotLookup::Usable(Loaded { state, version: snapshot.version, snapshot_version: Some(snapshot.version) }),
+            Ok(state) => SnapshotLookup::Usable(Loaded {
+                state,
+                version: snapshot.version,
+                snapshot_version: Some(snapshot.version),
+            }),
             Err(_) => SnapshotLookup::Stale,
         })
     }
@@ -202,7 +206,8 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 Ok(appended) => {
                     let mut state = loaded.state;
                     events.iter().for_each(|e| state.apply(e));
-                    let snapshot = self.snapshot_after(stream_id, loaded.version, appended.stream_version, &state).await;
+                    let snapshot =
+                        self.snapshot_after(stream_id, loaded.version, appended.stream_version, &state).await;
                     return Ok(Committed {
                         version: appended.stream_version,
                         position: appended.position(),
@@ -235,8 +240,11 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
 
     /// Saves `state` as the snapshot of `stream_id` at `version`.
     pub async fn save_snapshot(&self, stream_id: &str, version: u64, state: &A) -> Result<(), Error> {
-        let state = serde_json::to_value(state)
-            .map_err(|source| Error::Encode { stream_id: stream_id.to_owned(), what: "snapshot", source })?;
+        let state = serde_json::to_value(state).map_err(|source| Error::Encode {
+            stream_id: stream_id.to_owned(),
+            what: "snapshot",
+            source,
+        })?;
         let snapshot = Snapshot {
             aggregate_type: A::TYPE.to_owned(),
             stream_id: stream_id.to_owned(),

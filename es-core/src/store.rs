@@ -170,8 +170,5 @@ pub trait EventStore: Send + Sync {
     fn save_snapshot(&self, snapshot: Snapshot) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Loads the stream's latest snapshot.
-    fn load_snapshot(
-        &self,
-        stream_id: &str,
-    ) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send;
+    fn load_snapshot(&self, stream_id: &str) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send;
 }

@@ -1,1 +1,4 @@
-//! Runnable examples: see the `[[example]]` entries of this package.
+//! Domains shared by the runnable examples, the integration tests and the
+//! benchmarks. Run an example with `cargo run --example bank`.
+
+pub mod account;

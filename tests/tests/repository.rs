@@ -1,0 +1,379 @@
+//! The repository on the in-memory store: loading, retries, snapshots and
+//! time travel, with the bank account of the examples.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::SystemTime;
+
+use es_core::{
+    Aggregate, Appended, EncodedEvent, Error, Event, EventStore, ExecuteError, ExpectedVersion, InMemoryEventStore,
+    Metadata, Position, RecordedEvent, Repository, Snapshot, SnapshotOutcome, StoreError, StreamRange,
+};
+use es_examples::account::{Account, AccountError, AccountEvent, Deposited};
+use serde_json::json;
+
+type Accounts<S = InMemoryEventStore> = Repository<Account, S>;
+
+async fn opened_account(accounts: &Accounts<impl EventStore>, id: &str) {
+    accounts.execute(id, |a| a.open("alice")).await.unwrap();
+}
+
+/// Folds a stream from its first event, without the repository.
+async fn replay(store: &impl EventStore, id: &str) -> Account {
+    let mut state = Account::default();
+    for recorded in store.read_stream(id, StreamRange::all()).await.unwrap() {
+        let e = recorded.event;
+        state.apply(&AccountEvent::decode(&e.name, e.version, e.payload).unwrap());
+    }
+    state
+}
+
+#[tokio::test]
+async fn execute_returns_what_it_committed() {
+    let accounts = Accounts::new(InMemoryEventStore::new());
+    opened_account(&accounts, "a").await;
+    let committed = accounts.execute("a", |a| a.deposit(70)).await.unwrap();
+    assert_eq!(committed.version, 2);
+    assert_eq!(committed.events, [AccountEvent::from(Deposited { amount: 70 })]);
+    assert_eq!(committed.state.balance, 70);
+    assert_eq!(committed.attempts, 1);
+    let stored = accounts.store().read_stream("a", StreamRange::all()).await.unwrap();
+    assert_eq!(committed.position, Some(stored[1].position), "the position of the last event committed");
+    assert_eq!(stored[1].aggregate_type, "account");
+}
+
+#[tokio::test]
+async fn a_rejected_command_writes_nothing() {
+    let accounts = Accounts::new(InMemoryEventStore::new());
+    opened_account(&accounts, "a").await;
+    let err = accounts.execute("a", |a| a.withdraw(1)).await.unwrap_err();
+    assert_eq!(err.rejection(), Some(&AccountError::InsufficientFunds { balance: 0, requested: 1 }));
+    assert_eq!(accounts.load("a").await.unwrap().version, 1);
+}
+
+#[tokio::test]
+async fn a_command_producing_no_events_commits_nothing() {
+    let accounts = Accounts::new(InMemoryEventStore::new());
+    opened_account(&accounts, "a").await;
+    let committed = accounts.execute("a", |_| Ok::<_, AccountError>(vec![])).await.unwrap();
+    assert_eq!((committed.version, committed.position), (1, None));
+}
+
+#[tokio::test]
+async fn metadata_is_recorded_with_every_event() {
+    let accounts = Accounts::new(InMemoryEventStore::new());
+    let metadata = Metadata::default().with_actor("teller-7").with_correlation_id("req-1");
+    accounts.execute_with("a", &metadata, |a| a.open("alice")).await.unwrap();
+    let stored = accounts.store().read_stream("a", StreamRange::all()).await.unwrap();
+    assert_eq!(stored[0].metadata, metadata);
+}
+
+/// A store that lets another writer append right before each of the first
+/// `interruptions` appends, so they conflict.
+#[derive(Clone)]
+struct Contended {
+    inner: InMemoryEventStore,
+    interruptions: Arc<AtomicU32>,
+}
+
+impl Contended {
+    fn new(interruptions: u32) -> Self {
+        Contended { inner: InMemoryEventStore::new(), interruptions: Arc::new(AtomicU32::new(interruptions)) }
+    }
+}
+
+impl EventStore for Contended {
+    async fn append(
+        &self,
+        aggregate_type: &str,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<EncodedEvent>,
+        metadata: &Metadata,
+    ) -> Result<Appended, StoreError> {
+        let interrupt =
+            self.interruptions.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+        if interrupt {
+            let other = Deposited { amount: 1 }.encode().unwrap();
+            self.inner.append(aggregate_type, stream_id, ExpectedVersion::Any, vec![other], metadata).await?;
+        }
+        self.inner.append(aggregate_type, stream_id, expected, events, metadata).await
+    }
+    async fn read_stream(&self, stream_id: &str, range: StreamRange) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.inner.read_stream(stream_id, range).await
+    }
+    async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.inner.read_all(after, limit).await
+    }
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        self.inner.save_snapshot(snapshot).await
+    }
+    async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
+        self.inner.load_snapshot(stream_id).await
+    }
+}
+
+#[tokio::test]
+async fn a_conflict_reloads_and_runs_the_command_again() {
+    let store = Contended::new(0);
+    let accounts = Accounts::new(store.clone()).with_max_attempts(3);
+    opened_account(&accounts, "a").await;
+    store.interruptions.store(2, Ordering::SeqCst);
+    let mut balances_seen = Vec::new();
+    let committed = accounts
+        .execute("a", |a| {
+            balances_seen.push(a.balance);
+            a.deposit(100)
+        })
+        .await
+        .unwrap();
+    assert_eq!(committed.attempts, 3);
+    assert_eq!(balances_seen, [0, 1, 2], "each attempt saw the other writer's new event");
+    assert_eq!(committed.state.balance, 102);
+    assert_eq!(committed.version, 4);
+}
+
+#[tokio::test]
+async fn retries_are_bounded_and_end_in_a_typed_error() {
+    let store = Contended::new(0);
+    let accounts = Accounts::new(store.clone()).with_max_attempts(3);
+    opened_account(&accounts, "a").await;
+    store.interruptions.store(3, Ordering::SeqCst);
+    let mut runs = 0;
+    let err = accounts
+        .execute("a", |a| {
+            runs += 1;
+            a.deposit(100)
+        })
+        .await
+        .unwrap_err();
+    match err {
+        ExecuteError::Failed(Error::RetriesExhausted { stream_id, attempts }) => {
+            assert_eq!((stream_id.as_str(), attempts, runs), ("a", 3, 3));
+        }
+        other => panic!("expected RetriesExhausted, got {other:?}"),
+    }
+    assert_eq!(replay(accounts.store(), "a").await.balance, 3, "only the other writer's events were stored");
+}
+
+#[tokio::test]
+async fn a_snapshot_is_taken_when_a_commit_crosses_the_interval() {
+    let accounts = Accounts::new(InMemoryEventStore::new());
+    opened_account(&accounts, "a").await;
+    let mut outcomes = Vec::new();
+    for _ in 0..6 {
+        let committed = accounts.execute("a", |a| a.deposit(10)).await.unwrap();
+        outcomes.push((committed.version, matches!(committed.snapshot, SnapshotOutcome::Saved { .. })));
+    }
+    let taken: Vec<u64> = outcomes.iter().filter(|(_, saved)| *saved).map(|(v, _)| *v).collect();
+    assert_eq!(taken, [5], "Account snapshots every {} events", Account::SNAPSHOT_EVERY);
+    let snapshot = accounts.store().load_snapshot("a").await.unwrap().unwrap();
+    assert_eq!((snapshot.version, snapshot.schema_version), (5, Account::SNAPSHOT_VERSION));
+    let loaded = accounts.load("a").await.unwrap();
+    assert_eq!((loaded.snapshot_version, loaded.version, loaded.state.balance), (Some(5), 7, 60));
+}
+
+/// Random command sequences: the state loaded through snapshots always
+/// equals a replay of every event from the start.
+#[tokio::test]
+async fn snapshot_plus_tail_equals_full_replay() {
+    let mut rng = fastrand::Rng::with_seed(7);
+    for round in 0..40 {
+        let accounts = Accounts::new(InMemoryEventStore::new());
+        opened_account(&accounts, "a").await;
+        for _ in 0..rng.usize(0..40) {
+            let amount = rng.i64(-5..200);
+            let _ = match rng.u8(0..10) {
+                0..=5 => accounts.execute("a", |a| a.deposit(amount)).await,
+                6..=8 => accounts.execute("a", |a| a.withdraw(amount)).await,
+                _ => accounts.execute("a", |a| a.close()).await,
+            };
+        }
+        let loaded = accounts.load("a").await.unwrap();
+        assert_eq!(loaded.state, replay(accounts.store(), "a").await, "round {round}");
+        if loaded.version >= 5 {
+            assert!(loaded.snapshot_version.is_some(), "round {round}: a snapshot was used");
+        }
+    }
+}
+
+async fn account_with_snapshot(state: serde_json::Value, schema_version: u32) -> Accounts {
+    let accounts = Accounts::new(InMemoryEventStore::new());
+    opened_account(&accounts, "a").await;
+    for amount in [10, 20, 30] {
+        accounts.execute("a", |a| a.deposit(amount)).await.unwrap();
+    }
+    let snapshot =
+        Snapshot { aggregate_type: "account".into(), stream_id: "a".into(), version: 3, schema_version, state };
+    accounts.store().save_snapshot(snapshot).await.unwrap();
+    accounts
+}
+
+#[tokio::test]
+async fn an_undecodable_snapshot_falls_back_to_replay_and_is_replaced() {
+    let accounts = account_with_snapshot(json!({ "garbage": true }), Account::SNAPSHOT_VERSION).await;
+    let loaded = accounts.load("a").await.unwrap();
+    assert_eq!((loaded.snapshot_version, loaded.version, loaded.state.balance), (None, 4, 60));
+    let replaced = accounts.store().load_snapshot("a").await.unwrap().unwrap();
+    assert_eq!(replaced.version, 4);
+    assert_eq!(accounts.load("a").await.unwrap().snapshot_version, Some(4));
+}
+
+#[tokio::test]
+async fn a_snapshot_of_another_schema_version_is_ignored() {
+    let wrong = json!({ "owner": "mallory", "balance": 1_000_000, "closed": false });
+    let accounts = account_with_snapshot(wrong, Account::SNAPSHOT_VERSION + 1).await;
+    let loaded = accounts.load("a").await.unwrap();
+    assert_eq!((loaded.snapshot_version, loaded.state.balance), (None, 60));
+    assert_eq!(loaded.state.owner.as_deref(), Some("alice"));
+}
+
+#[tokio::test]
+async fn a_failed_snapshot_write_does_not_fail_the_command() {
+    #[derive(Clone)]
+    struct NoSnapshots(InMemoryEventStore);
+    impl EventStore for NoSnapshots {
+        async fn append(
+            &self,
+            t: &str,
+            s: &str,
+            e: ExpectedVersion,
+            ev: Vec<EncodedEvent>,
+            m: &Metadata,
+        ) -> Result<Appended, StoreError> {
+            self.0.append(t, s, e, ev, m).await
+        }
+        async fn read_stream(&self, s: &str, r: StreamRange) -> Result<Vec<RecordedEvent>, StoreError> {
+            self.0.read_stream(s, r).await
+        }
+        async fn read_all(&self, a: Position, l: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+            self.0.read_all(a, l).await
+        }
+        async fn save_snapshot(&self, _: Snapshot) -> Result<(), StoreError> {
+            Err(StoreError::Backend("snapshots table is full".into()))
+        }
+        async fn load_snapshot(&self, s: &str) -> Result<Option<Snapshot>, StoreError> {
+            self.0.load_snapshot(s).await
+        }
+    }
+    let accounts = Repository::<Account, _>::new(NoSnapshots(InMemoryEventStore::new()));
+    opened_account(&accounts, "a").await;
+    for _ in 0..3 {
+        accounts.execute("a", |a| a.deposit(1)).await.unwrap();
+    }
+    let committed = accounts.execute("a", |a| a.deposit(1)).await.unwrap();
+    assert_eq!(committed.version, 5);
+    assert!(matches!(committed.snapshot, SnapshotOutcome::Failed(_)), "got {:?}", committed.snapshot);
+    assert_eq!(accounts.load("a").await.unwrap().state.balance, 4);
+}
+
+#[tokio::test]
+async fn time_travel_by_version() {
+    let accounts = Accounts::new(InMemoryEventStore::new());
+    opened_account(&accounts, "a").await;
+    for amount in 1..=9 {
+        accounts.execute("a", |a| a.deposit(amount)).await.unwrap();
+    }
+    for version in 0..=10u64 {
+        let past = accounts.load_at_version("a", version).await.unwrap();
+        let expected: i64 = (1..version as i64).sum();
+        assert_eq!((past.version, past.state.balance), (version, expected), "at version {version}");
+    }
+    let past = accounts.load_at_version("a", 7).await.unwrap();
+    assert_eq!(past.snapshot_version, Some(5), "a snapshot at or before the target is used");
+}
+
+#[tokio::test]
+async fn time_travel_by_timestamp() {
+    let accounts = Accounts::new(InMemoryEventStore::new());
+    opened_account(&accounts, "a").await;
+    let before_anything = SystemTime::UNIX_EPOCH;
+    let mut checkpoints = Vec::new();
+    for amount in [5, 50, 500] {
+        let c = accounts.execute("a", |a| a.deposit(amount)).await.unwrap();
+        let stored = accounts.store().read_stream("a", StreamRange::after(c.version - 1)).await.unwrap();
+        checkpoints.push((stored[0].recorded_at, c.state.balance));
+    }
+    for (at, balance) in checkpoints {
+        let past = accounts.load_as_of("a", at).await.unwrap();
+        let expected = replay_until(accounts.store(), "a", at).await;
+        assert_eq!(past.state, expected);
+        assert!(past.state.balance >= balance, "everything recorded by then is included");
+    }
+    let past = accounts.load_as_of("a", before_anything).await.unwrap();
+    assert_eq!((past.version, past.state), (0, Account::default()));
+}
+
+async fn replay_until(store: &impl EventStore, id: &str, at: SystemTime) -> Account {
+    let mut state = Account::default();
+    for recorded in store.read_stream(id, StreamRange::all()).await.unwrap() {
+        if recorded.recorded_at <= at {
+            let e = recorded.event;
+            state.apply(&AccountEvent::decode(&e.name, e.version, e.payload).unwrap());
+        }
+    }
+    state
+}
+
+#[tokio::test]
+async fn an_unknown_stored_event_is_a_typed_error_naming_stream_and_version() {
+    let accounts = Accounts::new(InMemoryEventStore::new());
+    opened_account(&accounts, "a").await;
+    let alien = EncodedEvent { name: "Teleported".into(), version: 1, payload: json!({}) };
+    accounts
+        .store()
+        .append("account", "a", ExpectedVersion::Exact(1), vec![alien], &Metadata::default())
+        .await
+        .unwrap();
+    match accounts.load("a").await.unwrap_err() {
+        Error::Decode { stream_id, version, source } => {
+            assert_eq!((stream_id.as_str(), version), ("a", 2));
+            assert!(source.to_string().contains("Teleported"), "{source}");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_corrupt_payload_is_a_typed_error() {
+    let accounts = Accounts::new(InMemoryEventStore::new());
+    let bad = EncodedEvent { name: "Opened".into(), version: 1, payload: json!({ "owner": 42 }) };
+    accounts.store().append("account", "a", ExpectedVersion::NoStream, vec![bad], &Metadata::default()).await.unwrap();
+    let err = accounts.execute("a", |a| a.deposit(1)).await.unwrap_err();
+    assert!(matches!(err, ExecuteError::Failed(Error::Decode { version: 1, .. })), "got {err:?}");
+    assert_eq!(accounts.store().read_stream("a", StreamRange::all()).await.unwrap().len(), 1, "nothing appended");
+}
+
+/// 32 tasks deposit into one account at once: every successful deposit is
+/// in the balance exactly once and the versions have no gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_deposits_through_the_repository() {
+    let accounts = Arc::new(Accounts::new(InMemoryEventStore::new()).with_max_attempts(64));
+    opened_account(&accounts, "a").await;
+    let tasks: Vec<_> = (1..=32)
+        .map(|n: i64| {
+            let accounts = Arc::clone(&accounts);
+            tokio::spawn(async move {
+                let mut deposited = 0;
+                for round in 0..10 {
+                    let amount = n * 100 + round;
+                    if accounts.execute("a", |a| a.deposit(amount)).await.is_ok() {
+                        deposited += amount;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                deposited
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap();
+    }
+    let stored = accounts.store().read_stream("a", StreamRange::all()).await.unwrap();
+    let versions: Vec<u64> = stored.iter().map(|e| e.version).collect();
+    assert_eq!(versions, (1..=stored.len() as u64).collect::<Vec<_>>(), "no gap or duplicate");
+    let loaded = accounts.load("a").await.unwrap();
+    assert_eq!(loaded.state.balance, total, "the balance is the sum of the successful deposits");
+    assert_eq!(loaded.state, replay(accounts.store(), "a").await);
+}
