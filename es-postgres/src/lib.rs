@@ -1,1 +1,67 @@
 //! PostgreSQL event store for `es-core`.
+//!
+//! ```no_run
+//! use es_core::{EncodedEvent, EventStore, ExpectedVersion, Metadata, Position, StreamRange};
+//! use es_postgres::PgEventStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = PgEventStore::connect("postgres://postgres@127.0.0.1:5432/postgres").await?;
+//! store.migrate().await?; // once at startup; safe from every process
+//!
+//! let opened = EncodedEvent { name: "Opened".into(), version: 1, payload: serde_json::json!({"owner": "ada"}) };
+//! store.append("account", "acc-1", ExpectedVersion::NoStream, vec![opened], &Metadata::default()).await?;
+//!
+//! let history = store.read_stream("acc-1", StreamRange::all()).await?;
+//! assert_eq!(history[0].version, 1);
+//! let everything = store.read_all(Position::START, 1_000).await?;
+//! assert!(!everything.is_empty());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Use it wherever es-core takes an [`EventStore`](es_core::EventStore), most
+//! often in an `es_core::Repository`.
+//!
+//! # What it stores
+//!
+//! [`PgEventStore::migrate`] creates, in its own Postgres schema (`es` unless
+//! configured), the tables `events`, `snapshots`, `checkpoints` and
+//! `schema_migrations`. The migrations are SQL files shipped in the crate;
+//! they run in one transaction under an advisory lock, so every process may
+//! call `migrate` at startup.
+//!
+//! - **Appends** are one statement: one round trip and one transaction for
+//!   any number of events, with the expected version checked in the same
+//!   statement. The unique constraint on `(stream_id, version)` turns a race
+//!   between two writers into [`StoreError::Conflict`](es_core::StoreError::Conflict).
+//! - **Events are immutable**: triggers refuse `UPDATE`, `DELETE` and
+//!   `TRUNCATE` on `events`.
+//! - **Global order** is the pair (transaction id, position): `events.tx`
+//!   is an `xid8` set by `pg_current_xact_id()`, and
+//!   [`read_all`](es_core::EventStore::read_all) only returns events of
+//!   transactions older than every transaction still running. A reader
+//!   therefore never skips an event whose transaction commits late, and
+//!   appends stay concurrent (no global lock). The trade-off: a writing
+//!   transaction left open anywhere in the cluster holds `read_all` back
+//!   (it delays, never loses), so set `idle_in_transaction_session_timeout`.
+//! - **Errors**: an unreachable server is
+//!   [`StoreError::Unavailable`](es_core::StoreError::Unavailable); a row
+//!   that does not decode is
+//!   [`StoreError::Corrupt`](es_core::StoreError::Corrupt) naming its
+//!   stream and version. Nothing read from the database can panic.
+#![warn(missing_docs)]
+
+mod error;
+mod migrate;
+mod row;
+mod schema;
+mod store;
+
+pub use error::PgError;
+pub use store::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgEventStore, PgEventStoreBuilder};
+
+/// The driver and pool this crate is built on, so that configuration types
+/// match without depending on them directly.
+pub use deadpool_postgres;
+pub use tokio_postgres;

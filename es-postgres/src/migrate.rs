@@ -1,0 +1,82 @@
+//! Versioned migrations of the store's schema, shipped as SQL files.
+
+use deadpool_postgres::Client;
+
+use crate::error::PgError;
+use crate::schema::Schema;
+
+/// One step of the schema's history. Released migrations never change:
+/// a later change is a new migration.
+struct Migration {
+    version: i32,
+    name: &'static str,
+    sql: &'static str,
+}
+
+/// Every migration, in order.
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "events", sql: include_str!("../migrations/0001_events.sql") },
+    Migration { version: 2, name: "snapshots", sql: include_str!("../migrations/0002_snapshots.sql") },
+    Migration { version: 3, name: "checkpoints", sql: include_str!("../migrations/0003_checkpoints.sql") },
+];
+
+/// Applies the migrations `schema` lacks, in one transaction, and returns
+/// their versions.
+///
+/// A transaction-scoped advisory lock serializes concurrent migrators of the
+/// same schema: the second one waits, then finds everything applied.
+pub(crate) async fn migrate(client: &mut Client, schema: &Schema) -> Result<Vec<u32>, PgError> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&schema.lock_key("migrate")]).await?;
+    tx.batch_execute(&schema.render(
+        "CREATE SCHEMA IF NOT EXISTS {schema};
+         CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
+             version    INTEGER PRIMARY KEY,
+             name       TEXT NOT NULL,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+         );",
+    ))
+    .await?;
+    let applied: Vec<i32> = tx
+        .query(&schema.render("SELECT version FROM {schema}.schema_migrations ORDER BY version"), &[])
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+    if let Some(&version) = applied.iter().find(|v| !MIGRATIONS.iter().any(|m| m.version == **v)) {
+        return Err(PgError::UnknownMigration { schema: schema.name().to_owned(), version });
+    }
+    let record = schema.render("INSERT INTO {schema}.schema_migrations (version, name) VALUES ($1, $2)");
+    let mut done = Vec::new();
+    for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+        let failed = |source| PgError::Migration {
+            schema: schema.name().to_owned(),
+            version: migration.version,
+            name: migration.name,
+            source,
+        };
+        tx.batch_execute(&schema.render(migration.sql)).await.map_err(failed)?;
+        tx.execute(&record, &[&migration.version, &migration.name]).await.map_err(failed)?;
+        done.push(migration.version.unsigned_abs());
+    }
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// The version of the newest migration this release ships.
+pub(crate) fn latest() -> u32 {
+    MIGRATIONS.last().map_or(0, |m| m.version.unsigned_abs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_consecutive_from_one() {
+        for (i, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(migration.version, i as i32 + 1, "migration {} is out of order", migration.name);
+        }
+        assert_eq!(latest(), MIGRATIONS.len() as u32);
+    }
+}

@@ -1,0 +1,93 @@
+//! Turning rows back into events and snapshots, without trusting them.
+
+use std::time::SystemTime;
+
+use es_core::{EncodedEvent, Metadata, Position, RecordedEvent, Snapshot, StoreError};
+use serde_json::Value;
+use tokio_postgres::Row;
+use tokio_postgres::types::{FromSqlOwned, Json};
+
+// Column indexes of `schema::EVENT_COLUMNS`.
+const POSITION: usize = 0;
+const TX: usize = 1;
+const VERSION: usize = 2;
+const RECORDED_AT: usize = 3;
+const AGGREGATE_TYPE: usize = 4;
+const STREAM_ID: usize = 5;
+const EVENT_NAME: usize = 6;
+const EVENT_VERSION: usize = 7;
+const PAYLOAD: usize = 8;
+const METADATA: usize = 9;
+
+/// Decodes a row selected with `schema::EVENT_COLUMNS`.
+pub(crate) fn event(row: &Row) -> Result<RecordedEvent, StoreError> {
+    let stream_id: String = row.try_get(STREAM_ID).map_err(|e| corrupt("<unreadable>", 0, "stream_id", e))?;
+    let version = row
+        .try_get::<_, i64>(VERSION)
+        .map_err(|e| corrupt(&stream_id, 0, "version", e))
+        .and_then(|v| non_negative(&stream_id, 0, "version", v))?;
+    let get = |column| Column { row, stream_id: &stream_id, version, column };
+    let position = get(POSITION).u64("position")?;
+    let commit = get(TX).u64("tx")?;
+    let event_version = get(EVENT_VERSION).get::<i32>("event_version")?;
+    let event_version = u32::try_from(event_version)
+        .map_err(|e| corrupt(&stream_id, version, "event_version", format!("{event_version}: {e}")))?;
+    let Json(metadata) = get(METADATA).get::<Json<Metadata>>("metadata")?;
+    Ok(RecordedEvent {
+        aggregate_type: get(AGGREGATE_TYPE).get("aggregate_type")?,
+        position: Position::new(commit, position),
+        recorded_at: get(RECORDED_AT).get::<SystemTime>("recorded_at")?,
+        event: EncodedEvent {
+            name: get(EVENT_NAME).get("event_name")?,
+            version: event_version,
+            payload: get(PAYLOAD).get::<Value>("payload")?,
+        },
+        metadata,
+        version,
+        stream_id,
+    })
+}
+
+/// Decodes a row of `sql/load_snapshot.sql`.
+pub(crate) fn snapshot(stream_id: &str, row: &Row) -> Result<Snapshot, StoreError> {
+    let col = |column| Column { row, stream_id, version: 0, column };
+    let version: i64 = col(1).get("snapshot version")?;
+    let version = non_negative(stream_id, 0, "snapshot version", version)?;
+    let schema_version: i32 = col(2).get("snapshot schema_version")?;
+    let schema_version = u32::try_from(schema_version)
+        .map_err(|e| corrupt(stream_id, version, "snapshot schema_version", format!("{schema_version}: {e}")))?;
+    Ok(Snapshot {
+        aggregate_type: col(0).get("snapshot aggregate_type")?,
+        stream_id: stream_id.to_owned(),
+        version,
+        schema_version,
+        state: col(3).get("snapshot state")?,
+    })
+}
+
+/// One column of one row, with what an error about it must name.
+struct Column<'a> {
+    row: &'a Row,
+    stream_id: &'a str,
+    version: u64,
+    column: usize,
+}
+
+impl Column<'_> {
+    fn get<T: FromSqlOwned>(&self, name: &str) -> Result<T, StoreError> {
+        self.row.try_get(self.column).map_err(|e| corrupt(self.stream_id, self.version, name, e))
+    }
+
+    fn u64(&self, name: &str) -> Result<u64, StoreError> {
+        let value: i64 = self.get(name)?;
+        non_negative(self.stream_id, self.version, name, value)
+    }
+}
+
+fn non_negative(stream_id: &str, version: u64, column: &str, value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| corrupt(stream_id, version, column, format!("negative value {value}")))
+}
+
+fn corrupt(stream_id: &str, version: u64, column: &str, cause: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt { stream_id: stream_id.to_owned(), version, cause: format!("column `{column}`: {cause}") }
+}

@@ -1,0 +1,24 @@
+-- Appends events to one stream in one statement (one round trip, one
+-- transaction) if the stream is at the expected version.
+--
+-- $1 stream id, $2 aggregate type, $3 expected version (NULL: any),
+-- $4 event names, $5 event schema versions, $6 payloads, $7 metadata.
+--
+-- Returns the stream's version before the append and, when the expectation
+-- held, one row per appended event. Two writers that both saw the same head
+-- collide on the (stream_id, version) unique constraint.
+WITH head AS (
+    SELECT coalesce(max(version), 0) AS version
+    FROM {schema}.events
+    WHERE stream_id = $1
+), appended AS (
+    INSERT INTO {schema}.events (aggregate_type, stream_id, version, event_name, event_version, payload, metadata)
+    SELECT $2, $1, head.version + e.ord, e.name, e.event_version, e.payload, $7::jsonb
+    FROM head, unnest($4::text[], $5::int4[], $6::jsonb[]) WITH ORDINALITY AS e (name, event_version, payload, ord)
+    WHERE $3::int8 IS NULL OR head.version = $3::int8
+    ORDER BY e.ord
+    RETURNING position, tx::text::int8 AS tx, version, recorded_at
+)
+SELECT head.version, appended.position, appended.tx, appended.version, appended.recorded_at
+FROM head LEFT JOIN appended ON true
+ORDER BY appended.version

@@ -1,0 +1,3 @@
+SELECT aggregate_type, version, schema_version, state
+FROM {schema}.snapshots
+WHERE stream_id = $1

@@ -1,0 +1,307 @@
+//! [`PgEventStore`]: the [`EventStore`] on PostgreSQL.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use es_core::{
+    Appended, EncodedEvent, EventStore, ExpectedVersion, Metadata, Position, RecordedEvent, Snapshot, StoreError,
+    StreamRange,
+};
+use futures_util::TryStreamExt;
+use serde_json::Value;
+use tokio_postgres::NoTls;
+use tokio_postgres::types::{Json, ToSql};
+
+use crate::error::{PgError, is_unique_violation, pool_error, store_error};
+use crate::schema::{Schema, Statements};
+use crate::{migrate, row};
+
+/// The schema the store lives in unless [`PgEventStoreBuilder::schema`] says otherwise.
+pub const DEFAULT_SCHEMA: &str = "es";
+
+/// The pool size unless [`PgEventStoreBuilder::pool_size`] says otherwise.
+pub const DEFAULT_POOL_SIZE: usize = 16;
+
+const UNIQUE_STREAM_VERSION: &str = "events_stream_version";
+
+/// An [`EventStore`] on PostgreSQL, sharing a connection pool by cloning.
+///
+/// Build it with [`PgEventStore::connect`] or [`PgEventStore::builder`], then
+/// call [`migrate`](PgEventStore::migrate) once at startup.
+#[derive(Clone)]
+pub struct PgEventStore {
+    pool: Pool,
+    schema: Arc<Schema>,
+    sql: Arc<Statements>,
+}
+
+impl fmt::Debug for PgEventStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgEventStore").field("schema", &self.schema.name()).field("pool", &self.pool.status()).finish()
+    }
+}
+
+/// Configures a [`PgEventStore`]: connection, pool size, schema.
+///
+/// ```
+/// use es_postgres::PgEventStore;
+///
+/// # fn main() -> Result<(), es_postgres::PgError> {
+/// let config = "postgres://app@db.internal/orders".parse::<tokio_postgres::Config>()
+///     .map_err(es_postgres::PgError::Config)?;
+/// let store = PgEventStore::builder(config).pool_size(32).schema("orders_events").build()?;
+/// assert_eq!(store.schema(), "orders_events");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PgEventStoreBuilder {
+    config: tokio_postgres::Config,
+    pool_size: usize,
+    schema: String,
+    wait_timeout: Option<Duration>,
+}
+
+impl PgEventStoreBuilder {
+    /// The largest number of connections the store opens (at least 1).
+    pub fn pool_size(mut self, size: usize) -> Self {
+        self.pool_size = size.max(1);
+        self
+    }
+
+    /// The Postgres schema holding the store's tables (default
+    /// [`DEFAULT_SCHEMA`]). Any name works: it is always quoted.
+    pub fn schema(mut self, name: impl Into<String>) -> Self {
+        self.schema = name.into();
+        self
+    }
+
+    /// How long an operation waits for a free connection before failing
+    /// with [`StoreError::Unavailable`] (default: 30 s; `None` waits forever).
+    pub fn wait_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.wait_timeout = timeout;
+        self
+    }
+
+    /// Builds the store. No connection is opened until one is needed.
+    pub fn build(self) -> Result<PgEventStore, PgError> {
+        let schema = Schema::new(&self.schema)?;
+        let mut config = self.config;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(self.pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(self.wait_timeout)
+            .build()
+            .map_err(PgError::Pool)?;
+        let sql = Statements::new(&schema);
+        Ok(PgEventStore { pool, schema: Arc::new(schema), sql: Arc::new(sql) })
+    }
+}
+
+impl PgEventStore {
+    /// Connects to the database at `url` (`postgres://user@host:port/db` or
+    /// `host=… user=…`) with the default pool size and schema, and checks
+    /// that it can be reached.
+    pub async fn connect(url: &str) -> Result<Self, PgError> {
+        let config = url.parse::<tokio_postgres::Config>().map_err(PgError::Config)?;
+        let store = Self::builder(config).build()?;
+        drop(store.pool.get().await?);
+        Ok(store)
+    }
+
+    /// A builder for a store on the database `config` points at.
+    pub fn builder(config: tokio_postgres::Config) -> PgEventStoreBuilder {
+        PgEventStoreBuilder {
+            config,
+            pool_size: DEFAULT_POOL_SIZE,
+            schema: DEFAULT_SCHEMA.to_owned(),
+            wait_timeout: Some(Duration::from_secs(30)),
+        }
+    }
+
+    /// Creates the schema and applies the migrations it lacks; returns the
+    /// versions applied (none when it is up to date).
+    ///
+    /// Safe to call from every process at startup: concurrent calls on one
+    /// schema wait for each other, and each migration applies once.
+    pub async fn migrate(&self) -> Result<Vec<u32>, PgError> {
+        let mut client = self.pool.get().await?;
+        migrate::migrate(&mut client, &self.schema).await
+    }
+
+    /// The version of the newest migration this release ships.
+    pub fn latest_migration() -> u32 {
+        migrate::latest()
+    }
+
+    /// The schema the store lives in.
+    pub fn schema(&self) -> &str {
+        self.schema.name()
+    }
+
+    /// The schema as a quoted SQL identifier, for queries of your own
+    /// against the store's tables.
+    pub fn quoted_schema(&self) -> &str {
+        self.schema.quoted()
+    }
+
+    /// The connection pool, for read models that live in the same database.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    async fn client(&self) -> Result<Client, StoreError> {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    /// The stream's current version (0 when it has no events).
+    async fn stream_version(&self, client: &Client, stream_id: &str) -> Result<u64, StoreError> {
+        let statement = client.prepare_cached(&self.sql.stream_version).await.map_err(store_error)?;
+        let row = client.query_one(&statement, &[&stream_id]).await.map_err(store_error)?;
+        let version: i64 = row.try_get(0).map_err(store_error)?;
+        Ok(u64::try_from(version).unwrap_or(0))
+    }
+}
+
+impl EventStore for PgEventStore {
+    async fn append(
+        &self,
+        aggregate_type: &str,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<EncodedEvent>,
+        metadata: &Metadata,
+    ) -> Result<Appended, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&self.sql.append).await.map_err(store_error)?;
+        // A version beyond `i64::MAX` cannot be the head of any stream: -1
+        // never matches, so the statement reports the actual version.
+        let expected_sql: Option<i64> = match expected {
+            ExpectedVersion::Any => None,
+            ExpectedVersion::NoStream => Some(0),
+            ExpectedVersion::Exact(v) => Some(i64::try_from(v).unwrap_or(-1)),
+        };
+        let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
+        let versions = events
+            .iter()
+            .map(|e| i32::try_from(e.version))
+            .collect::<Result<Vec<i32>, _>>()
+            .map_err(|e| StoreError::Backend(format!("event schema version out of range: {e}").into()))?;
+        let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
+        let metadata_sql = Json(metadata);
+        let params: [&(dyn ToSql + Sync); 7] =
+            [&stream_id, &aggregate_type, &expected_sql, &names, &versions, &payloads, &metadata_sql];
+        let rows = loop {
+            match client.query(&statement, &params).await {
+                Ok(rows) => break rows,
+                // Another writer took the versions after the head we read.
+                Err(e) if is_unique_violation(&e, UNIQUE_STREAM_VERSION) => {
+                    if expected == ExpectedVersion::Any {
+                        continue;
+                    }
+                    let actual = self.stream_version(&client, stream_id).await?;
+                    return Err(StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual });
+                }
+                Err(e) => return Err(store_error(e)),
+            }
+        };
+        let head = |row: &tokio_postgres::Row| -> Result<u64, StoreError> {
+            let v: i64 = row.try_get(0).map_err(store_error)?;
+            Ok(u64::try_from(v).unwrap_or(0))
+        };
+        let Some(first) = rows.first() else {
+            return Err(StoreError::Backend("append returned no rows".into()));
+        };
+        let actual = head(first)?;
+        let inserted = first.try_get::<_, Option<i64>>(1).map_err(store_error)?.is_some();
+        if !inserted {
+            return if events.is_empty() && expected.admits(actual) {
+                Ok(Appended { stream_version: actual, events: Vec::new() })
+            } else {
+                Err(StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual })
+            };
+        }
+        if rows.len() != events.len() {
+            return Err(StoreError::Backend(
+                format!("append of {} events returned {} rows", events.len(), rows.len()).into(),
+            ));
+        }
+        let mut recorded = Vec::with_capacity(events.len());
+        for (row, event) in rows.iter().zip(events) {
+            let number = |i: usize| -> Result<u64, StoreError> {
+                let v: i64 = row.try_get(i).map_err(store_error)?;
+                u64::try_from(v).map_err(|e| StoreError::Backend(Box::new(e)))
+            };
+            let recorded_at: SystemTime = row.try_get(4).map_err(store_error)?;
+            recorded.push(RecordedEvent {
+                aggregate_type: aggregate_type.to_owned(),
+                stream_id: stream_id.to_owned(),
+                version: number(3)?,
+                position: Position::new(number(2)?, number(1)?),
+                recorded_at,
+                event,
+                metadata: metadata.clone(),
+            });
+        }
+        let stream_version = recorded.last().map_or(actual, |e| e.version);
+        Ok(Appended { stream_version, events: recorded })
+    }
+
+    async fn read_stream(&self, stream_id: &str, range: StreamRange) -> Result<Vec<RecordedEvent>, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&self.sql.read_stream).await.map_err(store_error)?;
+        let after = i64::try_from(range.after_version).unwrap_or(i64::MAX);
+        let up_to = range.up_to_version.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+        let params: [&(dyn ToSql + Sync); 4] = [&stream_id, &after, &up_to, &range.up_to_time];
+        let rows = client.query_raw(&statement, params).await.map_err(store_error)?;
+        let mut rows = std::pin::pin!(rows);
+        let mut events = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(store_error)? {
+            events.push(row::event(&row)?);
+        }
+        Ok(events)
+    }
+
+    async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&self.sql.read_all).await.map_err(store_error)?;
+        let commit = i64::try_from(after.commit).unwrap_or(i64::MAX);
+        let sequence = i64::try_from(after.sequence).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = client.query(&statement, &[&commit, &sequence, &limit]).await.map_err(store_error)?;
+        rows.iter().map(row::event).collect()
+    }
+
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&self.sql.save_snapshot).await.map_err(store_error)?;
+        let version = i64::try_from(snapshot.version)
+            .map_err(|e| StoreError::Backend(format!("snapshot version out of range: {e}").into()))?;
+        let schema_version = i32::try_from(snapshot.schema_version)
+            .map_err(|e| StoreError::Backend(format!("snapshot schema version out of range: {e}").into()))?;
+        client
+            .execute(
+                &statement,
+                &[&snapshot.stream_id, &snapshot.aggregate_type, &version, &schema_version, &snapshot.state],
+            )
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&self.sql.load_snapshot).await.map_err(store_error)?;
+        let row = client.query_opt(&statement, &[&stream_id]).await.map_err(store_error)?;
+        row.map(|row| row::snapshot(stream_id, &row)).transpose()
+    }
+}
