@@ -1,102 +1,130 @@
-//! The bank account, end to end: commands, rejections, a write conflict,
-//! snapshots and time travel.
+//! The bank account, end to end: commands, rejections, a write conflict and
+//! its retry, a snapshot, and time travel.
 //!
 //! ```text
-//! cargo run --example bank                     # in-memory store
-//! DATABASE_URL=postgres://... cargo run --example bank   # PostgreSQL
+//! cargo run --example bank                                  # in-memory store
+//! DATABASE_URL=postgres://postgres@127.0.0.1/test cargo run --example bank
 //! ```
 
 use std::error::Error;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use es_core::{EventStore, ExecuteError, ExpectedVersion, InMemoryEventStore, Metadata, Repository, SnapshotOutcome};
+use es_core::{
+    Aggregate, Committed, Event, EventStore, ExecuteError, ExpectedVersion, InMemoryEventStore, Metadata, Repository,
+    SnapshotOutcome, StoreError, StreamRange,
+};
 use es_examples::account::{Account, AccountError, AccountEvent};
+use es_postgres::PgEventStore;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    println!("store: in memory");
-    run(InMemoryEventStore::new()).await
+    match std::env::var("DATABASE_URL") {
+        Ok(url) => {
+            let store = PgEventStore::connect(&url).await?;
+            store.migrate().await?;
+            println!("store: PostgreSQL, schema `{}`", store.schema());
+            run(store).await
+        }
+        Err(_) => {
+            println!("store: in memory (set DATABASE_URL to use PostgreSQL)");
+            run(InMemoryEventStore::new()).await
+        }
+    }
 }
 
 async fn run<S: EventStore + Clone>(store: S) -> Result<(), Box<dyn Error>> {
     let accounts = Repository::<Account, _>::new(store.clone());
-    let id = "acc-1";
+    // A new account on every run, so that reruns against a database work.
+    let id = &format!("acc-{}", SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis());
+    let metadata = Metadata::default().with_actor("teller-1");
 
-    let opened = accounts.execute(id, |a| a.open("alice")).await?;
-    println!("opened {id} for alice                    -> version {}", opened.version);
-    for amount in [100_00, 250_00] {
-        let c = accounts.execute(id, |a| a.deposit(amount)).await?;
-        println!(
-            "deposited {:>8}                      -> version {}, balance {}",
-            cents(amount),
-            c.version,
-            cents(c.state.balance)
-        );
-    }
-    let c = accounts.execute(id, |a| a.withdraw(80_00)).await?;
-    println!(
-        "withdrew  {:>8}                      -> version {}, balance {}",
-        cents(80_00),
-        c.version,
-        cents(c.state.balance)
-    );
+    report("open for alice", &accounts.execute_with(id, &metadata, |a| a.open("alice")).await?);
+    report("deposit $100.00", &accounts.execute(id, |a| a.deposit(100_00)).await?);
+    let second = accounts.execute(id, |a| a.deposit(250_00)).await?;
+    report("deposit $250.00", &second);
+    let after_second_deposit = recorded_at(&store, id, second.version).await?;
+    report("withdraw $80.00", &accounts.execute(id, |a| a.withdraw(80_00)).await?);
+    rejected("withdraw $1000.00", accounts.execute(id, |a| a.withdraw(1_000_00)).await)?;
 
-    match accounts.execute(id, |a| a.withdraw(1_000_00)).await {
-        Err(ExecuteError::Rejected(e)) => println!("withdraw {:>9} rejected: {e}", cents(1_000_00)),
-        other => return Err(format!("expected an insufficient-funds rejection, got {other:?}").into()),
-    }
-
-    // Two writers load the same version; the first to append wins.
+    println!("\n-- two writers, one account --");
     let seen_by_both = accounts.load(id).await?;
     println!("writers A and B both loaded version {}", seen_by_both.version);
-    let a = accounts.execute(id, |a| a.deposit(10_00)).await?;
-    println!("writer A deposited {}                -> version {}", cents(10_00), a.version);
-    let stale = seen_by_both.state.deposit(20_00)?;
-    let encoded = stale.iter().map(es_core::Event::encode).collect::<Result<Vec<_>, _>>()?;
+    report("writer A: deposit $10.00", &accounts.execute(id, |a| a.deposit(10_00)).await?);
+    let stale: Vec<_> = seen_by_both.state.deposit(20_00)?.iter().map(Event::encode).collect::<Result<_, _>>()?;
     let expected = ExpectedVersion::Exact(seen_by_both.version);
-    match store.append("account", id, expected, encoded, &Metadata::default()).await {
-        Err(conflict @ es_core::StoreError::Conflict { .. }) => println!("writer B refused: {conflict}"),
+    match store.append(Account::TYPE, id, expected, stale, &Metadata::default()).await {
+        Err(conflict @ StoreError::Conflict { .. }) => println!("writer B: {conflict}"),
         other => return Err(format!("expected a conflict for writer B, got {other:?}").into()),
     }
-    let b = accounts.execute(id, |a| a.deposit(20_00)).await?;
-    println!("writer B reloaded and retried          -> version {}, balance {}", b.version, cents(b.state.balance));
-    if let SnapshotOutcome::Saved { version } = b.snapshot {
-        println!(
-            "snapshot taken at version {version} (every {} events)",
-            <Account as es_core::Aggregate>::SNAPSHOT_EVERY
-        );
-    }
+    report("writer B reloads and retries: deposit $20.00", &accounts.execute(id, |a| a.deposit(20_00)).await?);
 
+    println!("\n-- snapshots and time travel --");
     let loaded = accounts.load(id).await?;
     match loaded.snapshot_version {
         Some(v) => println!(
-            "reloaded from the snapshot at version {v} plus {} newer event(s): balance {}",
+            "loaded from the snapshot at version {v} plus {} newer event(s): balance {}",
             loaded.version - v,
-            cents(loaded.state.balance)
+            dollars(loaded.state.balance)
         ),
-        None => println!("reloaded by replaying {} events: balance {}", loaded.version, cents(loaded.state.balance)),
+        None => println!("loaded by replaying {} events: balance {}", loaded.version, dollars(loaded.state.balance)),
     }
+    let past = accounts.load_at_version(id, 2).await?;
+    println!("balance as of version 2: {}", dollars(past.state.balance));
+    let past = accounts.load_as_of(id, after_second_deposit).await?;
+    println!(
+        "balance as of the second deposit's timestamp: {} (version {})",
+        dollars(past.state.balance),
+        past.version
+    );
 
-    let then = accounts.load_at_version(id, 3).await?;
-    println!("time travel: balance at version 3 was {}", cents(then.state.balance));
+    println!("\n-- closing --");
+    report("close", &accounts.execute(id, Account::close).await?);
+    rejected("deposit $5.00", accounts.execute(id, |a| a.deposit(5_00)).await)?;
 
-    let closed = accounts.execute(id, Account::close).await?;
-    println!("closed {id}                              -> version {}", closed.version);
-    match accounts.execute(id, |a| a.deposit(5_00)).await {
-        Err(ExecuteError::Rejected(e @ AccountError::Closed)) => println!("deposit {:>10} rejected: {e}", cents(5_00)),
-        other => return Err(format!("expected a closed-account rejection, got {other:?}").into()),
-    }
-
-    let history = store.read_stream(id, es_core::StreamRange::all()).await?;
-    println!("the stream holds {} events:", history.len());
-    for recorded in &history {
-        let event: AccountEvent =
-            es_core::Event::decode(&recorded.event.name, recorded.event.version, recorded.event.payload.clone())?;
-        println!("  v{} @ {}  {:?}", recorded.version, recorded.position, event);
+    println!("\nthe stream `{id}` holds:");
+    for recorded in store.read_stream(id, StreamRange::all()).await? {
+        let e = &recorded.event;
+        let event = AccountEvent::decode(&e.name, e.version, e.payload.clone())?;
+        println!("  v{} at {}: {event:?}", recorded.version, recorded.position);
     }
     Ok(())
 }
 
+/// Prints what a command committed.
+fn report(command: &str, committed: &Committed<Account>) {
+    let retried =
+        if committed.attempts > 1 { format!(" after {} attempts", committed.attempts) } else { String::new() };
+    println!("{command:<28} -> version {}, balance {}{retried}", committed.version, dollars(committed.state.balance));
+    match &committed.snapshot {
+        SnapshotOutcome::Saved { version } => {
+            println!("{:<28}    snapshot saved at version {version} (every {} events)", "", Account::SNAPSHOT_EVERY)
+        }
+        SnapshotOutcome::Failed(e) => println!("{:<28}    snapshot not saved: {e}", ""),
+        _ => {}
+    }
+}
+
+/// Prints a rejection, and fails if the command was not rejected.
+fn rejected(
+    command: &str,
+    outcome: Result<Committed<Account>, ExecuteError<AccountError>>,
+) -> Result<(), Box<dyn Error>> {
+    match outcome {
+        Err(ExecuteError::Rejected(e)) => {
+            println!("{command:<28} -> rejected: {e}");
+            Ok(())
+        }
+        other => Err(format!("expected `{command}` to be rejected, got {other:?}").into()),
+    }
+}
+
+/// When the store recorded event `version` of stream `id`.
+async fn recorded_at(store: &impl EventStore, id: &str, version: u64) -> Result<SystemTime, StoreError> {
+    let events = store.read_stream(id, StreamRange::after(version - 1).up_to_version(version)).await?;
+    Ok(events.first().map_or_else(SystemTime::now, |e| e.recorded_at))
+}
+
 /// Formats cents as dollars.
-fn cents(amount: i64) -> String {
-    format!("${}.{:02}", amount / 100, amount % 100)
+fn dollars(cents: i64) -> String {
+    format!("${}.{:02}", cents / 100, cents % 100)
 }

@@ -46,6 +46,9 @@
 //! - The [`Repository`] loads aggregates (snapshot plus newer events),
 //!   executes commands with optimistic concurrency and retries, takes
 //!   snapshots and travels in time.
+//! - A [`Projection`] builds a read model from the global order of events;
+//!   [`ProjectionRunner`] feeds it, rebuilds it and lets queries wait for a
+//!   command's position (read your own writes).
 //! - [`testing`] holds a given/when/then kit for aggregates.
 //! - [`registry`] lists every event type and aggregate linked into the
 //!   program and [`registry::validate`]s at start-up that no two share a
@@ -62,6 +65,7 @@ mod envelope;
 mod error;
 mod event;
 mod memory;
+pub mod projection;
 pub mod registry;
 mod repository;
 mod store;
@@ -79,6 +83,7 @@ pub use envelope::{Metadata, Position, RecordedEvent};
 pub use error::{BoxError, DecodeError, Error, ExecuteError, StoreError};
 pub use event::{Apply, ApplyTo, EncodedEvent, Event};
 pub use memory::InMemoryEventStore;
+pub use projection::{Projection, ProjectionError, ProjectionRunner};
 pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Repository, SnapshotOutcome};
 pub use store::{Appended, EventStore, ExpectedVersion, Snapshot, StreamRange};
 

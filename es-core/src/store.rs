@@ -165,6 +165,21 @@ pub trait EventStore: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
 
+    /// The number of events in the store, for progress reports. The default
+    /// pages through [`read_all`](Self::read_all); backends override it.
+    fn count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        async move {
+            let mut count = 0;
+            let mut after = Position::START;
+            loop {
+                let page = self.read_all(after, 1000).await?;
+                let Some(last) = page.last() else { return Ok(count) };
+                after = last.position;
+                count += page.len() as u64;
+            }
+        }
+    }
+
     /// Saves a snapshot, replacing the stream's previous one unless that one
     /// is at a later version.
     fn save_snapshot(&self, snapshot: Snapshot) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -57,10 +57,10 @@ pub enum AccountError {
     #[error("the account is closed")]
     Closed,
     /// Zero or negative amounts.
-    #[error("the amount must be positive, got {0}")]
+    #[error("the amount must be positive, got {0} cents")]
     InvalidAmount(i64),
     /// Taking out more than the balance.
-    #[error("insufficient funds: balance is {balance}, requested {requested}")]
+    #[error("insufficient funds: the balance is {balance} cents, {requested} were requested")]
     InsufficientFunds {
         /// The balance when the withdrawal was asked for.
         balance: i64,
