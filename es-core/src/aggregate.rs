@@ -28,7 +28,7 @@ use crate::event::Event;
 /// }
 ///
 /// let mut counter = Counter::default();
-/// counter.apply(&Incremented);
+/// Aggregate::apply(&mut counter, &Incremented);
 /// assert_eq!(counter.value, 1);
 /// assert_eq!(Counter::TYPE, "counter");
 /// ```

@@ -53,6 +53,9 @@
 //! - [`registry`] lists every event type and aggregate linked into the
 //!   program and [`registry::validate`]s at start-up that no two share a
 //!   stored name.
+//! - [`registry`] lists every event type and aggregate linked into the
+//!   program and [`registry::validate`]s at start-up that no two share a
+//!   stored name.
 //!
 //! # Features
 //!
@@ -66,6 +69,7 @@ mod error;
 mod event;
 mod memory;
 pub mod projection;
+pub mod registry;
 pub mod registry;
 mod repository;
 mod store;

@@ -6,7 +6,7 @@
 //! refuses that at compile time; across crates only the linked program
 //! knows, so call [`validate`] once at start-up:
 //!
-//! ```
+//! ```standalone_crate
 //! use es_core::{Event, registry};
 //! use serde::{Deserialize, Serialize};
 //!

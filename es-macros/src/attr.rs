@@ -1,0 +1,285 @@
+//! Reads `#[event(...)]`, `#[upcast(...)]` and `#[aggregate(...)]`.
+//!
+//! Only the form of each key is checked here (a string, an integer, a path);
+//! what the values mean together is checked in `valid`. A malformed key is
+//! recorded and parsing goes on, so one item reports all its mistakes.
+
+use std::str::FromStr;
+
+use proc_macro2::{Span, TokenTree};
+use syn::meta::ParseNestedMeta;
+use syn::spanned::Spanned as _;
+use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, LitStr, Path, Token, Type, UnOp};
+
+use crate::ctxt::Ctxt;
+
+/// A value and where the user wrote it.
+pub(crate) struct Spanned<T> {
+    pub(crate) value: T,
+    pub(crate) span: Span,
+}
+
+/// The keys of all `#[event(...)]` attributes of a struct.
+#[derive(Default)]
+pub(crate) struct EventAttrs {
+    pub(crate) name: Option<Spanned<String>>,
+    pub(crate) version: Option<Spanned<u32>>,
+}
+
+/// One `#[upcast(...)]` attribute.
+pub(crate) struct Upcast<'a> {
+    pub(crate) attr: &'a Attribute,
+    pub(crate) from: Option<Spanned<u32>>,
+    pub(crate) with: Option<Path>,
+    pub(crate) via: Option<Type>,
+}
+
+/// The keys of all `#[aggregate(...)]` attributes of a type.
+#[derive(Default)]
+pub(crate) struct AggregateAttrs<'a> {
+    pub(crate) first_attr: Option<&'a Attribute>,
+    pub(crate) name: Option<Spanned<String>>,
+    pub(crate) event: Option<Type>,
+    pub(crate) snapshot_every: Option<Spanned<u64>>,
+    pub(crate) snapshot_version: Option<Spanned<u32>>,
+}
+
+pub(crate) fn is(attr: &Attribute, name: &str) -> bool {
+    attr.path().is_ident(name)
+}
+
+/// Reads every `#[event(...)]` of a struct.
+pub(crate) fn event_attrs(cx: &Ctxt, attrs: &[Attribute]) -> EventAttrs {
+    let mut out = EventAttrs::default();
+    for attr in attrs.iter().filter(|a| is(a, "event")) {
+        let parsed = attr.parse_nested_meta(|meta| {
+            let key = key_of(&meta);
+            match key.as_str() {
+                "name" => {
+                    let value = string(cx, &meta, "name = \"...\"")?;
+                    set(cx, &meta, &mut out.name, value, "event");
+                }
+                "version" => {
+                    let value = integer(cx, &meta, "version = <integer>")?;
+                    set(cx, &meta, &mut out.version, value, "event");
+                }
+                _ => {
+                    let hint = if matches!(key.as_str(), "from" | "with" | "via") {
+                        " (each upcaster goes in its own `#[upcast(from = .., with = ..)]`)"
+                    } else {
+                        ""
+                    };
+                    unknown(cx, &meta, &key, "event", "expected `name` or `version`", hint)?;
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = parsed {
+            cx.syn_error(e);
+        }
+    }
+    out
+}
+
+/// Reads every `#[upcast(...)]` of a struct, in order.
+pub(crate) fn upcast_attrs<'a>(cx: &Ctxt, attrs: &'a [Attribute]) -> Vec<Upcast<'a>> {
+    let mut out = Vec::new();
+    for attr in attrs.iter().filter(|a| is(a, "upcast")) {
+        let mut upcast = Upcast { attr, from: None, with: None, via: None };
+        let parsed = attr.parse_nested_meta(|meta| {
+            let key = key_of(&meta);
+            match key.as_str() {
+                "from" => {
+                    let value = integer(cx, &meta, "from = <version>")?;
+                    set(cx, &meta, &mut upcast.from, value, "upcast");
+                }
+                "with" => {
+                    let value = function_path(cx, &meta)?;
+                    set(cx, &meta, &mut upcast.with, value, "upcast");
+                }
+                "via" => {
+                    let value = type_value(cx, &meta, "via = <type of the old payload>")?;
+                    set(cx, &meta, &mut upcast.via, value, "upcast");
+                }
+                _ => unknown(cx, &meta, &key, "upcast", "expected `from`, `with` or `via`", "")?,
+            }
+            Ok(())
+        });
+        if let Err(e) = parsed {
+            cx.syn_error(e);
+        }
+        out.push(upcast);
+    }
+    out
+}
+
+/// Reads every `#[aggregate(...)]` of a type.
+pub(crate) fn aggregate_attrs<'a>(cx: &Ctxt, attrs: &'a [Attribute]) -> AggregateAttrs<'a> {
+    let mut out = AggregateAttrs::default();
+    for attr in attrs.iter().filter(|a| is(a, "aggregate")) {
+        out.first_attr.get_or_insert(attr);
+        let parsed = attr.parse_nested_meta(|meta| {
+            let key = key_of(&meta);
+            match key.as_str() {
+                "name" => {
+                    let value = string(cx, &meta, "name = \"...\"")?;
+                    set(cx, &meta, &mut out.name, value, "aggregate");
+                }
+                "event" => {
+                    let value = type_value(cx, &meta, "event = <event type>")?;
+                    set(cx, &meta, &mut out.event, value, "aggregate");
+                }
+                "snapshot_every" => {
+                    let value = integer(cx, &meta, "snapshot_every = <number of events>")?;
+                    set(cx, &meta, &mut out.snapshot_every, value, "aggregate");
+                }
+                "snapshot_version" => {
+                    let value = integer(cx, &meta, "snapshot_version = <integer>")?;
+                    set(cx, &meta, &mut out.snapshot_version, value, "aggregate");
+                }
+                _ => unknown(
+                    cx,
+                    &meta,
+                    &key,
+                    "aggregate",
+                    "expected `name`, `event`, `snapshot_every` or `snapshot_version`",
+                    "",
+                )?,
+            }
+            Ok(())
+        });
+        if let Err(e) = parsed {
+            cx.syn_error(e);
+        }
+    }
+    out
+}
+
+fn key_of(meta: &ParseNestedMeta<'_>) -> String {
+    match meta.path.get_ident() {
+        Some(ident) => ident.to_string(),
+        None => {
+            let path = &meta.path;
+            quote::quote!(#path).to_string().replace(' ', "")
+        }
+    }
+}
+
+/// Stores a key's value, reporting a repeated key at its second use.
+fn set<T>(cx: &Ctxt, meta: &ParseNestedMeta<'_>, slot: &mut Option<T>, value: Option<T>, attr: &str) {
+    let Some(value) = value else { return };
+    if slot.is_some() {
+        let key = key_of(meta);
+        cx.error_spanned_by(&meta.path, format!("duplicate key `{key}` in `#[{attr}(...)]`: give it once"));
+    } else {
+        *slot = Some(value);
+    }
+}
+
+fn unknown(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    attr: &str,
+    expected: &str,
+    hint: &str,
+) -> syn::Result<()> {
+    cx.error_spanned_by(&meta.path, format!("unknown key `{key}` in `#[{attr}(...)]`: {expected}{hint}"));
+    // Skip the value, whatever it is, up to the next key.
+    while !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+        meta.input.parse::<TokenTree>()?;
+    }
+    Ok(())
+}
+
+fn expr_value(meta: &ParseNestedMeta<'_>, form: &str) -> syn::Result<Expr> {
+    if !meta.input.peek(Token![=]) {
+        return Err(meta.error(format_args!("expected `{form}`")));
+    }
+    meta.value()?.parse()
+}
+
+/// `key = "..."`.
+fn string(cx: &Ctxt, meta: &ParseNestedMeta<'_>, form: &str) -> syn::Result<Option<Spanned<String>>> {
+    let expr = expr_value(meta, form)?;
+    Ok(match &expr {
+        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(Spanned { value: s.value(), span: s.span() }),
+        _ => {
+            cx.error_spanned_by(&expr, format_args!("expected `{form}`, a string in double quotes"));
+            None
+        }
+    })
+}
+
+/// `key = <integer>`, fitting in `N`.
+fn integer<N: FromStr>(cx: &Ctxt, meta: &ParseNestedMeta<'_>, form: &str) -> syn::Result<Option<Spanned<N>>>
+where
+    N::Err: std::fmt::Display,
+{
+    let expr = expr_value(meta, form)?;
+    Ok(match &expr {
+        Expr::Lit(ExprLit { lit: Lit::Int(int), .. }) => match int.base10_parse::<N>() {
+            Ok(value) => Some(Spanned { value, span: int.span() }),
+            Err(_) => {
+                let bits = std::mem::size_of::<N>() * 8;
+                cx.error_spanned_by(int, format_args!("expected `{form}`: `{int}` does not fit in {bits} bits"));
+                None
+            }
+        },
+        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => {
+            cx.error_spanned_by(
+                s,
+                format_args!(
+                    "expected `{form}`, found a string: write the number without quotes, such as `{}`",
+                    s.value()
+                ),
+            );
+            None
+        }
+        Expr::Unary(ExprUnary { op: UnOp::Neg(_), .. }) => {
+            cx.error_spanned_by(&expr, format_args!("expected `{form}`: it cannot be negative"));
+            None
+        }
+        _ => {
+            cx.error_spanned_by(&expr, format_args!("expected `{form}`, an integer literal"));
+            None
+        }
+    })
+}
+
+/// `with = path::to::function`.
+fn function_path(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<Path>> {
+    const FORM: &str = "with = <function path>";
+    let expr = expr_value(meta, FORM)?;
+    Ok(match expr {
+        Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => Some(p.path),
+        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => {
+            cx.error_spanned_by(
+                &s,
+                format_args!("expected `{FORM}`, found a string: write `with = {}` without quotes", s.value()),
+            );
+            None
+        }
+        other => {
+            cx.error_at(other.span(), format_args!("expected `{FORM}`, the name of a function such as `deposited_v1`"));
+            None
+        }
+    })
+}
+
+/// `key = Type`.
+fn type_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>, form: &str) -> syn::Result<Option<Type>> {
+    if !meta.input.peek(Token![=]) {
+        return Err(meta.error(format_args!("expected `{form}`")));
+    }
+    let input = meta.value()?;
+    if input.peek(LitStr) {
+        let s: LitStr = input.parse()?;
+        cx.error_spanned_by(
+            &s,
+            format_args!("expected `{form}`, found a string: write the type without quotes, such as `{}`", s.value()),
+        );
+        return Ok(None);
+    }
+    input.parse().map(Some)
+}

@@ -1,0 +1,271 @@
+//! `#[derive(Event)]`: encode, decode with the upcaster chain, apply
+//! dispatch, registration.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned as _;
+use syn::{DeriveInput, Error, LitStr};
+
+use crate::ast::{EventEnum, EventInput, EventStruct};
+use crate::ctxt::Ctxt;
+use crate::{fallback, valid};
+
+/// Parses, validates and expands one `#[derive(Event)]`.
+pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
+    let cx = Ctxt::default();
+    let parsed = EventInput::from_syn(&cx, input);
+    if let Some(parsed) = &parsed {
+        valid::event(&cx, parsed);
+    }
+    match (cx.check(), parsed) {
+        (Ok(()), Some(EventInput::Struct(s))) => expand_struct(&s),
+        (Ok(()), Some(EventInput::Enum(e))) => expand_enum(&e),
+        (Err(error), _) => {
+            let fallback = fallback::event(input);
+            let error = error.into_compile_error();
+            quote! { #error #fallback }
+        }
+        (Ok(()), None) => {
+            Error::new_spanned(&input.ident, "`#[derive(Event)]` cannot be derived for this item").into_compile_error()
+        }
+    }
+}
+
+fn expand_struct(s: &EventStruct<'_>) -> TokenStream {
+    let ident = s.ident;
+    let name = LitStr::new(&s.name(), s.attrs.name.as_ref().map_or_else(|| ident.span(), |n| n.span));
+    let version = s.version();
+
+    let mut upcasts: Vec<_> = s.upcasts.iter().filter_map(|u| Some((u.from.as_ref()?.value, u))).collect();
+    upcasts.sort_by_key(|(from, _)| *from);
+    let froms = upcasts.iter().map(|(from, _)| *from);
+    let steps = upcasts.iter().filter_map(|(from, upcast)| {
+        let with = upcast.with.as_ref()?;
+        let refused = quote! {
+            |source| ::es_core::DecodeError::Upcast {
+                name: ::std::borrow::ToOwned::to_owned(#name),
+                from: #from,
+                source,
+            }
+        };
+        Some(match &upcast.via {
+            None => {
+                let call = quote_spanned! {with.span()=>
+                    ::es_core::__private::UpcastOutput::into_upcast_result(#with(__es_payload))
+                };
+                quote! {
+                    if __es_version <= #from {
+                        __es_payload = #call.map_err(#refused)?;
+                    }
+                }
+            }
+            Some(via) => {
+                let old = quote_spanned! {via.span()=>
+                    ::es_core::__private::serde_json::from_value::<#via>(__es_payload)
+                };
+                let call = quote_spanned! {with.span()=> #with(__es_old) };
+                quote! {
+                    if __es_version <= #from {
+                        let __es_old = #old.map_err(#refused)?;
+                        __es_payload = ::es_core::__private::serde_json::to_value(#call).map_err(#refused)?;
+                    }
+                }
+            }
+        })
+    });
+
+    quote! {
+        #[doc(hidden)]
+        const _: () = {
+            #[automatically_derived]
+            impl ::es_core::Event for #ident {
+                #[inline]
+                fn event_name(&self) -> &'static str {
+                    #name
+                }
+
+                #[inline]
+                fn event_version(&self) -> u32 {
+                    #version
+                }
+
+                fn encode(&self) -> ::core::result::Result<::es_core::EncodedEvent, ::es_core::__private::serde_json::Error> {
+                    ::core::result::Result::map(
+                        ::es_core::__private::serde_json::to_value(self),
+                        |payload| ::es_core::EncodedEvent {
+                            name: ::std::borrow::ToOwned::to_owned(#name),
+                            version: #version,
+                            payload,
+                        },
+                    )
+                }
+
+                fn decode(
+                    __es_name: &str,
+                    __es_version: u32,
+                    __es_payload: ::es_core::__private::serde_json::Value,
+                ) -> ::core::result::Result<Self, ::es_core::DecodeError> {
+                    if __es_name != #name {
+                        return ::core::result::Result::Err(::es_core::DecodeError::UnknownEvent {
+                            name: ::std::borrow::ToOwned::to_owned(__es_name),
+                        });
+                    }
+                    if __es_version == 0 || __es_version > #version {
+                        return ::core::result::Result::Err(::es_core::DecodeError::UnknownVersion {
+                            name: ::std::borrow::ToOwned::to_owned(#name),
+                            version: __es_version,
+                            current: #version,
+                        });
+                    }
+                    #[allow(unused_mut)]
+                    let mut __es_payload = __es_payload;
+                    #(#steps)*
+                    ::es_core::__private::serde_json::from_value(__es_payload).map_err(|source| {
+                        ::es_core::DecodeError::Payload {
+                            name: ::std::borrow::ToOwned::to_owned(#name),
+                            version: __es_version,
+                            source,
+                        }
+                    })
+                }
+            }
+
+            #[automatically_derived]
+            impl ::es_core::__private::SingleEvent for #ident {
+                const NAME: &'static str = #name;
+                const VERSION: u32 = #version;
+            }
+
+            #[automatically_derived]
+            impl ::es_core::__private::EventNames for #ident {
+                const NAMES: &'static [&'static str] = &[#name];
+            }
+
+            #[automatically_derived]
+            impl<__EsAggregate> ::es_core::ApplyTo<__EsAggregate> for #ident
+            where
+                __EsAggregate: ::es_core::Apply<#ident>,
+            {
+                #[inline]
+                fn apply_to(&self, __es_aggregate: &mut __EsAggregate) {
+                    <__EsAggregate as ::es_core::Apply<#ident>>::apply(__es_aggregate, self)
+                }
+            }
+
+            ::es_core::__private::inventory::submit! {
+                ::es_core::registry::EventRegistration::__new(
+                    #name,
+                    #version,
+                    &[#(#froms),*],
+                    ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
+                )
+            }
+        };
+    }
+}
+
+fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
+    let ident = e.ident;
+    let variants: Vec<_> = e.variants.iter().map(|v| v.ident).collect();
+    let types: Vec<_> = e.variants.iter().map(|v| v.ty).collect();
+    let single: Vec<_> =
+        types.iter().map(|ty| quote_spanned! {ty.span()=> <#ty as ::es_core::__private::SingleEvent>}).collect();
+
+    // Two variants whose events share a name would decode each other's
+    // payloads. The names are constants of the wrapped types, so the check
+    // is a constant evaluated by the compiler, reported at the second type.
+    let mut unique_names = Vec::new();
+    for (j, later) in e.variants.iter().enumerate() {
+        for (i, earlier) in e.variants.iter().enumerate().take(j) {
+            let message = format!(
+                "event enum `{ident}`: variants `{}` and `{}` wrap events stored under one name, \
+                 so stored events could not tell them apart; give one of them another `#[event(name = \"...\")]`",
+                earlier.ident, later.ident
+            );
+            let (a, b) = (&single[i], &single[j]);
+            unique_names.push(quote_spanned! {later.ty.span()=>
+                const _: () = if ::es_core::__private::str_eq(#a::NAME, #b::NAME) {
+                    ::core::panic!(#message)
+                };
+            });
+        }
+    }
+
+    quote! {
+        #[doc(hidden)]
+        const _: () = {
+            #[automatically_derived]
+            impl ::es_core::Event for #ident {
+                #[inline]
+                fn event_name(&self) -> &'static str {
+                    match self {
+                        #(#ident::#variants(__es_event) => ::es_core::Event::event_name(__es_event),)*
+                    }
+                }
+
+                #[inline]
+                fn event_version(&self) -> u32 {
+                    match self {
+                        #(#ident::#variants(__es_event) => ::es_core::Event::event_version(__es_event),)*
+                    }
+                }
+
+                fn encode(&self) -> ::core::result::Result<::es_core::EncodedEvent, ::es_core::__private::serde_json::Error> {
+                    match self {
+                        #(#ident::#variants(__es_event) => ::es_core::Event::encode(__es_event),)*
+                    }
+                }
+
+                fn decode(
+                    __es_name: &str,
+                    __es_version: u32,
+                    __es_payload: ::es_core::__private::serde_json::Value,
+                ) -> ::core::result::Result<Self, ::es_core::DecodeError> {
+                    #(
+                        if __es_name == #single::NAME {
+                            return ::core::result::Result::map(
+                                <#types as ::es_core::Event>::decode(__es_name, __es_version, __es_payload),
+                                #ident::#variants,
+                            );
+                        }
+                    )*
+                    ::core::result::Result::Err(::es_core::DecodeError::UnknownEvent {
+                        name: ::std::borrow::ToOwned::to_owned(__es_name),
+                    })
+                }
+            }
+
+            #[automatically_derived]
+            impl ::es_core::__private::EventNames for #ident {
+                const NAMES: &'static [&'static str] = &[#(#single::NAME),*];
+            }
+
+            #[automatically_derived]
+            impl<__EsAggregate> ::es_core::ApplyTo<__EsAggregate> for #ident
+            where
+                #(__EsAggregate: ::es_core::Apply<#types>,)*
+            {
+                #[inline]
+                fn apply_to(&self, __es_aggregate: &mut __EsAggregate) {
+                    match self {
+                        #(#ident::#variants(__es_event) => {
+                            <__EsAggregate as ::es_core::Apply<#types>>::apply(__es_aggregate, __es_event)
+                        })*
+                    }
+                }
+            }
+
+            #(
+                #[automatically_derived]
+                impl ::core::convert::From<#types> for #ident {
+                    #[inline]
+                    fn from(event: #types) -> Self {
+                        #ident::#variants(event)
+                    }
+                }
+            )*
+
+            #(#unique_names)*
+        };
+    }
+}

@@ -1,0 +1,4 @@
+//! Code generation, run only on input that passed `valid`.
+
+pub(crate) mod aggregate;
+pub(crate) mod event;

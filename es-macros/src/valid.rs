@@ -1,0 +1,193 @@
+//! Checks of meaning: the upcaster chain, versions, names, required keys.
+//! Every mistake is recorded at the span of its attribute, so the user sees
+//! all of them in one build.
+
+use std::collections::BTreeMap;
+
+use quote::ToTokens;
+
+use crate::ast::{AggregateInput, EventEnum, EventInput, EventStruct};
+use crate::ctxt::Ctxt;
+
+/// How many missing upcasters one error lists.
+const MAX_LISTED: usize = 8;
+
+pub(crate) fn event(cx: &Ctxt, input: &EventInput<'_>) {
+    match input {
+        EventInput::Struct(s) => event_struct(cx, s),
+        EventInput::Enum(e) => event_enum(cx, e),
+    }
+}
+
+fn event_struct(cx: &Ctxt, s: &EventStruct<'_>) {
+    let ident = s.ident;
+    if let Some(name) = s.attrs.name.as_ref().filter(|n| n.value.trim().is_empty()) {
+        cx.error_at(name.span, format_args!("event name cannot be empty: write `name = \"{ident}\"` or leave it out"));
+    }
+    let event = s.name();
+    let current = s.version();
+    if let Some(version) = s.attrs.version.as_ref().filter(|v| v.value == 0) {
+        cx.error_at(
+            version.span,
+            "event versions start at 1: write `version = 1` (the default) or leave it out; \
+             raise it by one for each change of the payload",
+        );
+    }
+
+    // Every version a step is declared from, even a step with other mistakes,
+    // so that a malformed step is not also reported as missing.
+    let mut declared: BTreeMap<u32, ()> = BTreeMap::new();
+    for upcast in &s.upcasts {
+        let example = match &upcast.from {
+            Some(from) => {
+                format!("#[upcast(from = {}, with = {}_v{})]", from.value, snake(&ident.to_string()), from.value)
+            }
+            None => format!("#[upcast(from = 1, with = {}_v1)]", snake(&ident.to_string())),
+        };
+        if upcast.with.is_none() {
+            cx.error_spanned_by(
+                upcast.attr,
+                format_args!(
+                    "`#[upcast(...)]` needs `with = <function>`, the function that turns the old payload \
+                     into the next version, such as `{example}`"
+                ),
+            );
+        }
+        let Some(from) = &upcast.from else {
+            cx.error_spanned_by(
+                upcast.attr,
+                format_args!(
+                    "`#[upcast(...)]` needs `from = <version>`, the stored version this step upgrades, \
+                     such as `{example}`"
+                ),
+            );
+            continue;
+        };
+        if from.value == 0 {
+            cx.error_at(from.span, "`from = 0` is not a version: event versions start at 1");
+        } else if current != 0 && from.value >= current {
+            let fix = format!("raise `#[event(version = ...)]` to {} or remove this step", u64::from(from.value) + 1);
+            let msg = if current == 1 {
+                format!(
+                    "event `{event}` is at version 1, so there is no older version to upcast from \
+                     version {}: {fix}",
+                    from.value
+                )
+            } else {
+                format!(
+                    "event `{event}` is at version {current}, so its upcasters start from versions 1 to {}, \
+                     not {}: {fix}",
+                    current - 1,
+                    from.value
+                )
+            };
+            cx.error_at(from.span, msg);
+        } else if declared.insert(from.value, ()).is_some() {
+            cx.error_at(
+                from.span,
+                format_args!(
+                    "event `{event}` has two upcasters from version {}: keep one `#[upcast(from = {}, ...)]`",
+                    from.value, from.value
+                ),
+            );
+        }
+    }
+
+    if current >= 2 {
+        let missing: Vec<u32> = (1..current).filter(|v| !declared.contains_key(v)).take(MAX_LISTED + 1).collect();
+        if !missing.is_empty() {
+            let span = s.attrs.version.as_ref().map(|v| v.span).unwrap_or_else(|| ident.span());
+            let msg = match missing.as_slice() {
+                [v] => format!(
+                    "event `{event}` is at version {current} but has no upcaster from version {v}: \
+                     add `#[upcast(from = {v}, with = ...)]`"
+                ),
+                many => {
+                    let more = if many.len() > MAX_LISTED { " and more" } else { "" };
+                    let listed: Vec<String> = many.iter().take(MAX_LISTED).map(u32::to_string).collect();
+                    format!(
+                        "event `{event}` is at version {current} but has no upcasters from versions {}{more}: \
+                         add one `#[upcast(from = N, with = ...)]` for each",
+                        listed.join(", ")
+                    )
+                }
+            };
+            cx.error_at(span, msg);
+        }
+    }
+}
+
+fn event_enum(cx: &Ctxt, e: &EventEnum<'_>) {
+    let mut seen: BTreeMap<String, &syn::Ident> = BTreeMap::new();
+    for variant in &e.variants {
+        let ty = variant.ty.to_token_stream().to_string();
+        if let Some(first) = seen.get(&ty) {
+            cx.error_spanned_by(
+                variant.ty,
+                format_args!(
+                    "event `{ty}` is wrapped by two variants of `{}`, `{first}` and `{}`: keep one",
+                    e.ident, variant.ident
+                ),
+            );
+        } else {
+            seen.insert(ty, variant.ident);
+        }
+    }
+}
+
+pub(crate) fn aggregate(cx: &Ctxt, input: &AggregateInput<'_>) {
+    let ident = input.ident;
+    let attrs = &input.attrs;
+    if attrs.event.is_none() {
+        let example = format!("#[aggregate(name = \"{}\", event = {ident}Event)]", snake(&ident.to_string()));
+        match attrs.first_attr {
+            Some(attr) => cx.error_spanned_by(
+                attr,
+                format_args!("`#[aggregate(...)]` needs `event = <event type>`, such as `{example}`"),
+            ),
+            None => cx.error_spanned_by(
+                ident,
+                format_args!(
+                    "`#[derive(Aggregate)]` needs `#[aggregate(...)]` naming the event type, such as `{example}`"
+                ),
+            ),
+        }
+    }
+    if let Some(name) = attrs.name.as_ref().filter(|n| n.value.trim().is_empty()) {
+        cx.error_at(name.span, "aggregate type name cannot be empty: write `name = \"...\"` or leave it out");
+    }
+    if let Some(version) = attrs.snapshot_version.as_ref().filter(|v| v.value == 0) {
+        cx.error_at(
+            version.span,
+            "snapshot versions start at 1: write `snapshot_version = 1` (the default) or leave it out",
+        );
+    }
+}
+
+impl EventStruct<'_> {
+    /// The stored name.
+    pub(crate) fn name(&self) -> String {
+        self.attrs.name.as_ref().map_or_else(|| self.ident.to_string(), |n| n.value.clone())
+    }
+
+    /// The current version.
+    pub(crate) fn version(&self) -> u32 {
+        self.attrs.version.as_ref().map_or(1, |v| v.value)
+    }
+}
+
+/// `DepositedTwice` → `deposited_twice`, for examples in messages.
+fn snake(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
