@@ -53,9 +53,6 @@
 //! - [`registry`] lists every event type and aggregate linked into the
 //!   program and [`registry::validate`]s at start-up that no two share a
 //!   stored name.
-//! - [`registry`] lists every event type and aggregate linked into the
-//!   program and [`registry::validate`]s at start-up that no two share a
-//!   stored name.
 //!
 //! # Features
 //!
@@ -69,7 +66,6 @@ mod error;
 mod event;
 mod memory;
 pub mod projection;
-pub mod registry;
 pub mod registry;
 mod repository;
 mod store;
