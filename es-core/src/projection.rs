@@ -358,6 +358,12 @@ impl<P: Projection, S: EventStore> ProjectionRunner<P, S> {
         &self.projection
     }
 
+    /// The read model, to change it, for instance to fix what made a
+    /// handler fail before running again.
+    pub fn projection_mut(&mut self) -> &mut P {
+        &mut self.projection
+    }
+
     /// The position of the last event handled.
     pub fn checkpoint(&self) -> Position {
         self.checkpoint.position()

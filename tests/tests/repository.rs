@@ -279,8 +279,10 @@ async fn time_travel_by_version() {
         let expected: i64 = (1..version as i64).sum();
         assert_eq!((past.version, past.state.balance), (version, expected), "at version {version}");
     }
-    let past = accounts.load_at_version("a", 7).await.unwrap();
-    assert_eq!(past.snapshot_version, Some(5), "a snapshot at or before the target is used");
+    let at_snapshot = accounts.load_at_version("a", 10).await.unwrap();
+    assert_eq!(at_snapshot.snapshot_version, Some(10), "the snapshot is used when it is not past the target");
+    let before_snapshot = accounts.load_at_version("a", 7).await.unwrap();
+    assert_eq!(before_snapshot.snapshot_version, None, "a snapshot past the target is not");
 }
 
 #[tokio::test]
