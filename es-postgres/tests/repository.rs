@@ -1,0 +1,175 @@
+//! `es_core::Repository` on Postgres: commands under contention, snapshots,
+//! time travel and undecodable events.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+
+use es_core::{
+    Aggregate, DecodeError, EncodedEvent, Error, Event, EventStore, ExecuteError, ExpectedVersion, Metadata,
+    Repository, SnapshotOutcome, StreamRange,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The one event of the test aggregate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Incremented {
+    by: u64,
+}
+
+impl Event for Incremented {
+    fn event_name(&self) -> &'static str {
+        "Incremented"
+    }
+
+    fn event_version(&self) -> u32 {
+        1
+    }
+
+    fn encode(&self) -> Result<EncodedEvent, serde_json::Error> {
+        Ok(EncodedEvent { name: "Incremented".into(), version: 1, payload: serde_json::to_value(self)? })
+    }
+
+    fn decode(name: &str, version: u32, payload: Value) -> Result<Self, DecodeError> {
+        match (name, version) {
+            ("Incremented", 1) => serde_json::from_value(payload).map_err(|source| DecodeError::Payload {
+                name: name.to_owned(),
+                version,
+                source,
+            }),
+            ("Incremented", _) => Err(DecodeError::UnknownVersion { name: name.to_owned(), version, current: 1 }),
+            _ => Err(DecodeError::UnknownEvent { name: name.to_owned() }),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct Counter {
+    value: u64,
+    increments: u64,
+}
+
+impl Aggregate for Counter {
+    const TYPE: &'static str = "counter";
+    const SNAPSHOT_EVERY: u64 = 10;
+    type Event = Incremented;
+
+    fn apply(&mut self, event: &Incremented) {
+        self.value += event.by;
+        self.increments += 1;
+    }
+}
+
+fn increment(by: u64) -> impl FnMut(&Counter) -> Result<Vec<Incremented>, Infallible> {
+    move |_| Ok(vec![Incremented { by }])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_two_tasks_on_one_stream_lose_and_duplicate_nothing() {
+    let repository = Repository::<Counter, _>::new(common::fresh_store().await);
+    let tasks: Vec<_> = (0..32_u64)
+        .map(|task| {
+            let repository = repository.clone();
+            tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                for k in 0..4_u64 {
+                    // Unique amounts: each event names the command that wrote it.
+                    let by = 1 + task * 4 + k;
+                    outcomes.push((by, repository.execute("counter-1", increment(by)).await));
+                }
+                outcomes
+            })
+        })
+        .collect();
+
+    let mut committed = BTreeSet::new();
+    let mut versions = BTreeSet::new();
+    let mut gave_up = 0;
+    for task in tasks {
+        for (by, outcome) in task.await.unwrap() {
+            match outcome {
+                Ok(commit) => {
+                    assert_eq!(commit.events, [Incremented { by }]);
+                    assert!(versions.insert(commit.version), "version {} committed twice", commit.version);
+                    committed.insert(by);
+                }
+                Err(ExecuteError::Failed(e)) if e.is_conflict() => gave_up += 1,
+                Err(e) => panic!("command {by} failed: {e}"),
+            }
+        }
+    }
+    assert_eq!(committed.len() + gave_up, 128);
+    assert!(!committed.is_empty());
+
+    let stream = repository.store().read_stream("counter-1", StreamRange::all()).await.unwrap();
+    let stream_versions: Vec<u64> = stream.iter().map(|e| e.version).collect();
+    assert_eq!(stream_versions, (1..=committed.len() as u64).collect::<Vec<_>>(), "no gap, no duplicate");
+    assert_eq!(versions, stream_versions.iter().copied().collect(), "each commit reported its own version");
+    let written: BTreeSet<u64> =
+        stream.iter().map(|e| serde_json::from_value::<Incremented>(e.event.payload.clone()).unwrap().by).collect();
+    assert_eq!(written, committed, "exactly the successful commands are stored");
+
+    let loaded = repository.load("counter-1").await.unwrap();
+    assert_eq!(loaded.state.value, committed.iter().sum::<u64>());
+    assert_eq!((loaded.state.increments, loaded.version), (committed.len() as u64, committed.len() as u64));
+}
+
+#[tokio::test]
+async fn loads_start_from_the_latest_snapshot() {
+    let repository = Repository::<Counter, _>::new(common::fresh_store().await);
+    let mut snapshots = Vec::new();
+    for by in 1..=25 {
+        let commit = repository.execute("c", increment(by)).await.unwrap();
+        match commit.snapshot {
+            SnapshotOutcome::Saved { version } => snapshots.push(version),
+            SnapshotOutcome::NotDue => {}
+            other => panic!("snapshot failed: {other:?}"),
+        }
+    }
+    assert_eq!(snapshots, [10, 20]);
+    let stored = repository.store().load_snapshot("c").await.unwrap().expect("a snapshot");
+    assert_eq!((stored.version, stored.aggregate_type.as_str()), (20, "counter"));
+
+    let loaded = repository.load("c").await.unwrap();
+    assert_eq!(loaded.snapshot_version, Some(20));
+    assert_eq!((loaded.version, loaded.state.value, loaded.state.increments), (25, (1..=25).sum(), 25));
+
+    let past = repository.load_at_version("c", 7).await.unwrap();
+    assert_eq!((past.version, past.state.value, past.snapshot_version), (7, (1..=7).sum(), None));
+}
+
+#[tokio::test]
+async fn loads_travel_back_in_time() {
+    let repository = Repository::<Counter, _>::new(common::fresh_store().await);
+    let first = repository.execute("c", increment(5)).await.unwrap();
+    let at = repository.store().read_stream("c", StreamRange::all()).await.unwrap()[0].recorded_at;
+    // Postgres keeps microseconds: let the clock pass the first commit's.
+    while std::time::SystemTime::now() <= at + std::time::Duration::from_micros(2) {
+        std::hint::spin_loop();
+    }
+    repository.execute("c", increment(7)).await.unwrap();
+    assert_eq!(first.version, 1);
+    let then = repository.load_as_of("c", at).await.unwrap();
+    assert_eq!((then.version, then.state.value), (1, 5));
+    assert_eq!(repository.load("c").await.unwrap().state.value, 12);
+}
+
+#[tokio::test]
+async fn an_event_that_does_not_decode_names_its_stream_and_version() {
+    let repository = Repository::<Counter, _>::new(common::fresh_store().await);
+    repository.execute("c", increment(1)).await.unwrap();
+    let odd = EncodedEvent { name: "Incremented".into(), version: 1, payload: serde_json::json!({ "by": "two" }) };
+    repository
+        .store()
+        .append("counter", "c", ExpectedVersion::Exact(1), vec![odd], &Metadata::default())
+        .await
+        .unwrap();
+    match repository.load("c").await {
+        Err(Error::Decode { stream_id, version, source: DecodeError::Payload { .. } }) => {
+            assert_eq!((stream_id.as_str(), version), ("c", 2));
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
