@@ -32,6 +32,10 @@ pub(crate) struct Upcast<'a> {
     pub(crate) from: Option<Spanned<u32>>,
     pub(crate) with: Option<Path>,
     pub(crate) via: Option<Type>,
+    /// Whether `from` was written, even with a malformed value.
+    pub(crate) from_given: bool,
+    /// Whether `with` was written, even with a malformed value.
+    pub(crate) with_given: bool,
 }
 
 /// The keys of all `#[aggregate(...)]` attributes of a type.
@@ -40,6 +44,8 @@ pub(crate) struct AggregateAttrs<'a> {
     pub(crate) first_attr: Option<&'a Attribute>,
     pub(crate) name: Option<Spanned<String>>,
     pub(crate) event: Option<Type>,
+    /// Whether `event` was written, even with a malformed value.
+    pub(crate) event_given: bool,
     pub(crate) snapshot_every: Option<Spanned<u64>>,
     pub(crate) snapshot_version: Option<Spanned<u32>>,
 }
@@ -85,15 +91,17 @@ pub(crate) fn event_attrs(cx: &Ctxt, attrs: &[Attribute]) -> EventAttrs {
 pub(crate) fn upcast_attrs<'a>(cx: &Ctxt, attrs: &'a [Attribute]) -> Vec<Upcast<'a>> {
     let mut out = Vec::new();
     for attr in attrs.iter().filter(|a| is(a, "upcast")) {
-        let mut upcast = Upcast { attr, from: None, with: None, via: None };
+        let mut upcast = Upcast { attr, from: None, with: None, via: None, from_given: false, with_given: false };
         let parsed = attr.parse_nested_meta(|meta| {
             let key = key_of(&meta);
             match key.as_str() {
                 "from" => {
+                    upcast.from_given = true;
                     let value = integer(cx, &meta, "from = <version>")?;
                     set(cx, &meta, &mut upcast.from, value, "upcast");
                 }
                 "with" => {
+                    upcast.with_given = true;
                     let value = function_path(cx, &meta)?;
                     set(cx, &meta, &mut upcast.with, value, "upcast");
                 }
@@ -126,6 +134,7 @@ pub(crate) fn aggregate_attrs<'a>(cx: &Ctxt, attrs: &'a [Attribute]) -> Aggregat
                     set(cx, &meta, &mut out.name, value, "aggregate");
                 }
                 "event" => {
+                    out.event_given = true;
                     let value = type_value(cx, &meta, "event = <event type>")?;
                     set(cx, &meta, &mut out.event, value, "aggregate");
                 }

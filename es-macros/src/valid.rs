@@ -24,7 +24,10 @@ fn event_struct(cx: &Ctxt, s: &EventStruct<'_>) {
     if let Some(name) = s.attrs.name.as_ref().filter(|n| n.value.trim().is_empty()) {
         cx.error_at(name.span, format_args!("event name cannot be empty: write `name = \"{ident}\"` or leave it out"));
     }
-    let event = s.name();
+    let event = match s.name() {
+        name if name.trim().is_empty() => ident.to_string(),
+        name => name,
+    };
     let current = s.version();
     if let Some(version) = s.attrs.version.as_ref().filter(|v| v.value == 0) {
         cx.error_at(
@@ -44,7 +47,7 @@ fn event_struct(cx: &Ctxt, s: &EventStruct<'_>) {
             }
             None => format!("#[upcast(from = 1, with = {}_v1)]", snake(&ident.to_string())),
         };
-        if upcast.with.is_none() {
+        if !upcast.with_given {
             cx.error_spanned_by(
                 upcast.attr,
                 format_args!(
@@ -54,6 +57,9 @@ fn event_struct(cx: &Ctxt, s: &EventStruct<'_>) {
             );
         }
         let Some(from) = &upcast.from else {
+            if upcast.from_given {
+                continue;
+            }
             cx.error_spanned_by(
                 upcast.attr,
                 format_args!(
@@ -67,7 +73,12 @@ fn event_struct(cx: &Ctxt, s: &EventStruct<'_>) {
             cx.error_at(from.span, "`from = 0` is not a version: event versions start at 1");
         } else if current != 0 && from.value >= current {
             let fix = format!("raise `#[event(version = ...)]` to {} or remove this step", u64::from(from.value) + 1);
-            let msg = if current == 1 {
+            let msg = if current == 2 {
+                format!(
+                    "event `{event}` is at version 2, so its only upcaster is from version 1, not {}: {fix}",
+                    from.value
+                )
+            } else if current == 1 {
                 format!(
                     "event `{event}` is at version 1, so there is no older version to upcast from \
                      version {}: {fix}",
@@ -93,7 +104,10 @@ fn event_struct(cx: &Ctxt, s: &EventStruct<'_>) {
         }
     }
 
-    if current >= 2 {
+    // A step whose `from` is missing or malformed may be the missing one:
+    // its own error is enough.
+    let all_steps_readable = s.upcasts.iter().all(|u| u.from.is_some());
+    if current >= 2 && all_steps_readable {
         let missing: Vec<u32> = (1..current).filter(|v| !declared.contains_key(v)).take(MAX_LISTED + 1).collect();
         if !missing.is_empty() {
             let span = s.attrs.version.as_ref().map(|v| v.span).unwrap_or_else(|| ident.span());
@@ -138,7 +152,7 @@ fn event_enum(cx: &Ctxt, e: &EventEnum<'_>) {
 pub(crate) fn aggregate(cx: &Ctxt, input: &AggregateInput<'_>) {
     let ident = input.ident;
     let attrs = &input.attrs;
-    if attrs.event.is_none() {
+    if !attrs.event_given {
         let example = format!("#[aggregate(name = \"{}\", event = {ident}Event)]", snake(&ident.to_string()));
         match attrs.first_attr {
             Some(attr) => cx.error_spanned_by(

@@ -168,6 +168,9 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
     let ident = e.ident;
     let variants: Vec<_> = e.variants.iter().map(|v| v.ident).collect();
     let types: Vec<_> = e.variants.iter().map(|v| v.ty).collect();
+    // Spanned at each wrapped type, so that a type that is not an event is
+    // reported there, once.
+    let event: Vec<_> = types.iter().map(|ty| quote_spanned! {ty.span()=> <#ty as ::es_core::Event>}).collect();
     let single: Vec<_> =
         types.iter().map(|ty| quote_spanned! {ty.span()=> <#ty as ::es_core::__private::SingleEvent>}).collect();
 
@@ -199,20 +202,20 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
                 #[inline]
                 fn event_name(&self) -> &'static str {
                     match self {
-                        #(#ident::#variants(__es_event) => ::es_core::Event::event_name(__es_event),)*
+                        #(#ident::#variants(__es_event) => #event::event_name(__es_event),)*
                     }
                 }
 
                 #[inline]
                 fn event_version(&self) -> u32 {
                     match self {
-                        #(#ident::#variants(__es_event) => ::es_core::Event::event_version(__es_event),)*
+                        #(#ident::#variants(__es_event) => #event::event_version(__es_event),)*
                     }
                 }
 
                 fn encode(&self) -> ::core::result::Result<::es_core::EncodedEvent, ::es_core::__private::serde_json::Error> {
                     match self {
-                        #(#ident::#variants(__es_event) => ::es_core::Event::encode(__es_event),)*
+                        #(#ident::#variants(__es_event) => #event::encode(__es_event),)*
                     }
                 }
 
@@ -224,7 +227,7 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
                     #(
                         if __es_name == #single::NAME {
                             return ::core::result::Result::map(
-                                <#types as ::es_core::Event>::decode(__es_name, __es_version, __es_payload),
+                                #event::decode(__es_name, __es_version, __es_payload),
                                 #ident::#variants,
                             );
                         }

@@ -1,0 +1,10 @@
+use es_core::Aggregate;
+use serde::{Deserialize, Serialize};
+
+#[derive(Aggregate, Default, Serialize, Deserialize)]
+#[aggregate(name = "account")]
+struct Account {
+    open: bool,
+}
+
+fn main() {}

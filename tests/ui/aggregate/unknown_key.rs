@@ -1,0 +1,19 @@
+use es_core::{Aggregate, Apply, Event};
+use serde::{Deserialize, Serialize};
+
+#[derive(Event, Serialize, Deserialize)]
+struct Opened;
+
+#[derive(Aggregate, Default, Serialize, Deserialize)]
+#[aggregate(name = "account", event = Opened, snapshots = 100)]
+struct Account {
+    open: bool,
+}
+
+impl Apply<Opened> for Account {
+    fn apply(&mut self, _: &Opened) {
+        self.open = true;
+    }
+}
+
+fn main() {}

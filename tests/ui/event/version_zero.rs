@@ -1,0 +1,10 @@
+use es_core::Event;
+use serde::{Deserialize, Serialize};
+
+#[derive(Event, Serialize, Deserialize)]
+#[event(version = 0)]
+struct Deposited {
+    cents: i64,
+}
+
+fn main() {}

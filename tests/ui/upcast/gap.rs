@@ -1,0 +1,17 @@
+use es_core::Event;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Event, Serialize, Deserialize)]
+#[event(version = 3)]
+#[upcast(from = 1, with = deposited_v1)]
+struct Deposited {
+    cents: i64,
+    memo: String,
+}
+
+fn deposited_v1(payload: Value) -> Value {
+    payload
+}
+
+fn main() {}
