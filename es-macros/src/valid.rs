@@ -205,3 +205,110 @@ fn snake(name: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use syn::{DeriveInput, parse_quote};
+
+    use crate::ast::{AggregateInput, EventInput};
+    use crate::ctxt::Ctxt;
+
+    fn event_errors(input: DeriveInput) -> Vec<String> {
+        let cx = Ctxt::default();
+        if let Some(parsed) = EventInput::from_syn(&cx, &input) {
+            super::event(&cx, &parsed);
+        }
+        cx.check().err().map_or_else(Vec::new, |e| e.into_iter().map(|e| e.to_string()).collect())
+    }
+
+    fn aggregate_errors(input: DeriveInput) -> Vec<String> {
+        let cx = Ctxt::default();
+        if let Some(parsed) = AggregateInput::from_syn(&cx, &input) {
+            super::aggregate(&cx, &parsed);
+        }
+        cx.check().err().map_or_else(Vec::new, |e| e.into_iter().map(|e| e.to_string()).collect())
+    }
+
+    #[test]
+    fn a_complete_chain_in_any_order_is_accepted() {
+        let errors = event_errors(parse_quote! {
+            #[event(name = "Deposited", version = 3)]
+            #[upcast(from = 2, with = v2)]
+            #[upcast(from = 1, via = V1, with = v1)]
+            struct Deposited { cents: i64 }
+        });
+        assert_eq!(errors, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_missing_step_names_the_event_the_version_and_the_fix() {
+        let errors = event_errors(parse_quote! {
+            #[event(name = "Deposited", version = 3)]
+            #[upcast(from = 1, with = v1)]
+            struct Deposited { cents: i64 }
+        });
+        assert_eq!(
+            errors,
+            ["event `Deposited` is at version 3 but has no upcaster from version 2: \
+              add `#[upcast(from = 2, with = ...)]`"]
+        );
+    }
+
+    /// Only real mistakes: with `version = 0` the steps are not also judged
+    /// against version 0.
+    #[test]
+    fn every_mistake_of_an_item_is_reported_at_once() {
+        let errors = event_errors(parse_quote! {
+            #[event(version = 0, colour = "blue", name = 1)]
+            #[upcast(from = 0, with = v0)]
+            #[upcast(from = 2, with = "v2")]
+            #[upcast(with = v3)]
+            struct Deposited { cents: i64 }
+        });
+        let expected = [
+            "unknown key `colour`",
+            "expected `name = \"...\"`",
+            "expected `with = <function path>`, found a string",
+            "event versions start at 1",
+            "`from = 0` is not a version",
+            "needs `from = <version>`",
+        ];
+        assert_eq!(errors.len(), expected.len(), "{errors:#?}");
+        for fragment in expected {
+            assert!(errors.iter().any(|e| e.contains(fragment)), "no error contains {fragment:?}: {errors:#?}");
+        }
+    }
+
+    #[test]
+    fn a_huge_version_without_steps_gives_one_bounded_error() {
+        let errors = event_errors(parse_quote! {
+            #[event(version = 4294967295)]
+            struct Deposited;
+        });
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].contains("versions 1, 2, 3, 4, 5, 6, 7, 8 and more"), "{errors:?}");
+    }
+
+    #[test]
+    fn unsupported_items_are_refused() {
+        let union = event_errors(parse_quote! { union U { a: u8 } });
+        assert!(union[0].contains("not unions"), "{union:?}");
+        let generic = event_errors(parse_quote! { struct E<T> { t: T } });
+        assert!(generic[0].contains("generic parameters"), "{generic:?}");
+        let variants = event_errors(parse_quote! { enum E { A(A), B, C { x: u8 }, D(A, A) } });
+        assert_eq!(variants.len(), 3, "{variants:?}");
+        let twice = event_errors(parse_quote! { enum E { A(A), B(A) } });
+        assert!(twice[0].contains("wrapped by two variants"), "{twice:?}");
+    }
+
+    #[test]
+    fn an_aggregate_needs_its_event_type_once() {
+        let missing = aggregate_errors(parse_quote! { #[aggregate(name = "a")] struct A; });
+        assert!(missing[0].contains("needs `event = <event type>`"), "{missing:?}");
+        // A malformed `event` is reported as malformed, not also as missing.
+        let malformed = aggregate_errors(parse_quote! { #[aggregate(event = "E", snapshot_version = 0)] struct A; });
+        assert_eq!(malformed.len(), 2, "{malformed:?}");
+        let ok = aggregate_errors(parse_quote! { #[aggregate(event = E, snapshot_every = 5)] struct A; });
+        assert!(ok.is_empty(), "{ok:?}");
+    }
+}
