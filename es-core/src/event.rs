@@ -22,6 +22,22 @@ pub struct EncodedEvent {
 /// Implement it with `#[derive(Event)]`; decoding then runs the upcaster
 /// chain from the stored version to the current one before deserializing.
 ///
+/// # Names, versions and upcasters
+///
+/// An event struct is stored under a stable name (`#[event(name = "...")]`,
+/// default the type's name) and a schema version (`#[event(version = N)]`,
+/// default 1). Each change of the payload raises the version and declares
+/// one step from the previous one, either on JSON
+/// (`#[upcast(from = N, with = f)]`, `f: fn(Value) -> Value`, or
+/// `-> Result<Value, serde_json::Error>` to refuse a payload) or typed
+/// (`#[upcast(from = N, via = OldShape, with = f)]`,
+/// `f: fn(OldShape) -> NextShape`). A gap or a duplicate in the chain is a
+/// compile error. Decoding fails with a [`DecodeError`] that names the
+/// event: an unknown name, version 0 or a version above the current one,
+/// a step that refused the payload, or a payload that does not match.
+/// Every derived event type is listed in [`registry`](crate::registry),
+/// whose `validate` refuses two types stored under one name.
+///
 /// ```
 /// use es_core::Event;
 /// use serde::{Deserialize, Serialize};
