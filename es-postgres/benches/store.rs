@@ -1,1 +1,511 @@
-fn main() {}
+//! `cargo bench -p es-postgres --bench store`: es-postgres against plain
+//! tokio-postgres doing the same round trips on the same table.
+//!
+//! Each workload runs on fresh, empty schemas (one for es-postgres, one for
+//! the raw driver, both created by `migrate`) and prints one JSON line:
+//! `{"workload":"W1","unit":"events/s","es":…,"raw":…,"ratio":…}` where
+//! `ratio` is es/raw for throughput and raw/es for latency (higher is better).
+//!
+//! Set `DATABASE_URL` to choose the server and `ES_BENCH_SCALE` (default 1)
+//! to shrink the workloads while iterating, e.g. `ES_BENCH_SCALE=0.1`.
+
+use std::convert::Infallible;
+use std::time::{Duration, Instant};
+
+use es_core::{
+    Aggregate, DecodeError, EncodedEvent, Event, EventStore, ExpectedVersion, Metadata, Repository, StreamRange,
+};
+use es_postgres::PgEventStore;
+use es_postgres::tokio_postgres::types::{Json, ToSql};
+use es_postgres::tokio_postgres::{self, Client, NoTls};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+// ---------------------------------------------------------------------------
+// The domain: an account opened once, then deposited into.
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Opened {
+    owner: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Deposited {
+    amount: i64,
+}
+
+#[derive(Debug, Clone)]
+enum AccountEvent {
+    Opened(Opened),
+    Deposited(Deposited),
+}
+
+impl Event for AccountEvent {
+    fn event_name(&self) -> &'static str {
+        match self {
+            AccountEvent::Opened(_) => "Opened",
+            AccountEvent::Deposited(_) => "Deposited",
+        }
+    }
+
+    fn event_version(&self) -> u32 {
+        1
+    }
+
+    fn encode(&self) -> Result<EncodedEvent, serde_json::Error> {
+        let payload = match self {
+            AccountEvent::Opened(e) => serde_json::to_value(e)?,
+            AccountEvent::Deposited(e) => serde_json::to_value(e)?,
+        };
+        Ok(EncodedEvent { name: self.event_name().to_owned(), version: 1, payload })
+    }
+
+    fn decode(name: &str, version: u32, payload: Value) -> Result<Self, DecodeError> {
+        let payload_error = |source| DecodeError::Payload { name: name.to_owned(), version, source };
+        match name {
+            "Opened" => serde_json::from_value(payload).map(AccountEvent::Opened).map_err(payload_error),
+            "Deposited" => serde_json::from_value(payload).map(AccountEvent::Deposited).map_err(payload_error),
+            _ => Err(DecodeError::UnknownEvent { name: name.to_owned() }),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct Account {
+    open: bool,
+    balance: i64,
+}
+
+impl Account {
+    fn fold(&mut self, event: &AccountEvent) {
+        match event {
+            AccountEvent::Opened(_) => self.open = true,
+            AccountEvent::Deposited(e) => self.balance += e.amount,
+        }
+    }
+
+    /// The command of W1: open the account, or deposit into it.
+    fn next(&self) -> Result<Vec<AccountEvent>, Infallible> {
+        Ok(vec![if self.open {
+            AccountEvent::Deposited(Deposited { amount: 100 })
+        } else {
+            AccountEvent::Opened(Opened { owner: "bench".into() })
+        }])
+    }
+}
+
+impl Aggregate for Account {
+    const TYPE: &'static str = "account";
+    type Event = AccountEvent;
+
+    fn apply(&mut self, event: &AccountEvent) {
+        self.fold(event);
+    }
+}
+
+/// The same account with snapshots enabled, for W3.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct SnapshottedAccount(Account);
+
+impl Aggregate for SnapshottedAccount {
+    const TYPE: &'static str = "account";
+    const SNAPSHOT_EVERY: u64 = 1_000_000;
+    type Event = AccountEvent;
+
+    fn apply(&mut self, event: &AccountEvent) {
+        self.0.fold(event);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Setup.
+
+struct Bench {
+    config: tokio_postgres::Config,
+    scale: f64,
+    schemas: Vec<String>,
+}
+
+impl Bench {
+    fn scaled(&self, n: usize) -> usize {
+        ((n as f64 * self.scale).round() as usize).max(1)
+    }
+
+    /// A migrated, empty store in a schema of its own.
+    async fn fresh(&mut self, name: &str, pool_size: usize) -> Result<PgEventStore, BoxError> {
+        let schema = format!("es_bench_{}_{name}", std::process::id());
+        let store = PgEventStore::builder(self.config.clone()).schema(&schema).pool_size(pool_size).build()?;
+        let client = self.raw().await?;
+        client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await?;
+        store.migrate().await?;
+        self.schemas.push(schema);
+        Ok(store)
+    }
+
+    async fn raw(&self) -> Result<Client, BoxError> {
+        let (client, connection) = self.config.connect(NoTls).await?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(client)
+    }
+
+    async fn cleanup(&self) -> Result<(), BoxError> {
+        let client = self.raw().await?;
+        for schema in &self.schemas {
+            client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await?;
+        }
+        Ok(())
+    }
+}
+
+fn report(workload: &str, unit: &str, es: f64, raw: f64, higher_is_better: bool, extra: &str) {
+    let ratio = if higher_is_better { es / raw } else { raw / es };
+    println!(
+        "{{\"workload\":\"{workload}\",\"unit\":\"{unit}\",\"es\":{es:.2},\"raw\":{raw:.2},\"ratio\":{ratio:.3}{extra}}}"
+    );
+}
+
+fn per_second(events: usize, elapsed: Duration) -> f64 {
+    events as f64 / elapsed.as_secs_f64()
+}
+
+fn median(mut samples: Vec<Duration>) -> f64 {
+    samples.sort();
+    samples[samples.len() / 2].as_secs_f64() * 1000.0
+}
+
+// ---------------------------------------------------------------------------
+// W1 / W1b: one command per transaction (load the stream, append one event).
+
+/// Runs the W1 commands of `accounts` through the repository.
+async fn w1_es(store: PgEventStore, accounts: std::ops::Range<usize>, events: usize) -> Result<(), BoxError> {
+    let repository = Repository::<Account, _>::new(store);
+    for account in accounts {
+        let id = format!("account-{account}");
+        for _ in 0..events {
+            repository.execute(&id, Account::next).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The same with the raw driver: in one transaction, select the stream's
+/// events, decode and fold them, insert the next one.
+async fn w1_raw(
+    mut client: Client,
+    schema: String,
+    accounts: std::ops::Range<usize>,
+    events: usize,
+) -> Result<Client, BoxError> {
+    let select = client
+        .prepare(&format!(
+            "SELECT version, event_name, event_version, payload FROM \"{schema}\".events WHERE stream_id = $1 ORDER BY version"
+        ))
+        .await?;
+    let insert = client
+        .prepare(&format!(
+            "INSERT INTO \"{schema}\".events (aggregate_type, stream_id, version, event_name, event_version, payload, metadata) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ))
+        .await?;
+    let metadata = serde_json::json!({});
+    for account in accounts {
+        let id = format!("account-{account}");
+        for _ in 0..events {
+            let tx = client.transaction().await?;
+            let mut state = Account::default();
+            let mut version = 0_i64;
+            for row in tx.query(&select, &[&id]).await? {
+                version = row.try_get(0)?;
+                let name: &str = row.try_get(1)?;
+                let event = match name {
+                    "Opened" => AccountEvent::Opened(row.try_get::<_, Json<Opened>>(3)?.0),
+                    _ => AccountEvent::Deposited(row.try_get::<_, Json<Deposited>>(3)?.0),
+                };
+                state.fold(&event);
+            }
+            let Ok(new) = state.next();
+            for event in new {
+                version += 1;
+                let payload = event.encode()?;
+                let params: [&(dyn ToSql + Sync); 7] =
+                    [&"account", &id, &version, &payload.name, &1_i32, &payload.payload, &metadata];
+                tx.execute(&insert, &params).await?;
+            }
+            tx.commit().await?;
+        }
+    }
+    Ok(client)
+}
+
+async fn w1(bench: &mut Bench, workload: &str, clients: usize) -> Result<(), BoxError> {
+    let accounts = bench.scaled(10_000);
+    let events_per_account = 10;
+    let total = accounts * events_per_account;
+    let rounds = 10.min(accounts);
+    println!(
+        "{workload}: {accounts} accounts x {events_per_account} events (Opened + {} Deposited), \
+         one command (load + append with Exact) per transaction, {clients} client(s) on disjoint streams; \
+         es and raw alternate in {rounds} rounds",
+        events_per_account - 1
+    );
+    let raw_store = bench.fresh(&format!("{}_raw", workload.to_lowercase()), 1).await?;
+    let raw_schema = raw_store.schema().to_owned();
+    let store = bench.fresh(&format!("{}_es", workload.to_lowercase()), clients).await?;
+    // Open every connection before the clock starts, on both sides.
+    let warm: Vec<_> = (0..clients).map(|_| store.pool().get()).collect();
+    for connection in warm {
+        drop(connection.await?);
+    }
+    let mut raw_clients = Vec::new();
+    for _ in 0..clients {
+        raw_clients.push(bench.raw().await?);
+    }
+
+    let (mut es_time, mut raw_time) = (Duration::ZERO, Duration::ZERO);
+    for round in 0..rounds {
+        let round_accounts = (accounts * round / rounds)..(accounts * (round + 1) / rounds);
+        let n = round_accounts.len();
+        let slices: Vec<std::ops::Range<usize>> = (0..clients)
+            .map(|c| (round_accounts.start + n * c / clients)..(round_accounts.start + n * (c + 1) / clients))
+            .collect();
+        for side in [round % 2, 1 - round % 2] {
+            let started = Instant::now();
+            if side == 0 {
+                let tasks: Vec<_> = slices
+                    .iter()
+                    .map(|slice| tokio::spawn(w1_es(store.clone(), slice.clone(), events_per_account)))
+                    .collect();
+                for task in tasks {
+                    task.await??;
+                }
+                es_time += started.elapsed();
+            } else {
+                let tasks: Vec<_> = std::mem::take(&mut raw_clients)
+                    .into_iter()
+                    .zip(&slices)
+                    .map(|(client, slice)| {
+                        tokio::spawn(w1_raw(client, raw_schema.clone(), slice.clone(), events_per_account))
+                    })
+                    .collect();
+                for task in tasks {
+                    raw_clients.push(task.await??);
+                }
+                raw_time += started.elapsed();
+            }
+        }
+    }
+    report(workload, "events/s", per_second(total, es_time), per_second(total, raw_time), true, "");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// W2: batches of 1,000 events per append.
+
+fn deposits(n: usize) -> Vec<AccountEvent> {
+    (0..n).map(|i| AccountEvent::Deposited(Deposited { amount: i as i64 })).collect()
+}
+
+async fn w2(bench: &mut Bench) -> Result<(), BoxError> {
+    let total = bench.scaled(100_000).div_ceil(1000) * 1000;
+    let batch = 1000;
+    let streams = 10;
+    let batches = total / batch;
+    println!("W2: {total} events appended in {batches} batches of {batch} events, {streams} streams, 1 client");
+
+    let raw_store = bench.fresh("w2_raw", 1).await?;
+    let schema = raw_store.schema().to_owned();
+    let store = bench.fresh("w2_es", 1).await?;
+    drop(store.pool().get().await?);
+    let client = bench.raw().await?;
+    let columns = 7;
+    let values: Vec<String> = (0..batch)
+        .map(|r| {
+            let p: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
+            format!("({})", p.join(", "))
+        })
+        .collect();
+    let insert = client
+        .prepare(&format!(
+            "INSERT INTO \"{schema}\".events (aggregate_type, stream_id, version, event_name, event_version, payload, metadata) VALUES {}",
+            values.join(", ")
+        ))
+        .await?;
+    let metadata = serde_json::json!({});
+    let (mut es_time, mut raw_time) = (Duration::ZERO, Duration::ZERO);
+    // Alternate es and raw batch by batch, so that both see the same machine.
+    for b in 0..batches {
+        let stream = format!("stream-{}", b % streams);
+        let first_version = (b / streams * batch) as i64;
+
+        for es_turn in [b % 2 == 0, b % 2 == 1] {
+            if es_turn {
+                let started = Instant::now();
+                let expected = ExpectedVersion::Exact(first_version as u64);
+                let encoded: Vec<EncodedEvent> = deposits(batch).iter().map(Event::encode).collect::<Result<_, _>>()?;
+                store.append(Account::TYPE, &stream, expected, encoded, &Metadata::default()).await?;
+                es_time += started.elapsed();
+            } else {
+                let started = Instant::now();
+                let events = deposits(batch);
+                let encoded: Vec<EncodedEvent> = events.iter().map(Event::encode).collect::<Result<_, _>>()?;
+                let versions: Vec<i64> = (1..=batch as i64).map(|v| first_version + v).collect();
+                let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(batch * columns);
+                for (event, version) in encoded.iter().zip(&versions) {
+                    params.extend([
+                        &"account" as &(dyn ToSql + Sync),
+                        &stream,
+                        version,
+                        &event.name,
+                        &1_i32,
+                        &event.payload,
+                        &metadata,
+                    ]);
+                }
+                client.execute(&insert, &params).await?;
+                raw_time += started.elapsed();
+            }
+        }
+    }
+    let (es, raw) = (per_second(total, es_time), per_second(total, raw_time));
+    report("W2", "events/s", es, raw, true, "");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// W3: load one 10,000-event stream and fold it.
+
+async fn w3(bench: &mut Bench) -> Result<(), BoxError> {
+    let length = bench.scaled(10_000).max(20);
+    let runs = 20;
+    let snapshot_at = length - 10;
+    println!("W3: load and fold one {length}-event stream, median of {runs}; then with a snapshot at {snapshot_at}");
+
+    let store = bench.fresh("w3", 2).await?;
+    let stream = "account-w3";
+    let mut events = vec![AccountEvent::Opened(Opened { owner: "bench".into() })];
+    events.extend(deposits(length - 1));
+    for (i, chunk) in events.chunks(1000).enumerate() {
+        let encoded: Vec<EncodedEvent> = chunk.iter().map(Event::encode).collect::<Result<_, _>>()?;
+        let expected = ExpectedVersion::Exact((i * 1000) as u64);
+        store.append(Account::TYPE, stream, expected, encoded, &Metadata::default()).await?;
+    }
+    let expected_balance: i64 = (0..length as i64 - 1).sum();
+
+    let client = bench.raw().await?;
+    let select = client
+        .prepare(&format!(
+            "SELECT version, event_name, event_version, payload FROM {}.events WHERE stream_id = $1 ORDER BY version",
+            store.quoted_schema()
+        ))
+        .await?;
+    let repository = Repository::<SnapshottedAccount, _>::new(store.clone());
+    let mut raw_samples = Vec::new();
+    let mut es_samples = Vec::new();
+    // Warm both paths up, then alternate so that neither gets a quieter machine.
+    for run in 0..runs + 2 {
+        let started = Instant::now();
+        let mut state = Account::default();
+        let mut version = 0_i64;
+        for row in client.query(&select, &[&stream]).await? {
+            version = row.try_get(0)?;
+            let name: &str = row.try_get(1)?;
+            let event = match name {
+                "Opened" => AccountEvent::Opened(row.try_get::<_, Json<Opened>>(3)?.0),
+                _ => AccountEvent::Deposited(row.try_get::<_, Json<Deposited>>(3)?.0),
+            };
+            state.fold(&event);
+        }
+        let raw_elapsed = started.elapsed();
+        assert_eq!((version as usize, state.balance), (length, expected_balance));
+
+        let started = Instant::now();
+        let loaded = repository.load(stream).await?;
+        let es_elapsed = started.elapsed();
+        assert_eq!((loaded.version as usize, loaded.state.0.balance), (length, expected_balance));
+        if run >= 2 {
+            raw_samples.push(raw_elapsed);
+            es_samples.push(es_elapsed);
+        }
+    }
+    let (raw, es) = (median(raw_samples), median(es_samples));
+
+    let past = repository.load_at_version(stream, snapshot_at as u64).await?;
+    repository.save_snapshot(stream, past.version, &past.state).await?;
+    let mut snapshot_samples = Vec::new();
+    for run in 0..runs + 2 {
+        let started = Instant::now();
+        let loaded = repository.load(stream).await?;
+        let elapsed = started.elapsed();
+        assert_eq!(loaded.snapshot_version, Some(snapshot_at as u64));
+        assert_eq!((loaded.version as usize, loaded.state.0.balance), (length, expected_balance));
+        if run >= 2 {
+            snapshot_samples.push(elapsed);
+        }
+    }
+    let snapshot = median(snapshot_samples);
+    println!(
+        "W3: load with a snapshot at {snapshot_at}: {snapshot:.3} ms ({:.1}x faster than the full load)",
+        es / snapshot
+    );
+    report(
+        "W3",
+        "ms",
+        es,
+        raw,
+        false,
+        &format!(",\"snapshot_ms\":{snapshot:.3},\"snapshot_speedup\":{:.1}", es / snapshot),
+    );
+
+    // Where the full load's time goes: the store's read alone.
+    let mut read_samples = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let events = store.read_stream(stream, StreamRange::all()).await?;
+        read_samples.push(started.elapsed());
+        assert_eq!(events.len(), length);
+    }
+    println!("W3: of which read_stream alone: {:.3} ms (median of {runs})", median(read_samples));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+
+async fn run() -> Result<(), BoxError> {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let scale = std::env::var("ES_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    let only = std::env::var("ES_BENCH_ONLY").ok();
+    let mut bench = Bench { config: url.parse()?, scale, schemas: Vec::new() };
+    println!("es-postgres store benchmark against {url} (scale {scale})");
+    let wanted = |w: &str| only.as_deref().is_none_or(|o| o.split(',').any(|x| x.eq_ignore_ascii_case(w)));
+    let result = async {
+        if wanted("W1") {
+            w1(&mut bench, "W1", 1).await?;
+        }
+        if wanted("W1b") {
+            w1(&mut bench, "W1b", 8).await?;
+        }
+        if wanted("W2") {
+            w2(&mut bench).await?;
+        }
+        if wanted("W3") {
+            w3(&mut bench).await?;
+        }
+        Ok::<_, BoxError>(())
+    }
+    .await;
+    bench.cleanup().await?;
+    result
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; this harness takes no arguments.
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    if let Err(e) = runtime.block_on(run()) {
+        eprintln!("benchmark failed: {e}");
+        std::process::exit(1);
+    }
+}

@@ -57,6 +57,7 @@ mod migrate;
 mod row;
 mod schema;
 mod store;
+mod xid8;
 
 pub use error::PgError;
 pub use store::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgEventStore, PgEventStoreBuilder};

@@ -7,28 +7,36 @@ use serde_json::Value;
 use tokio_postgres::Row;
 use tokio_postgres::types::{FromSqlOwned, Json};
 
+use crate::xid8::Xid8;
+
 // Column indexes of `schema::EVENT_COLUMNS`.
 const POSITION: usize = 0;
 const TX: usize = 1;
 const VERSION: usize = 2;
 const RECORDED_AT: usize = 3;
 const AGGREGATE_TYPE: usize = 4;
-const STREAM_ID: usize = 5;
-const EVENT_NAME: usize = 6;
-const EVENT_VERSION: usize = 7;
-const PAYLOAD: usize = 8;
-const METADATA: usize = 9;
+const EVENT_NAME: usize = 5;
+const EVENT_VERSION: usize = 6;
+const PAYLOAD: usize = 7;
+const METADATA: usize = 8;
+/// Only in reads of several streams.
+const STREAM_ID: usize = 9;
 
-/// Decodes a row selected with `schema::EVENT_COLUMNS`.
+/// Decodes a row selected with `schema::EVENT_COLUMNS` and `stream_id`.
 pub(crate) fn event(row: &Row) -> Result<RecordedEvent, StoreError> {
     let stream_id: String = row.try_get(STREAM_ID).map_err(|e| corrupt("<unreadable>", 0, "stream_id", e))?;
+    stream_event(row, stream_id)
+}
+
+/// Decodes a row of stream `stream_id` selected with `schema::EVENT_COLUMNS`.
+pub(crate) fn stream_event(row: &Row, stream_id: String) -> Result<RecordedEvent, StoreError> {
     let version = row
         .try_get::<_, i64>(VERSION)
         .map_err(|e| corrupt(&stream_id, 0, "version", e))
         .and_then(|v| non_negative(&stream_id, 0, "version", v))?;
     let get = |column| Column { row, stream_id: &stream_id, version, column };
     let position = get(POSITION).u64("position")?;
-    let commit = get(TX).u64("tx")?;
+    let Xid8(commit) = get(TX).get("tx")?;
     let event_version = get(EVENT_VERSION).get::<i32>("event_version")?;
     let event_version = u32::try_from(event_version)
         .map_err(|e| corrupt(&stream_id, version, "event_version", format!("{event_version}: {e}")))?;

@@ -70,8 +70,9 @@ pub(crate) struct Statements {
 }
 
 /// The columns of an event row, in the order `row.rs` decodes them.
-pub(crate) const EVENT_COLUMNS: &str = "position, tx::text::int8, version, recorded_at, aggregate_type, \
-     stream_id, event_name, event_version, payload, metadata";
+/// Reads of one stream leave out `stream_id`, which the caller knows.
+pub(crate) const EVENT_COLUMNS: &str =
+    "position, tx, version, recorded_at, aggregate_type, event_name, event_version, payload, metadata";
 
 impl Statements {
     pub(crate) fn new(schema: &Schema) -> Self {

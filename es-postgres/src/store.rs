@@ -16,6 +16,7 @@ use tokio_postgres::types::{Json, ToSql};
 
 use crate::error::{PgError, is_unique_violation, pool_error, store_error};
 use crate::schema::{Schema, Statements};
+use crate::xid8::Xid8;
 use crate::{migrate, row};
 
 /// The schema the store lives in unless [`PgEventStoreBuilder::schema`] says otherwise.
@@ -239,11 +240,12 @@ impl EventStore for PgEventStore {
                 u64::try_from(v).map_err(|e| StoreError::Backend(Box::new(e)))
             };
             let recorded_at: SystemTime = row.try_get(4).map_err(store_error)?;
+            let Xid8(commit) = row.try_get(2).map_err(store_error)?;
             recorded.push(RecordedEvent {
                 aggregate_type: aggregate_type.to_owned(),
                 stream_id: stream_id.to_owned(),
                 version: number(3)?,
-                position: Position::new(number(2)?, number(1)?),
+                position: Position::new(commit, number(1)?),
                 recorded_at,
                 event,
                 metadata: metadata.clone(),
@@ -263,7 +265,7 @@ impl EventStore for PgEventStore {
         let mut rows = std::pin::pin!(rows);
         let mut events = Vec::new();
         while let Some(row) = rows.try_next().await.map_err(store_error)? {
-            events.push(row::event(&row)?);
+            events.push(row::stream_event(&row, stream_id.to_owned())?);
         }
         Ok(events)
     }

@@ -17,7 +17,7 @@ WITH head AS (
     FROM head, unnest($4::text[], $5::int4[], $6::jsonb[]) WITH ORDINALITY AS e (name, event_version, payload, ord)
     WHERE $3::int8 IS NULL OR head.version = $3::int8
     ORDER BY e.ord
-    RETURNING position, tx::text::int8 AS tx, version, recorded_at
+    RETURNING position, tx, version, recorded_at
 )
 SELECT head.version, appended.position, appended.tx, appended.version, appended.recorded_at
 FROM head LEFT JOIN appended ON true
