@@ -5,7 +5,7 @@ use std::time::SystemTime;
 use es_core::{EncodedEvent, Metadata, Position, RecordedEvent, Snapshot, StoreError};
 use serde_json::Value;
 use tokio_postgres::Row;
-use tokio_postgres::types::{FromSqlOwned, Json};
+use tokio_postgres::types::{FromSql, FromSqlOwned, Type};
 
 use crate::xid8::Xid8;
 
@@ -40,7 +40,7 @@ pub(crate) fn stream_event(row: &Row, stream_id: String) -> Result<RecordedEvent
     let event_version = get(EVENT_VERSION).get::<i32>("event_version")?;
     let event_version = u32::try_from(event_version)
         .map_err(|e| corrupt(&stream_id, version, "event_version", format!("{event_version}: {e}")))?;
-    let Json(metadata) = get(METADATA).get::<Json<Metadata>>("metadata")?;
+    let MetadataColumn(metadata) = get(METADATA).get("metadata")?;
     Ok(RecordedEvent {
         aggregate_type: get(AGGREGATE_TYPE).get("aggregate_type")?,
         position: Position::new(commit, position),
@@ -98,4 +98,23 @@ fn non_negative(stream_id: &str, version: u64, column: &str, value: i64) -> Resu
 
 fn corrupt(stream_id: &str, version: u64, column: &str, cause: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt { stream_id: stream_id.to_owned(), version, cause: format!("column `{column}`: {cause}") }
+}
+
+/// The `metadata` JSONB column. Most events carry none (`{}`), which is
+/// recognized without running the JSON parser.
+struct MetadataColumn(Metadata);
+
+impl<'a> FromSql<'a> for MetadataColumn {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        // JSONB's binary form is a format version byte, then the JSON text.
+        match raw {
+            [1, json @ ..] if json == b"{}" => Ok(MetadataColumn(Metadata::default())),
+            [1, json @ ..] => Ok(MetadataColumn(serde_json::from_slice(json)?)),
+            _ => Err("unsupported JSONB format version".into()),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::JSONB
+    }
 }
