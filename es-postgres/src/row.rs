@@ -56,6 +56,20 @@ pub(crate) fn stream_event(row: &Row, stream_id: String) -> Result<RecordedEvent
     })
 }
 
+/// Decodes a row of `sql/read_stream_events.sql`.
+pub(crate) fn versioned_event(stream_id: &str, row: &Row) -> Result<(u64, EncodedEvent), StoreError> {
+    let col = |column| Column { row, stream_id, version: 0, column };
+    let version = col(0).u64("version")?;
+    let col = |column| Column { row, stream_id, version, column };
+    let event_version: i32 = col(2).get("event_version")?;
+    let event_version = u32::try_from(event_version)
+        .map_err(|e| corrupt(stream_id, version, "event_version", format!("{event_version}: {e}")))?;
+    Ok((
+        version,
+        EncodedEvent { name: col(1).get("event_name")?, version: event_version, payload: col(3).get("payload")? },
+    ))
+}
+
 /// Decodes a row of `sql/load_snapshot.sql`.
 pub(crate) fn snapshot(stream_id: &str, row: &Row) -> Result<Snapshot, StoreError> {
     let col = |column| Column { row, stream_id, version: 0, column };
