@@ -148,6 +148,20 @@ async fn stream_reads_stop_at_a_version_or_a_time() {
 }
 
 #[tokio::test]
+async fn the_narrow_read_returns_what_folding_needs_of_the_same_events() {
+    let store = common::fresh_store().await;
+    let metadata = Metadata::default().with_actor("ada");
+    store.append("account", "s", ExpectedVersion::NoStream, deposits(&[1, 2, 3, 4]), &metadata).await.unwrap();
+    append(&store, "other", ExpectedVersion::NoStream, deposits(&[9])).await.unwrap();
+    for range in [StreamRange::all(), StreamRange::after(1).up_to_version(3), StreamRange::after(4)] {
+        let full: Vec<(u64, EncodedEvent)> =
+            store.read_stream("s", range).await.unwrap().into_iter().map(|e| (e.version, e.event)).collect();
+        assert_eq!(store.read_stream_events("s", range).await.unwrap(), full, "{range:?}");
+    }
+    assert_eq!(store.read_stream_events("s", StreamRange::all()).await.unwrap().len(), 4);
+}
+
+#[tokio::test]
 async fn read_all_pages_through_every_event_in_commit_order() {
     let store = common::fresh_store().await;
     let mut written = Vec::new();
