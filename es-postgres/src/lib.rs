@@ -60,7 +60,7 @@ mod store;
 mod xid8;
 
 pub use error::PgError;
-pub use store::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgEventStore, PgEventStoreBuilder};
+pub use store::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgEventStore, PgEventStoreBuilder, PgReadLag};
 
 /// The driver and pool this crate is built on, so that configuration types
 /// match without depending on them directly.

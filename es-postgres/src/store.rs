@@ -182,6 +182,27 @@ impl PgEventStore {
         Ok(events)
     }
 
+    /// How far [`read_all`](EventStore::read_all) lags behind the committed
+    /// events, for monitoring.
+    ///
+    /// `read_all` holds back events of transactions that are not older than
+    /// every transaction still running, so that it never skips one that
+    /// commits late. A writing transaction left open anywhere in the cluster
+    /// therefore delays readers (it never loses events): watch
+    /// [`PgReadLag::oldest_transaction`] and set
+    /// `idle_in_transaction_session_timeout`.
+    pub async fn read_lag(&self) -> Result<PgReadLag, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&self.sql.held_back).await.map_err(store_error)?;
+        let row = client.query_one(&statement, &[]).await.map_err(store_error)?;
+        let held_back: i64 = row.try_get(0).map_err(store_error)?;
+        let age: Option<f64> = row.try_get(1).map_err(store_error)?;
+        Ok(PgReadLag {
+            held_back: u64::try_from(held_back).unwrap_or(0),
+            oldest_transaction: age.and_then(|secs| Duration::try_from_secs_f64(secs.max(0.0)).ok()),
+        })
+    }
+
     async fn client(&self) -> Result<Client, StoreError> {
         self.pool.get().await.map_err(pool_error)
     }
@@ -193,6 +214,18 @@ impl PgEventStore {
         let version: i64 = row.try_get(0).map_err(store_error)?;
         Ok(u64::try_from(version).unwrap_or(0))
     }
+}
+
+/// How far [`EventStore::read_all`] lags behind the committed events; see
+/// [`PgEventStore::read_lag`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PgReadLag {
+    /// Committed events that `read_all` does not return yet.
+    pub held_back: u64,
+    /// How long the oldest other transaction that has written anything (in
+    /// any database of the cluster) has been running, if one is.
+    pub oldest_transaction: Option<Duration>,
 }
 
 impl EventStore for PgEventStore {
@@ -306,6 +339,14 @@ impl EventStore for PgEventStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = client.query(&statement, &[&commit, &sequence, &limit]).await.map_err(store_error)?;
         rows.iter().map(row::event).collect()
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&self.sql.count).await.map_err(store_error)?;
+        let row = client.query_one(&statement, &[]).await.map_err(store_error)?;
+        let count: i64 = row.try_get(0).map_err(store_error)?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {

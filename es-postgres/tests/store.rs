@@ -202,8 +202,13 @@ async fn read_all_never_skips_an_event_whose_transaction_commits_late() {
         store.read_all(Position::START, 10).await.unwrap().is_empty(),
         "an event committed after an open transaction began is held back"
     );
+    let lag = store.read_lag().await.unwrap();
+    assert_eq!(lag.held_back, 1, "the fast event is committed but held back");
+    assert!(lag.oldest_transaction.is_some(), "the slow transaction is running");
+    assert_eq!(store.count().await.unwrap(), 1, "count sees committed events only");
     tx.commit().await.unwrap();
     let all = common::read_all_through(&store, Position::START, fast.events[0].position, 10).await;
+    assert_eq!(store.count().await.unwrap(), 2);
     assert_eq!(all.iter().map(|e| e.stream_id.as_str()).collect::<Vec<_>>(), ["slow", "fast"]);
     assert_eq!(all[1].position, fast.events[0].position);
     assert!(all[0].position < all[1].position, "the slow event sorts first: its transaction began first");

@@ -1,0 +1,2 @@
+-- Every committed event, for progress reports.
+SELECT count(*) FROM {schema}.events
