@@ -62,6 +62,7 @@ impl Schema {
 #[derive(Debug)]
 pub(crate) struct Statements {
     pub(crate) append: String,
+    pub(crate) append_one: String,
     pub(crate) stream_version: String,
     pub(crate) read_stream: String,
     pub(crate) read_stream_events: String,
@@ -82,6 +83,7 @@ impl Statements {
         let render = |sql: &str| schema.render(&sql.replace("{columns}", EVENT_COLUMNS));
         Statements {
             append: render(include_str!("sql/append.sql")),
+            append_one: render(include_str!("sql/append_one.sql")),
             stream_version: render(include_str!("sql/stream_version.sql")),
             read_stream: render(include_str!("sql/read_stream.sql")),
             read_stream_events: render(include_str!("sql/read_stream_events.sql")),

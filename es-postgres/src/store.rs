@@ -238,7 +238,11 @@ impl EventStore for PgEventStore {
         metadata: &Metadata,
     ) -> Result<Appended, StoreError> {
         let client = self.client().await?;
-        let statement = client.prepare_cached(&self.sql.append).await.map_err(store_error)?;
+        // One event at an exact version (a command's append) takes the lean
+        // statement; anything else the general one.
+        let one = events.len() == 1 && expected != ExpectedVersion::Any;
+        let sql = if one { &self.sql.append_one } else { &self.sql.append };
+        let statement = client.prepare_cached(sql).await.map_err(store_error)?;
         // A version beyond `i64::MAX` cannot be the head of any stream: -1
         // never matches, so the statement reports the actual version.
         let expected_sql: Option<i64> = match expected {
@@ -254,8 +258,12 @@ impl EventStore for PgEventStore {
             .map_err(|e| StoreError::Backend(format!("event schema version out of range: {e}").into()))?;
         let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
         let metadata_sql = Json(metadata);
-        let params: [&(dyn ToSql + Sync); 7] =
-            [&stream_id, &aggregate_type, &expected_sql, &names, &versions, &payloads, &metadata_sql];
+        let params: [&(dyn ToSql + Sync); 7] = match (one, names.first(), versions.first(), payloads.first()) {
+            (true, Some(name), Some(version), Some(payload)) => {
+                [&stream_id, &aggregate_type, &expected_sql, name, version, payload, &metadata_sql]
+            }
+            _ => [&stream_id, &aggregate_type, &expected_sql, &names, &versions, &payloads, &metadata_sql],
+        };
         let rows = loop {
             match client.query(&statement, &params).await {
                 Ok(rows) => break rows,
@@ -275,7 +283,10 @@ impl EventStore for PgEventStore {
             Ok(u64::try_from(v).unwrap_or(0))
         };
         let Some(first) = rows.first() else {
-            return Err(StoreError::Backend("append returned no rows".into()));
+            // Only the lean statement inserts nothing: the stream has no
+            // event at the expected version.
+            let actual = self.stream_version(&client, stream_id).await?;
+            return Err(StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual });
         };
         let actual = head(first)?;
         let inserted = first.try_get::<_, Option<i64>>(1).map_err(store_error)?.is_some();
