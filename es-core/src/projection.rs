@@ -111,6 +111,12 @@ pub enum ProjectionError {
         /// The handler's last error.
         source: BoxError,
     },
+    /// Another runner holds the projection's lock.
+    #[error("projection `{projection}` is being run by another runner")]
+    Busy {
+        /// The projection's name.
+        projection: String,
+    },
     /// Resetting the read model for a rebuild failed.
     #[error("projection `{projection}` could not reset its read model: {source}")]
     Reset {

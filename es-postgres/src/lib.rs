@@ -53,13 +53,16 @@
 #![warn(missing_docs)]
 
 mod error;
+mod listen;
 mod migrate;
+mod projection;
 mod row;
 mod schema;
 mod store;
 mod xid8;
 
 pub use error::PgError;
+pub use projection::{PgProjection, PgProjectionRunner};
 pub use store::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgEventStore, PgEventStoreBuilder, PgReadLag};
 
 /// The driver and pool this crate is built on, so that configuration types

@@ -34,6 +34,7 @@ const UNIQUE_STREAM_VERSION: &str = "events_stream_version";
 #[derive(Clone)]
 pub struct PgEventStore {
     pool: Pool,
+    config: Arc<tokio_postgres::Config>,
     schema: Arc<Schema>,
     sql: Arc<Statements>,
 }
@@ -93,7 +94,8 @@ impl PgEventStoreBuilder {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(self.pool_size)
             .runtime(Runtime::Tokio1)
@@ -101,7 +103,7 @@ impl PgEventStoreBuilder {
             .build()
             .map_err(PgError::Pool)?;
         let sql = Statements::new(&schema);
-        Ok(PgEventStore { pool, schema: Arc::new(schema), sql: Arc::new(sql) })
+        Ok(PgEventStore { pool, config: Arc::new(config), schema: Arc::new(schema), sql: Arc::new(sql) })
     }
 }
 
@@ -155,6 +157,27 @@ impl PgEventStore {
     /// The connection pool, for read models that live in the same database.
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// The connection settings, for connections outside the pool.
+    pub(crate) fn config(&self) -> &tokio_postgres::Config {
+        &self.config
+    }
+
+    /// `template` with every `{schema}` replaced by the quoted schema name.
+    pub(crate) fn render(&self, template: &str) -> String {
+        self.schema.render(template)
+    }
+
+    /// A stable advisory lock key for `purpose` in this store's schema.
+    pub(crate) fn lock_key(&self, purpose: &str) -> i64 {
+        self.schema.lock_key(purpose)
+    }
+
+    /// The channel appends notify and projection runners listen on: fixed
+    /// length whatever the schema name, so it is always a valid identifier.
+    pub(crate) fn channel(&self) -> String {
+        format!("es_events_{:016x}", self.lock_key("events"))
     }
 
     /// Reads only what folding a stream needs: each event's version and its
@@ -264,8 +287,17 @@ impl EventStore for PgEventStore {
             }
             _ => [&stream_id, &aggregate_type, &expected_sql, &names, &versions, &payloads, &metadata_sql],
         };
+        let notify = client.prepare_cached("SELECT pg_notify($1, '')").await.map_err(store_error)?;
+        let channel = self.channel();
         let rows = loop {
-            match client.query(&statement, &params).await {
+            // The notification is pipelined behind the append, in a
+            // transaction of its own: it wakes projection runners after the
+            // append commits, costs no round trip, and keeps the lock that
+            // NOTIFY takes at commit away from the append's WAL flush.
+            let (appended, _) =
+                futures_util::future::join(client.query(&statement, &params), client.execute(&notify, &[&channel]))
+                    .await;
+            match appended {
                 Ok(rows) => break rows,
                 // Another writer took the versions after the head we read.
                 Err(e) if is_unique_violation(&e, UNIQUE_STREAM_VERSION) => {

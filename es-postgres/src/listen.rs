@@ -1,0 +1,82 @@
+//! A dedicated connection for a projection runner: it holds the runner's
+//! advisory lock and receives the store's append notifications.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_postgres::{AsyncMessage, Client, NoTls};
+
+use crate::error::store_error;
+use crate::store::PgEventStore;
+use es_core::StoreError;
+
+/// A connection of its own (not from the pool: session state such as locks
+/// and `LISTEN` must not leak to other users), with a task that turns
+/// notifications, and the connection's end, into wake-ups.
+pub(crate) struct Listener {
+    client: Client,
+    channel: String,
+    wake: Arc<Notify>,
+    driver: JoinHandle<()>,
+}
+
+impl Listener {
+    /// Connects as `application_name`, which names the connection in
+    /// `pg_stat_activity`.
+    pub(crate) async fn connect(store: &PgEventStore, application_name: &str) -> Result<Self, StoreError> {
+        let mut config = store.config().clone();
+        config.application_name(application_name);
+        let (client, mut connection) = config.connect(NoTls).await.map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        let wake = Arc::new(Notify::new());
+        let wake_on_message = Arc::clone(&wake);
+        let driver = tokio::spawn(async move {
+            let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(message) = messages.next().await {
+                match message {
+                    Ok(AsyncMessage::Notification(_)) => wake_on_message.notify_one(),
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+            // The connection is gone: wake the runner so that its next
+            // query reports it.
+            wake_on_message.notify_one();
+        });
+        Ok(Listener { client, channel: store.channel(), wake, driver })
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(crate) fn client_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    /// Tries to take the session advisory lock `key`; it is held until this
+    /// connection closes.
+    pub(crate) async fn try_lock(&self, key: i64) -> Result<bool, StoreError> {
+        let row = self.client.query_one("SELECT pg_try_advisory_lock($1)", &[&key]).await.map_err(store_error)?;
+        row.try_get(0).map_err(store_error)
+    }
+
+    /// Subscribes to the store's append notifications.
+    pub(crate) async fn listen(&self) -> Result<(), StoreError> {
+        let sql = format!("LISTEN \"{}\"", self.channel);
+        self.client.batch_execute(&sql).await.map_err(store_error)
+    }
+
+    /// Resolves at the next notification, or at once if one arrived since
+    /// the last call.
+    pub(crate) async fn notified(&self) {
+        self.wake.notified().await;
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
+}

@@ -1,0 +1,498 @@
+//! Projections on PostgreSQL: exactly once across crashes, a gapless order
+//! under concurrent writers, one active runner, failing handlers, rebuilds
+//! and read-your-writes.
+
+mod common;
+
+use std::future::Future;
+use std::time::Duration;
+
+use es_core::projection::{Progress, RetryPolicy};
+use es_core::{
+    Aggregate, Apply, BoxError, Event, EventStore, ExpectedVersion, Metadata, Position, ProjectionError, RecordedEvent,
+    Repository,
+};
+use es_postgres::tokio_postgres::Transaction;
+use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner};
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Deposited {
+    amount: i64,
+}
+
+#[derive(Aggregate, Serialize, Deserialize, Default, Debug)]
+#[aggregate(name = "account", event = Deposited)]
+struct Account {
+    balance: i64,
+}
+
+impl Apply<Deposited> for Account {
+    fn apply(&mut self, e: &Deposited) {
+        self.balance += e.amount;
+    }
+}
+
+/// Keeps balances and a log of every event it handled, in the order it
+/// handled them, in tables of the store's schema.
+struct Ledger {
+    schema: String,
+    runner: &'static str,
+    /// Fails for good on the event with this amount.
+    poison: Option<i64>,
+}
+
+impl Ledger {
+    fn new(store: &PgEventStore, runner: &'static str) -> Self {
+        Ledger { schema: store.quoted_schema().to_owned(), runner, poison: None }
+    }
+}
+
+impl PgProjection for Ledger {
+    type Event = Deposited;
+
+    fn name(&self) -> &str {
+        "ledger"
+    }
+
+    async fn handle(
+        &mut self,
+        tx: &Transaction<'_>,
+        event: &Deposited,
+        envelope: &RecordedEvent,
+    ) -> Result<(), BoxError> {
+        if self.poison == Some(event.amount) {
+            return Err(format!("cannot book {}", event.amount).into());
+        }
+        let s = &self.schema;
+        let upsert = format!(
+            "INSERT INTO {s}.balances (id, balance) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET balance = balances.balance + EXCLUDED.balance"
+        );
+        tx.execute(&upsert, &[&envelope.stream_id, &event.amount]).await?;
+        let log = format!("INSERT INTO {s}.handled (tx, position, runner) VALUES ($1, $2, $3)");
+        let (commit, sequence) = (envelope.position.commit as i64, envelope.position.sequence as i64);
+        tx.execute(&log, &[&commit, &sequence, &self.runner]).await?;
+        Ok(())
+    }
+
+    async fn reset(&mut self, tx: &Transaction<'_>) -> Result<(), BoxError> {
+        tx.batch_execute(&format!("TRUNCATE {s}.balances, {s}.handled", s = self.schema)).await?;
+        Ok(())
+    }
+}
+
+async fn ledger_store() -> PgEventStore {
+    let store = common::fresh_store().await;
+    let s = store.quoted_schema();
+    let client = common::raw_client().await;
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE {s}.balances (id TEXT PRIMARY KEY, balance BIGINT NOT NULL);
+             CREATE TABLE {s}.handled (n BIGSERIAL PRIMARY KEY, tx BIGINT NOT NULL, position BIGINT NOT NULL,
+                                       runner TEXT NOT NULL);"
+        ))
+        .await
+        .unwrap();
+    store
+}
+
+async fn deposit(store: &PgEventStore, stream: &str, amount: i64) -> Position {
+    let event = Deposited { amount }.encode().unwrap();
+    let appended =
+        store.append("account", stream, ExpectedVersion::Any, vec![event], &Metadata::default()).await.unwrap();
+    appended.position().unwrap()
+}
+
+/// Every event of the store, read after all writers finished.
+async fn replay(store: &PgEventStore, last: Position) -> Vec<Position> {
+    common::read_all_through(store, Position::START, last, 1000).await.iter().map(|e| e.position).collect()
+}
+
+/// What the read model says it handled, in the order it handled it.
+async fn handled(store: &PgEventStore) -> Vec<(Position, String)> {
+    let client = common::raw_client().await;
+    let rows = client
+        .query(&format!("SELECT tx, position, runner FROM {}.handled ORDER BY n", store.quoted_schema()), &[])
+        .await
+        .unwrap();
+    rows.iter().map(|r| (Position::new(r.get::<_, i64>(0) as u64, r.get::<_, i64>(1) as u64), r.get(2))).collect()
+}
+
+async fn balances(store: &PgEventStore) -> Vec<(String, i64)> {
+    let client = common::raw_client().await;
+    let sql = format!("SELECT id, balance FROM {}.balances ORDER BY id", store.quoted_schema());
+    client.query(&sql, &[]).await.unwrap().iter().map(|r| (r.get(0), r.get(1))).collect()
+}
+
+async fn stored_checkpoint(store: &PgEventStore) -> Position {
+    let client = common::raw_client().await;
+    let sql = format!(
+        "SELECT tx::text::int8, position FROM {}.checkpoints WHERE projection = 'ledger'",
+        store.quoted_schema()
+    );
+    let row = client.query_one(&sql, &[]).await.unwrap();
+    Position::new(row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64)
+}
+
+/// A runner running in a task until told to stop.
+struct Running {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<(Result<(), ProjectionError>, PgProjectionRunner<Ledger>)>,
+}
+
+fn spawn(mut runner: PgProjectionRunner<Ledger>) -> Running {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let outcome = runner.run(async { stopped.await.unwrap_or(()) }).await;
+        (outcome, runner)
+    });
+    Running { stop, task }
+}
+
+impl Running {
+    async fn stop(self) -> PgProjectionRunner<Ledger> {
+        let _ = self.stop.send(());
+        let (outcome, runner) = self.task.await.unwrap();
+        outcome.unwrap();
+        runner
+    }
+}
+
+fn live(runner: PgProjectionRunner<Ledger>) -> PgProjectionRunner<Ledger> {
+    runner.with_poll_interval(Duration::from_millis(20)).with_page_size(50)
+}
+
+async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), f).await.unwrap_or_else(|_| panic!("timed out: {what}"))
+}
+
+#[tokio::test]
+async fn projection_catch_up_commits_the_read_model_and_checkpoint_together() {
+    let store = ledger_store().await;
+    let mut last = Position::START;
+    for (stream, amount) in [("a", 5), ("b", 7), ("a", 11)] {
+        last = deposit(&store, stream, amount).await;
+    }
+    let mut runner = PgProjectionRunner::new(store.clone(), Ledger::new(&store, "one"));
+    let waiter = runner.waiter();
+    let running = spawn(live(runner));
+    within("catch-up", waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
+    runner = running.stop().await;
+    assert_eq!(balances(&store).await, [("a".to_owned(), 16), ("b".to_owned(), 7)]);
+    assert_eq!(stored_checkpoint(&store).await, last);
+    assert_eq!(runner.checkpoint(), last);
+    assert_eq!(handled(&store).await.len(), 3);
+}
+
+/// Many writers commit out of order while the projection follows live: it
+/// handles every event exactly once, in the order a replay reproduces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn projection_sees_every_event_once_in_replay_order_under_concurrent_writers() {
+    const WRITERS: usize = 16;
+    const EVENTS_PER_WRITER: usize = 500;
+    let store = ledger_store().await;
+    let runner = live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "live")));
+    let waiter = runner.waiter();
+    let running = spawn(runner);
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut last = Position::START;
+                for i in 0..EVENTS_PER_WRITER {
+                    let stream = format!("acc-{}", fastrand::u8(..32));
+                    last = last.max(deposit(&store, &stream, (w * 10_000 + i) as i64).await);
+                }
+                last
+            })
+        })
+        .collect();
+    let mut last = Position::START;
+    for writer in writers {
+        last = last.max(writer.await.unwrap());
+    }
+    within("the projection to catch up", waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
+    running.stop().await;
+
+    let seen: Vec<Position> = handled(&store).await.into_iter().map(|(p, _)| p).collect();
+    assert_eq!(seen.len(), WRITERS * EVENTS_PER_WRITER, "every event handled exactly once");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "in global order");
+    assert_eq!(seen, replay(&store, last).await, "the order a replay reproduces");
+}
+
+/// The runner is killed at random points, by task abort or by killing its
+/// connection; after each restart the read model equals a full replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn projection_survives_crashes_with_no_event_lost_or_applied_twice() {
+    let store = ledger_store().await;
+    let mut last = Position::START;
+    for i in 0..600 {
+        last = deposit(&store, &format!("acc-{}", i % 17), i + 1).await;
+    }
+    let admin = common::raw_client().await;
+    for round in 0..8 {
+        let runner = PgProjectionRunner::new(store.clone(), Ledger::new(&store, "crashing")).with_page_size(7);
+        let waiter = runner.waiter();
+        let running = spawn(live(runner).with_page_size(7));
+        // Let it work for a random while, then crash it.
+        let _ = tokio::time::timeout(Duration::from_millis(fastrand::u64(5..60)), waiter.wait_for(last, Duration::MAX))
+            .await;
+        if round % 2 == 0 {
+            running.task.abort();
+            let _ = running.task.await;
+        } else {
+            admin
+                .execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE pid <> pg_backend_pid() AND query LIKE '%' || $1 || '%'",
+                    &[&store.schema()],
+                )
+                .await
+                .unwrap();
+            // A runner still standing by was not touched: stop it.
+            let _ = running.stop.send(());
+            let (outcome, _) = running.task.await.unwrap();
+            assert!(outcome.is_ok() || matches!(outcome, Err(ProjectionError::Store { .. })), "{outcome:?}");
+        }
+    }
+    let runner = PgProjectionRunner::new(store.clone(), Ledger::new(&store, "final"));
+    let waiter = runner.waiter();
+    let running = spawn(live(runner));
+    within("recovery", waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
+    running.stop().await;
+
+    let seen: Vec<Position> = handled(&store).await.into_iter().map(|(p, _)| p).collect();
+    assert_eq!(seen, replay(&store, last).await, "each event applied once, in order, across crashes");
+    let total: i64 = balances(&store).await.iter().map(|(_, b)| b).sum();
+    assert_eq!(total, (1..=600).sum::<i64>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn projection_runs_on_one_runner_at_a_time_and_fails_over() {
+    let store = ledger_store().await;
+    let mut last = Position::START;
+    for i in 0..10 {
+        last = deposit(&store, "a", i).await;
+    }
+    let first = live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "first")));
+    let first_waiter = first.waiter();
+    let first = spawn(first);
+    within("the first runner", first_waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
+
+    // A second runner starts while the first works: it stands by.
+    let second = live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "second")));
+    let second_waiter = second.waiter();
+    let second = spawn(second);
+    for i in 10..30 {
+        last = deposit(&store, "a", i).await;
+    }
+    within("the first runner", first_waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
+    assert!(handled(&store).await.iter().all(|(_, r)| r == "first"), "only the active runner works");
+    assert_eq!(second_waiter.position(), Position::START, "the standby has not even read the checkpoint");
+    let mut third = PgProjectionRunner::new(store.clone(), Ledger::new(&store, "third"));
+    assert!(matches!(third.catch_up().await, Err(ProjectionError::Busy { .. })));
+
+    first.stop().await;
+    for i in 30..50 {
+        last = deposit(&store, "a", i).await;
+    }
+    within("the standby to take over", second_waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
+    second.stop().await;
+    let log = handled(&store).await;
+    let runners: Vec<&str> = log.iter().map(|(_, r)| r.as_str()).collect();
+    assert_eq!(runners, [["first"; 30].as_slice(), &["second"; 20]].concat());
+    let positions: Vec<Position> = log.iter().map(|(p, _)| *p).collect();
+    assert_eq!(positions, replay(&store, last).await);
+}
+
+/// A runner whose connection dies stops with an error; the standby takes
+/// over from the last committed checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn projection_fails_over_when_the_active_connection_dies() {
+    let store = ledger_store().await;
+    let mut last = deposit(&store, "a", 1).await;
+    let first = live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "first")));
+    let first_waiter = first.waiter();
+    let first = spawn(first);
+    within("the first runner", first_waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
+    let second = live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "second")));
+    let second_waiter = second.waiter();
+    let second = spawn(second);
+
+    let admin = common::raw_client().await;
+    let killed: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks \
+             WHERE locktype = 'advisory' AND granted \
+             AND pid IN (SELECT pid FROM pg_stat_activity WHERE application_name = $1)",
+            &[&format!("es projection {}.ledger", store.schema())],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(killed, 1, "exactly one runner holds the lock");
+    let (outcome, _) = first.task.await.unwrap();
+    assert!(matches!(outcome, Err(ProjectionError::Store { .. })), "the first runner reports its loss: {outcome:?}");
+
+    last = deposit(&store, "a", 2).await;
+    within("the standby to take over", second_waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
+    second.stop().await;
+    let runners: Vec<String> = handled(&store).await.into_iter().map(|(_, r)| r).collect();
+    assert_eq!(runners, ["first", "second"]);
+}
+
+#[tokio::test]
+async fn projection_stops_at_a_failing_event_and_resumes_there_once_fixed() {
+    let store = ledger_store().await;
+    let mut positions = Vec::new();
+    for amount in 1..=10 {
+        positions.push(deposit(&store, "a", amount).await);
+    }
+    let mut ledger = Ledger::new(&store, "one");
+    ledger.poison = Some(6);
+    let retry =
+        RetryPolicy { attempts: 3, initial_backoff: Duration::from_millis(1), max_backoff: Duration::from_millis(5) };
+    let mut runner = PgProjectionRunner::new(store.clone(), ledger).with_retry(retry).with_page_size(4);
+    let err = loop {
+        // Other tests' transactions may hold events back for a moment.
+        match runner.catch_up().await {
+            Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+            Err(e) => break e,
+        }
+    };
+    match &err {
+        ProjectionError::Handler { projection, stream_id, version, position, attempts, .. } => {
+            assert_eq!((projection.as_str(), stream_id.as_str(), *version, *attempts), ("ledger", "a", 6, 3));
+            assert_eq!(*position, positions[5]);
+        }
+        other => panic!("expected a handler error, got {other:?}"),
+    }
+    assert!(err.to_string().contains("event 6 of stream `a`"), "{err}");
+    assert_eq!(balances(&store).await, [("a".to_owned(), 15)], "everything before the event, nothing after");
+    assert_eq!(stored_checkpoint(&store).await, positions[4]);
+
+    runner.projection_mut().poison = None;
+    let waiter = runner.waiter();
+    let running = spawn(live(runner));
+    within("resume", waiter.wait_for(positions[9], Duration::from_secs(60))).await.unwrap();
+    running.stop().await;
+    assert_eq!(balances(&store).await, [("a".to_owned(), 55)]);
+    assert_eq!(handled(&store).await.len(), 10, "no event handled twice");
+}
+
+#[tokio::test]
+async fn projection_rebuild_replays_history_with_progress() {
+    let store = ledger_store().await;
+    let mut last = Position::START;
+    for i in 0..120 {
+        last = deposit(&store, &format!("acc-{}", i % 3), 1).await;
+    }
+    let runner = live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "one")));
+    let waiter = runner.waiter();
+    let running = spawn(runner);
+    within("catch-up", waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
+    let mut runner = running.stop().await.with_page_size(50);
+    let before = balances(&store).await;
+
+    let mut reports: Vec<Progress> = Vec::new();
+    let read = runner.rebuild(|p| reports.push(p)).await.unwrap();
+    assert_eq!(read, 120);
+    assert_eq!(reports.iter().map(|p| p.done).collect::<Vec<_>>(), [50, 100, 120]);
+    assert!(reports.iter().all(|p| p.total == 120));
+    assert_eq!(balances(&store).await, before);
+    assert_eq!(handled(&store).await.len(), 120, "the log was reset, then refilled once");
+    assert_eq!(stored_checkpoint(&store).await, last);
+}
+
+/// A second version of a read model is built beside the first from
+/// history, then queries move to it in one statement.
+#[tokio::test]
+async fn projection_blue_green_builds_a_new_version_beside_the_old() {
+    struct Totals {
+        table: String,
+    }
+    impl PgProjection for Totals {
+        type Event = Deposited;
+        fn name(&self) -> &str {
+            &self.table
+        }
+        async fn handle(&mut self, tx: &Transaction<'_>, e: &Deposited, env: &RecordedEvent) -> Result<(), BoxError> {
+            let sql = format!(
+                "INSERT INTO {t} (id, total, deposits) VALUES ($1, $2, 1) ON CONFLICT (id) DO UPDATE \
+                 SET total = {t}.total + EXCLUDED.total, deposits = {t}.deposits + 1",
+                t = self.table
+            );
+            tx.execute(&sql, &[&env.stream_id, &e.amount]).await?;
+            Ok(())
+        }
+        async fn reset(&mut self, tx: &Transaction<'_>) -> Result<(), BoxError> {
+            tx.batch_execute(&format!("TRUNCATE {}", self.table)).await?;
+            Ok(())
+        }
+    }
+    let store = ledger_store().await;
+    let s = store.quoted_schema().to_owned();
+    let client = common::raw_client().await;
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE {s}.totals_v1 (id TEXT PRIMARY KEY, total BIGINT, deposits BIGINT);
+             CREATE TABLE {s}.totals_v2 (id TEXT PRIMARY KEY, total BIGINT, deposits BIGINT);
+             CREATE VIEW {s}.totals AS SELECT id, total FROM {s}.totals_v1;"
+        ))
+        .await
+        .unwrap();
+    let mut last = Position::START;
+    for amount in [10, 20, 30] {
+        last = deposit(&store, "a", amount).await;
+    }
+    let blue = PgProjectionRunner::new(store.clone(), Totals { table: format!("{s}.totals_v1") });
+    let waiter = blue.waiter();
+    let (stop_blue, blue_stopped) = oneshot::channel::<()>();
+    let blue = tokio::spawn(async move {
+        let mut blue = blue.with_poll_interval(Duration::from_millis(20));
+        blue.run(async { blue_stopped.await.unwrap_or(()) }).await
+    });
+    within("blue", waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
+
+    let green = PgProjectionRunner::new(store.clone(), Totals { table: format!("{s}.totals_v2") });
+    let green_waiter = green.waiter();
+    let (stop_green, green_stopped) = oneshot::channel::<()>();
+    let green = tokio::spawn(async move {
+        let mut green = green.with_poll_interval(Duration::from_millis(20));
+        green.run(async { green_stopped.await.unwrap_or(()) }).await
+    });
+    let query = format!("SELECT total FROM {s}.totals WHERE id = 'a'");
+    assert_eq!(client.query_one(&query, &[]).await.unwrap().get::<_, i64>(0), 60, "blue serves while green builds");
+    within("green", green_waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
+    client
+        .batch_execute(&format!("CREATE OR REPLACE VIEW {s}.totals AS SELECT id, total FROM {s}.totals_v2"))
+        .await
+        .unwrap();
+    assert_eq!(client.query_one(&query, &[]).await.unwrap().get::<_, i64>(0), 60, "green serves the same answer");
+    let deposits = format!("SELECT deposits FROM {s}.totals_v2 WHERE id = 'a'");
+    assert_eq!(client.query_one(&deposits, &[]).await.unwrap().get::<_, i64>(0), 3);
+    stop_blue.send(()).unwrap();
+    stop_green.send(()).unwrap();
+    blue.await.unwrap().unwrap();
+    green.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn projection_wait_for_reads_your_own_writes() {
+    let store = ledger_store().await;
+    let accounts = Repository::<Account, _>::new(store.clone());
+    let runner = live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "one")));
+    let waiter = runner.waiter();
+    let running = spawn(runner);
+    let committed = accounts.execute("acc-7", |_| Ok::<_, String>(vec![Deposited { amount: 70 }])).await.unwrap();
+    waiter.wait_for(committed.position.unwrap(), Duration::from_secs(60)).await.unwrap();
+    assert_eq!(balances(&store).await, [("acc-7".to_owned(), 70)], "the query sees the command's effect");
+    running.stop().await;
+
+    let beyond = Position::new(u64::MAX >> 1, 0);
+    let err = waiter.wait_for(beyond, Duration::from_millis(50)).await.unwrap_err();
+    assert_eq!((err.projection.as_str(), err.wanted), ("ledger", beyond));
+}
