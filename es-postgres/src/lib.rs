@@ -21,7 +21,9 @@
 //! ```
 //!
 //! Use it wherever es-core takes an [`EventStore`](es_core::EventStore), most
-//! often in an `es_core::Repository`.
+//! often in an `es_core::Repository`. [`PgEventStore::builder`] sets the pool
+//! size, the schema and the wait for a free connection; the crate's README
+//! lists the server settings that matter.
 //!
 //! # What it stores
 //!
@@ -33,8 +35,12 @@
 //!
 //! - **Appends** are one statement: one round trip and one transaction for
 //!   any number of events, with the expected version checked in the same
-//!   statement. The unique constraint on `(stream_id, version)` turns a race
+//!   statement (a command's single event takes a leaner statement than a
+//!   batch). The unique constraint on `(stream_id, version)` turns a race
 //!   between two writers into [`StoreError::Conflict`](es_core::StoreError::Conflict).
+//! - **Reads** decode rows as they arrive. [`PgEventStore::read_stream_events`]
+//!   leaves out the envelope (position, time, metadata) when only folding
+//!   state needs the events.
 //! - **Events are immutable**: triggers refuse `UPDATE`, `DELETE` and
 //!   `TRUNCATE` on `events`.
 //! - **Global order** is the pair (transaction id, position): `events.tx`
@@ -44,7 +50,8 @@
 //!   therefore never skips an event whose transaction commits late, and
 //!   appends stay concurrent (no global lock). The trade-off: a writing
 //!   transaction left open anywhere in the cluster holds `read_all` back
-//!   (it delays, never loses), so set `idle_in_transaction_session_timeout`.
+//!   (it delays, never loses), so set `idle_in_transaction_session_timeout`
+//!   and watch [`PgEventStore::read_lag`].
 //! - **Errors**: an unreachable server is
 //!   [`StoreError::Unavailable`](es_core::StoreError::Unavailable); a row
 //!   that does not decode is
