@@ -19,7 +19,7 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postg
 const PREFIX: &str = "espg_test_";
 
 /// Schemas of earlier runs older than this are dropped.
-const STALE_AFTER: Duration = Duration::from_secs(6 * 3600);
+const STALE_AFTER: Duration = Duration::from_secs(3600);
 
 pub fn database_url() -> String {
     std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned())
