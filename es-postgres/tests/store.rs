@@ -393,3 +393,42 @@ async fn a_live_reader_sees_every_event_once_in_replay_order() {
     assert_eq!(replay, live, "a replay reads the same events in the same order");
     assert!(store.read_all(live.last().unwrap().position, 10).await.unwrap().is_empty(), "and nothing more");
 }
+
+#[tokio::test]
+async fn a_payload_postgres_cannot_store_is_an_error_and_writes_nothing() {
+    let store = common::fresh_store().await;
+    // JSONB refuses the NUL character that JSON allows.
+    let refused =
+        append(&store, "s", ExpectedVersion::NoStream, vec![event("Named", json!({ "name": "a\u{0}b" }))]).await;
+    assert!(matches!(refused, Err(StoreError::Backend(_))), "{refused:?}");
+    let batch = vec![event("Ok", json!({})), event("Named", json!({ "name": "\u{0}" }))];
+    assert!(append(&store, "s", ExpectedVersion::Any, batch).await.is_err());
+    assert!(store.read_stream("s", StreamRange::all()).await.unwrap().is_empty(), "a batch is all or nothing");
+}
+
+#[tokio::test]
+async fn large_payloads_round_trip() {
+    let store = common::fresh_store().await;
+    let big: Vec<String> = (0..20_000).map(|i| format!("item-{i}")).collect();
+    let payload = json!({ "items": big, "nested": { "deep": [[1, 2], [3, { "x": null }]] } });
+    append(&store, "s", ExpectedVersion::NoStream, vec![event("Big", payload.clone())]).await.unwrap();
+    let read = store.read_stream("s", StreamRange::all()).await.unwrap();
+    assert_eq!(read[0].event.payload, payload);
+}
+
+#[tokio::test]
+async fn a_pool_with_no_free_connection_reports_unavailable_after_the_wait() {
+    let schema = common::schema_name();
+    common::store_in(&schema).await;
+    let store = PgEventStore::builder(common::config())
+        .schema(&schema)
+        .pool_size(1)
+        .wait_timeout(Some(Duration::from_millis(50)))
+        .build()
+        .unwrap();
+    let held = store.pool().get().await.unwrap();
+    let appended = append(&store, "s", ExpectedVersion::Any, deposits(&[1])).await;
+    assert!(matches!(appended, Err(StoreError::Unavailable(_))), "{appended:?}");
+    drop(held);
+    append(&store, "s", ExpectedVersion::Any, deposits(&[1])).await.unwrap();
+}
