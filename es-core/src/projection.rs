@@ -44,7 +44,7 @@ use crate::store::EventStore;
 ///     }
 /// }
 /// ```
-pub trait Projection: Send {
+pub trait Projection: Send + Sync {
     /// The events this projection reads. Events of the store whose names
     /// this type does not know are skipped.
     type Event: Event;

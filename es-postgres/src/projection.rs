@@ -48,7 +48,7 @@ use crate::store::PgEventStore;
 ///     }
 /// }
 /// ```
-pub trait PgProjection: Send {
+pub trait PgProjection: Send + Sync {
     /// The events this projection reads; events of other types are skipped.
     type Event: Event;
 

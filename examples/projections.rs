@@ -1,0 +1,196 @@
+//! Read models in PostgreSQL, built from the bank's events: the balances of
+//! every account (queried for "accounts with a balance over $10,000") and
+//! the bank's totals. Both follow the store live, a query waits for its own
+//! write, and one is rebuilt from history.
+//!
+//! ```text
+//! cargo run --example projections        # DATABASE_URL, or the local server
+//! ```
+//!
+//! The example works in its own schema, `es_example_projections`, which it
+//! drops and recreates on every run.
+
+use std::error::Error;
+use std::time::Duration;
+
+use es_core::{BoxError, RecordedEvent, Repository};
+use es_examples::account::{Account, AccountEvent};
+use es_postgres::tokio_postgres::Transaction;
+use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner};
+use tokio::sync::oneshot;
+
+const SCHEMA: &str = "es_example_projections";
+
+/// One row per account: the query side of the seed's bank.
+struct AccountBalances;
+
+impl PgProjection for AccountBalances {
+    type Event = AccountEvent;
+
+    fn name(&self) -> &str {
+        "account_balances"
+    }
+
+    async fn handle(
+        &mut self,
+        tx: &Transaction<'_>,
+        event: &AccountEvent,
+        env: &RecordedEvent,
+    ) -> Result<(), BoxError> {
+        let id = &env.stream_id;
+        match event {
+            AccountEvent::Opened(e) => {
+                let sql = "INSERT INTO es_example_projections.account_balances (id, owner, balance) VALUES ($1, $2, 0)";
+                tx.execute(sql, &[id, &e.owner]).await?
+            }
+            AccountEvent::Deposited(e) => {
+                let sql = "UPDATE es_example_projections.account_balances SET balance = balance + $2 WHERE id = $1";
+                tx.execute(sql, &[id, &e.amount]).await?
+            }
+            AccountEvent::Withdrew(e) => {
+                let sql = "UPDATE es_example_projections.account_balances SET balance = balance - $2 WHERE id = $1";
+                tx.execute(sql, &[id, &e.amount]).await?
+            }
+            AccountEvent::Closed(_) => {
+                let sql = "UPDATE es_example_projections.account_balances SET closed = true WHERE id = $1";
+                tx.execute(sql, &[id]).await?
+            }
+        };
+        Ok(())
+    }
+
+    async fn reset(&mut self, tx: &Transaction<'_>) -> Result<(), BoxError> {
+        tx.batch_execute("TRUNCATE es_example_projections.account_balances").await?;
+        Ok(())
+    }
+}
+
+/// A single row of totals: a second, narrow read model from the same events.
+struct BankTotals;
+
+impl PgProjection for BankTotals {
+    type Event = AccountEvent;
+
+    fn name(&self) -> &str {
+        "bank_totals"
+    }
+
+    async fn handle(&mut self, tx: &Transaction<'_>, event: &AccountEvent, _: &RecordedEvent) -> Result<(), BoxError> {
+        let (accounts, deposited, withdrawn): (i64, i64, i64) = match event {
+            AccountEvent::Opened(_) => (1, 0, 0),
+            AccountEvent::Deposited(e) => (0, e.amount, 0),
+            AccountEvent::Withdrew(e) => (0, 0, e.amount),
+            AccountEvent::Closed(_) => (-1, 0, 0),
+        };
+        let sql = "UPDATE es_example_projections.bank_totals \
+                   SET open_accounts = open_accounts + $1, deposited = deposited + $2, withdrawn = withdrawn + $3";
+        tx.execute(sql, &[&accounts, &deposited, &withdrawn]).await?;
+        Ok(())
+    }
+
+    async fn reset(&mut self, tx: &Transaction<'_>) -> Result<(), BoxError> {
+        tx.batch_execute(
+            "UPDATE es_example_projections.bank_totals SET open_accounts = 0, deposited = 0, withdrawn = 0",
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let config = url.parse()?;
+    let store = PgEventStore::builder(config).schema(SCHEMA).build()?;
+    let client = store.pool().get().await.map_err(|e| format!("cannot reach PostgreSQL at {url}: {e}"))?;
+    client.batch_execute(&format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")).await?;
+    store.migrate().await?;
+    client
+        .batch_execute(
+            "CREATE TABLE es_example_projections.account_balances (
+                 id TEXT PRIMARY KEY, owner TEXT NOT NULL, balance BIGINT NOT NULL, closed BOOLEAN NOT NULL DEFAULT false);
+             CREATE TABLE es_example_projections.bank_totals (
+                 open_accounts BIGINT NOT NULL, deposited BIGINT NOT NULL, withdrawn BIGINT NOT NULL);
+             INSERT INTO es_example_projections.bank_totals VALUES (0, 0, 0);",
+        )
+        .await?;
+    println!("store: PostgreSQL at {url}, schema `{SCHEMA}`");
+
+    let accounts = Repository::<Account, _>::new(store.clone());
+    for n in 1..=12i64 {
+        let id = format!("acc-{n:02}");
+        accounts.execute(&id, |a| a.open(&format!("owner {n}"))).await?;
+        for deposit in 1..=n {
+            accounts.execute(&id, |a| a.deposit(deposit * 250_00)).await?;
+        }
+        if n % 4 == 0 {
+            accounts.execute(&id, |a| a.withdraw(1_000_00)).await?;
+        }
+    }
+    println!("wrote 12 accounts' history before any projection ran");
+
+    let balances =
+        PgProjectionRunner::new(store.clone(), AccountBalances).with_poll_interval(Duration::from_millis(100));
+    let totals = PgProjectionRunner::new(store.clone(), BankTotals).with_poll_interval(Duration::from_millis(100));
+    let (balances_waiter, totals_waiter) = (balances.waiter(), totals.waiter());
+    let (stop_balances, balances_task) = spawn(balances);
+    let (stop_totals, totals_task) = spawn(totals);
+
+    // Read your own writes: a command returns a position, the query waits
+    // until the read model has reached it.
+    let committed = accounts.execute("acc-03", |a| a.deposit(9_000_00)).await?;
+    let position = committed.position.ok_or("the deposit committed no event")?;
+    balances_waiter.wait_for(position, Duration::from_secs(30)).await?;
+    totals_waiter.wait_for(position, Duration::from_secs(30)).await?;
+    println!("both read models reached the deposit's position {position}");
+
+    println!("\naccounts with a balance over $10,000:");
+    let rich = client
+        .query(
+            "SELECT id, owner, balance FROM es_example_projections.account_balances \
+             WHERE balance > 1000000 ORDER BY balance DESC",
+            &[],
+        )
+        .await?;
+    for row in &rich {
+        println!("  {}  {:<9} ${:>10.2}", row.get::<_, String>(0), row.get::<_, String>(1), cents(row.get(2)));
+    }
+    let row = client
+        .query_one("SELECT open_accounts, deposited, withdrawn FROM es_example_projections.bank_totals", &[])
+        .await?;
+    println!(
+        "\nbank totals: {} open accounts, ${:.2} deposited, ${:.2} withdrawn",
+        row.get::<_, i64>(0),
+        cents(row.get(1)),
+        cents(row.get(2))
+    );
+
+    let _ = stop_balances.send(());
+    let _ = stop_totals.send(());
+    let mut balances = balances_task.await??;
+    totals_task.await??;
+
+    println!("\nrebuilding account_balances from history:");
+    let replayed = balances.rebuild(|p| println!("  {:>4} / {} events", p.done, p.total)).await?;
+    let again = client
+        .query_one("SELECT count(*) FROM es_example_projections.account_balances WHERE balance > 1000000", &[])
+        .await?;
+    println!("replayed {replayed} events; {} accounts over $10,000 again", again.get::<_, i64>(0));
+    Ok(())
+}
+
+type Task<P> = tokio::task::JoinHandle<Result<PgProjectionRunner<P>, es_core::ProjectionError>>;
+
+/// Runs a projection in a task until the sender is used.
+fn spawn<P: PgProjection + 'static>(mut runner: PgProjectionRunner<P>) -> (oneshot::Sender<()>, Task<P>) {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        runner.run(async { stopped.await.unwrap_or(()) }).await?;
+        Ok(runner)
+    });
+    (stop, task)
+}
+
+fn cents(amount: i64) -> f64 {
+    amount as f64 / 100.0
+}
