@@ -13,7 +13,7 @@ use es_core::{
     Aggregate, Committed, Event, EventStore, ExecuteError, ExpectedVersion, InMemoryEventStore, Metadata, Repository,
     SnapshotOutcome, StoreError, StreamRange,
 };
-use es_examples::account::{Account, AccountError, AccountEvent};
+use es_examples::account::{Account, AccountError, AccountEvent, dollars, usd};
 use es_postgres::PgEventStore;
 
 #[tokio::main]
@@ -39,24 +39,24 @@ async fn run<S: EventStore + Clone>(store: S) -> Result<(), Box<dyn Error>> {
     let metadata = Metadata::default().with_actor("teller-1");
 
     report("open for alice", &accounts.execute_with(id, &metadata, |a| a.open("alice")).await?);
-    report("deposit $100.00", &accounts.execute(id, |a| a.deposit(100_00)).await?);
-    let second = accounts.execute(id, |a| a.deposit(250_00)).await?;
+    report("deposit $100.00", &accounts.execute(id, |a| a.deposit(usd(100))).await?);
+    let second = accounts.execute(id, |a| a.deposit(usd(250))).await?;
     report("deposit $250.00", &second);
     let after_second_deposit = recorded_at(&store, id, second.version).await?;
-    report("withdraw $80.00", &accounts.execute(id, |a| a.withdraw(80_00)).await?);
-    rejected("withdraw $1000.00", accounts.execute(id, |a| a.withdraw(1_000_00)).await)?;
+    report("withdraw $80.00", &accounts.execute(id, |a| a.withdraw(usd(80))).await?);
+    rejected("withdraw $1000.00", accounts.execute(id, |a| a.withdraw(usd(1000))).await)?;
 
     println!("\n-- two writers, one account --");
     let seen_by_both = accounts.load(id).await?;
     println!("writers A and B both loaded version {}", seen_by_both.version);
-    report("writer A: deposit $10.00", &accounts.execute(id, |a| a.deposit(10_00)).await?);
-    let stale: Vec<_> = seen_by_both.state.deposit(20_00)?.iter().map(Event::encode).collect::<Result<_, _>>()?;
+    report("writer A: deposit $10.00", &accounts.execute(id, |a| a.deposit(usd(10))).await?);
+    let stale: Vec<_> = seen_by_both.state.deposit(usd(20))?.iter().map(Event::encode).collect::<Result<_, _>>()?;
     let expected = ExpectedVersion::Exact(seen_by_both.version);
     match store.append(Account::TYPE, id, expected, stale, &Metadata::default()).await {
         Err(conflict @ StoreError::Conflict { .. }) => println!("writer B: {conflict}"),
         other => return Err(format!("expected a conflict for writer B, got {other:?}").into()),
     }
-    report("writer B reloads and retries: deposit $20.00", &accounts.execute(id, |a| a.deposit(20_00)).await?);
+    report("writer B reloads and retries: deposit $20.00", &accounts.execute(id, |a| a.deposit(usd(20))).await?);
 
     println!("\n-- snapshots and time travel --");
     let loaded = accounts.load(id).await?;
@@ -79,7 +79,7 @@ async fn run<S: EventStore + Clone>(store: S) -> Result<(), Box<dyn Error>> {
 
     println!("\n-- closing --");
     report("close", &accounts.execute(id, Account::close).await?);
-    rejected("deposit $5.00", accounts.execute(id, |a| a.deposit(5_00)).await)?;
+    rejected("deposit $5.00", accounts.execute(id, |a| a.deposit(usd(5))).await)?;
 
     println!("\nthe stream `{id}` holds:");
     for recorded in store.read_stream(id, StreamRange::all()).await? {
@@ -122,9 +122,4 @@ fn rejected(
 async fn recorded_at(store: &impl EventStore, id: &str, version: u64) -> Result<SystemTime, StoreError> {
     let events = store.read_stream(id, StreamRange::after(version - 1).up_to_version(version)).await?;
     Ok(events.first().map_or_else(SystemTime::now, |e| e.recorded_at))
-}
-
-/// Formats cents as dollars.
-fn dollars(cents: i64) -> String {
-    format!("${}.{:02}", cents / 100, cents % 100)
 }

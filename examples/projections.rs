@@ -14,7 +14,7 @@ use std::error::Error;
 use std::time::Duration;
 
 use es_core::{BoxError, RecordedEvent, Repository};
-use es_examples::account::{Account, AccountEvent};
+use es_examples::account::{Account, AccountEvent, dollars, usd};
 use es_postgres::tokio_postgres::Transaction;
 use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner};
 use tokio::sync::oneshot;
@@ -121,10 +121,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         let id = format!("acc-{n:02}");
         accounts.execute(&id, |a| a.open(&format!("owner {n}"))).await?;
         for deposit in 1..=n {
-            accounts.execute(&id, |a| a.deposit(deposit * 250_00)).await?;
+            accounts.execute(&id, |a| a.deposit(deposit * usd(250))).await?;
         }
         if n % 4 == 0 {
-            accounts.execute(&id, |a| a.withdraw(1_000_00)).await?;
+            accounts.execute(&id, |a| a.withdraw(usd(1000))).await?;
         }
     }
     println!("wrote 12 accounts' history before any projection ran");
@@ -138,7 +138,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     // Read your own writes: a command returns a position, the query waits
     // until the read model has reached it.
-    let committed = accounts.execute("acc-03", |a| a.deposit(9_000_00)).await?;
+    let committed = accounts.execute("acc-03", |a| a.deposit(usd(9000))).await?;
     let position = committed.position.ok_or("the deposit committed no event")?;
     balances_waiter.wait_for(position, Duration::from_secs(30)).await?;
     totals_waiter.wait_for(position, Duration::from_secs(30)).await?;
@@ -153,16 +153,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
         )
         .await?;
     for row in &rich {
-        println!("  {}  {:<9} ${:>10.2}", row.get::<_, String>(0), row.get::<_, String>(1), cents(row.get(2)));
+        println!("  {}  {:<9} {:>10}", row.get::<_, String>(0), row.get::<_, String>(1), dollars(row.get(2)));
     }
     let row = client
         .query_one("SELECT open_accounts, deposited, withdrawn FROM es_example_projections.bank_totals", &[])
         .await?;
     println!(
-        "\nbank totals: {} open accounts, ${:.2} deposited, ${:.2} withdrawn",
+        "\nbank totals: {} open accounts, {} deposited, {} withdrawn",
         row.get::<_, i64>(0),
-        cents(row.get(1)),
-        cents(row.get(2))
+        dollars(row.get(1)),
+        dollars(row.get(2))
     );
 
     let _ = stop_balances.send(());
@@ -189,8 +189,4 @@ fn spawn<P: PgProjection + 'static>(mut runner: PgProjectionRunner<P>) -> (onesh
         Ok(runner)
     });
     (stop, task)
-}
-
-fn cents(amount: i64) -> f64 {
-    amount as f64 / 100.0
 }

@@ -14,7 +14,8 @@ use crate::event::EncodedEvent;
 /// Positions are totally ordered and a projection that reads everything
 /// after its last position never skips an event. A store orders events by
 /// the commit they were written in, then by sequence within the store, so a
-/// position is the pair of both.
+/// position is the pair of both. Positions are ordered, not dense: an
+/// append that fails may leave a number unused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 pub struct Position {
     /// The commit (transaction) the event was written in.

@@ -152,6 +152,17 @@ impl Account {
     }
 }
 
+/// Whole dollars in cents, the unit accounts work in.
+pub const fn usd(dollars: i64) -> i64 {
+    dollars * 100
+}
+
+/// Formats cents as dollars, such as `$12.05`.
+pub fn dollars(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    format!("{sign}${}.{:02}", cents.unsigned_abs() / 100, cents.unsigned_abs() % 100)
+}
+
 #[cfg(test)]
 mod tests {
     use es_core::testing::{given, given_no_events};
@@ -160,6 +171,11 @@ mod tests {
 
     fn opened() -> AccountEvent {
         Opened { owner: "alice".into() }.into()
+    }
+
+    #[test]
+    fn dollars_format_cents() {
+        assert_eq!((dollars(usd(12) + 5), dollars(-7), dollars(0)), ("$12.05".into(), "-$0.07".into(), "$0.00".into()));
     }
 
     #[test]
