@@ -68,21 +68,23 @@ async fn metadata_is_recorded_with_every_event() {
     assert_eq!(stored[0].metadata, metadata);
 }
 
-/// A store that lets another writer append right before each of the first
-/// `interruptions` appends, so they conflict.
-#[derive(Clone)]
-struct Contended {
+/// A store with faults to order: another writer appends right before each
+/// of the next `interruptions` appends, so they conflict; and snapshot
+/// writes fail when `snapshots_fail` is set.
+#[derive(Clone, Default)]
+struct Faulty {
     inner: InMemoryEventStore,
     interruptions: Arc<AtomicU32>,
+    snapshots_fail: bool,
 }
 
-impl Contended {
+impl Faulty {
     fn new(interruptions: u32) -> Self {
-        Contended { inner: InMemoryEventStore::new(), interruptions: Arc::new(AtomicU32::new(interruptions)) }
+        Faulty { interruptions: Arc::new(AtomicU32::new(interruptions)), ..Faulty::default() }
     }
 }
 
-impl EventStore for Contended {
+impl EventStore for Faulty {
     async fn append(
         &self,
         aggregate_type: &str,
@@ -106,6 +108,9 @@ impl EventStore for Contended {
         self.inner.read_all(after, limit).await
     }
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        if self.snapshots_fail {
+            return Err(StoreError::Backend("snapshots table is full".into()));
+        }
         self.inner.save_snapshot(snapshot).await
     }
     async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
@@ -115,7 +120,7 @@ impl EventStore for Contended {
 
 #[tokio::test]
 async fn a_conflict_reloads_and_runs_the_command_again() {
-    let store = Contended::new(0);
+    let store = Faulty::new(0);
     let accounts = Accounts::new(store.clone()).with_max_attempts(3);
     opened_account(&accounts, "a").await;
     store.interruptions.store(2, Ordering::SeqCst);
@@ -135,7 +140,7 @@ async fn a_conflict_reloads_and_runs_the_command_again() {
 
 #[tokio::test]
 async fn retries_are_bounded_and_end_in_a_typed_error() {
-    let store = Contended::new(0);
+    let store = Faulty::new(0);
     let accounts = Accounts::new(store.clone()).with_max_attempts(3);
     opened_account(&accounts, "a").await;
     store.interruptions.store(3, Ordering::SeqCst);
@@ -230,33 +235,7 @@ async fn a_snapshot_of_another_schema_version_is_ignored() {
 
 #[tokio::test]
 async fn a_failed_snapshot_write_does_not_fail_the_command() {
-    #[derive(Clone)]
-    struct NoSnapshots(InMemoryEventStore);
-    impl EventStore for NoSnapshots {
-        async fn append(
-            &self,
-            t: &str,
-            s: &str,
-            e: ExpectedVersion,
-            ev: Vec<EncodedEvent>,
-            m: &Metadata,
-        ) -> Result<Appended, StoreError> {
-            self.0.append(t, s, e, ev, m).await
-        }
-        async fn read_stream(&self, s: &str, r: StreamRange) -> Result<Vec<RecordedEvent>, StoreError> {
-            self.0.read_stream(s, r).await
-        }
-        async fn read_all(&self, a: Position, l: usize) -> Result<Vec<RecordedEvent>, StoreError> {
-            self.0.read_all(a, l).await
-        }
-        async fn save_snapshot(&self, _: Snapshot) -> Result<(), StoreError> {
-            Err(StoreError::Backend("snapshots table is full".into()))
-        }
-        async fn load_snapshot(&self, s: &str) -> Result<Option<Snapshot>, StoreError> {
-            self.0.load_snapshot(s).await
-        }
-    }
-    let accounts = Repository::<Account, _>::new(NoSnapshots(InMemoryEventStore::new()));
+    let accounts = Repository::<Account, _>::new(Faulty { snapshots_fail: true, ..Faulty::default() });
     opened_account(&accounts, "a").await;
     for _ in 0..3 {
         accounts.execute("a", |a| a.deposit(1)).await.unwrap();
