@@ -132,3 +132,29 @@ impl<'a> FromSql<'a> for MetadataColumn {
         *ty == Type::JSONB
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(raw: &[u8]) -> Result<Metadata, Box<dyn std::error::Error + Sync + Send>> {
+        MetadataColumn::from_sql(&Type::JSONB, raw).map(|MetadataColumn(m)| m)
+    }
+
+    #[test]
+    fn empty_metadata_needs_no_parser() {
+        assert_eq!(metadata(b"\x01{}").unwrap(), Metadata::default());
+    }
+
+    #[test]
+    fn metadata_is_parsed_and_checked() {
+        let parsed = metadata(br#"{"actor": "ada", "extra": {"ip": "10.0.0.1"}}"#.as_slice());
+        assert!(parsed.is_err(), "a JSONB value starts with its format version");
+        let mut raw = vec![1];
+        raw.extend_from_slice(br#"{"actor": "ada", "extra": {"ip": "10.0.0.1"}}"#);
+        assert_eq!(metadata(&raw).unwrap(), Metadata::default().with_actor("ada").with("ip", "10.0.0.1"));
+        assert!(metadata(b"\x01{\"actor\": 42}").is_err());
+        assert!(metadata(b"\x02{}").is_err());
+        assert!(metadata(b"").is_err());
+    }
+}

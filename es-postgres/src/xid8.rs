@@ -19,3 +19,17 @@ impl<'a> FromSql<'a> for Xid8 {
         *ty == Type::XID8
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_eight_big_endian_bytes_and_refuses_anything_else() {
+        let raw = 0x0000_0001_0000_0203_u64.to_be_bytes();
+        assert_eq!(Xid8::from_sql(&Type::XID8, &raw).unwrap(), Xid8(0x0000_0001_0000_0203));
+        assert!(Xid8::from_sql(&Type::XID8, &raw[..7]).is_err());
+        assert!(<Xid8 as FromSql>::accepts(&Type::XID8));
+        assert!(!<Xid8 as FromSql>::accepts(&Type::INT8));
+    }
+}
