@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use es_core::{BoxError, RecordedEvent, Repository};
 use es_examples::account::{Account, AccountEvent, dollars, usd};
-use es_postgres::tokio_postgres::Transaction;
-use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner};
+use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner, PgTransaction};
 use tokio::sync::oneshot;
 
 const SCHEMA: &str = "es_example_projections";
@@ -33,7 +32,7 @@ impl PgProjection for AccountBalances {
 
     async fn handle(
         &mut self,
-        tx: &Transaction<'_>,
+        tx: &PgTransaction<'_>,
         event: &AccountEvent,
         env: &RecordedEvent,
     ) -> Result<(), BoxError> {
@@ -59,7 +58,7 @@ impl PgProjection for AccountBalances {
         Ok(())
     }
 
-    async fn reset(&mut self, tx: &Transaction<'_>) -> Result<(), BoxError> {
+    async fn reset(&mut self, tx: &PgTransaction<'_>) -> Result<(), BoxError> {
         tx.batch_execute("TRUNCATE es_example_projections.account_balances").await?;
         Ok(())
     }
@@ -75,7 +74,12 @@ impl PgProjection for BankTotals {
         "bank_totals"
     }
 
-    async fn handle(&mut self, tx: &Transaction<'_>, event: &AccountEvent, _: &RecordedEvent) -> Result<(), BoxError> {
+    async fn handle(
+        &mut self,
+        tx: &PgTransaction<'_>,
+        event: &AccountEvent,
+        _: &RecordedEvent,
+    ) -> Result<(), BoxError> {
         let (accounts, deposited, withdrawn): (i64, i64, i64) = match event {
             AccountEvent::Opened(_) => (1, 0, 0),
             AccountEvent::Deposited(e) => (0, e.amount, 0),
@@ -88,7 +92,7 @@ impl PgProjection for BankTotals {
         Ok(())
     }
 
-    async fn reset(&mut self, tx: &Transaction<'_>) -> Result<(), BoxError> {
+    async fn reset(&mut self, tx: &PgTransaction<'_>) -> Result<(), BoxError> {
         tx.batch_execute(
             "UPDATE es_example_projections.bank_totals SET open_accounts = 0, deposited = 0, withdrawn = 0",
         )

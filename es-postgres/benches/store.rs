@@ -13,11 +13,12 @@ use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 use es_core::{
-    Aggregate, DecodeError, EncodedEvent, Event, EventStore, ExpectedVersion, Metadata, Repository, StreamRange,
+    Aggregate, DecodeError, EncodedEvent, Event, EventStore, ExpectedVersion, Metadata, RecordedEvent, Repository,
+    StreamRange,
 };
-use es_postgres::PgEventStore;
 use es_postgres::tokio_postgres::types::{Json, ToSql};
 use es_postgres::tokio_postgres::{self, Client, NoTls};
+use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner, PgTransaction};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -515,6 +516,141 @@ async fn w3(bench: &mut Bench) -> Result<(), BoxError> {
 }
 
 // ---------------------------------------------------------------------------
+// W4: catch a one-table projection up over W2's events.
+
+/// Totals per stream, one upsert per deposit.
+struct Totals {
+    upsert: String,
+    table: String,
+}
+
+impl Totals {
+    fn new(table: String) -> Self {
+        let upsert = format!(
+            "INSERT INTO {table} (id, total) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET total = {table}.total + EXCLUDED.total"
+        );
+        Totals { upsert, table }
+    }
+}
+
+impl PgProjection for Totals {
+    type Event = AccountEvent;
+
+    fn name(&self) -> &str {
+        "totals"
+    }
+
+    async fn handle(
+        &mut self,
+        tx: &PgTransaction<'_>,
+        event: &AccountEvent,
+        env: &RecordedEvent,
+    ) -> Result<(), BoxError> {
+        if let AccountEvent::Deposited(d) = event {
+            let upsert = tx.prepare_cached(&self.upsert).await?;
+            tx.execute(&upsert, &[&env.stream_id, &d.amount]).await?;
+        }
+        Ok(())
+    }
+
+    async fn reset(&mut self, tx: &PgTransaction<'_>) -> Result<(), BoxError> {
+        tx.batch_execute(&format!("TRUNCATE {}", self.table)).await?;
+        Ok(())
+    }
+}
+
+/// The raw pattern: read the global order in pages, then upsert each event
+/// in one transaction per page.
+async fn w4_raw(client: &mut Client, schema: &str, upsert: &str) -> Result<usize, BoxError> {
+    let read = client
+        .prepare(&format!(
+            "SELECT tx::text::int8, position, stream_id, event_name, event_version, payload FROM \"{schema}\".events \
+             WHERE (tx, position) > ($1::int8::text::xid8, $2) AND tx < pg_snapshot_xmin(pg_current_snapshot()) \
+             ORDER BY tx, position LIMIT 1000"
+        ))
+        .await?;
+    let upsert = client.prepare(upsert).await?;
+    let (mut after, mut handled) = ((0_i64, 0_i64), 0);
+    loop {
+        let rows = client.query(&read, &[&after.0, &after.1]).await?;
+        let Some(last) = rows.last() else { return Ok(handled) };
+        after = (last.get(0), last.get(1));
+        let tx = client.transaction().await?;
+        for row in &rows {
+            let version: i32 = row.get(4);
+            let event = AccountEvent::decode(row.get(3), version as u32, row.get::<_, Value>(5))?;
+            if let AccountEvent::Deposited(d) = event {
+                tx.execute(&upsert, &[&row.get::<_, &str>(2), &d.amount]).await?;
+            }
+        }
+        tx.commit().await?;
+        handled += rows.len();
+    }
+}
+
+async fn w4(bench: &mut Bench) -> Result<(), BoxError> {
+    let total = bench.scaled(100_000).div_ceil(1000) * 1000;
+    let (batch, streams) = (1000, 10);
+    println!(
+        "W4: catch-up of {total} events (W2's shape: {streams} streams, appends of {batch}) into a one-table \
+         projection, one upsert per event, pages of 1,000; raw: the same pages and upserts, one transaction per page"
+    );
+    let store = bench.fresh("w4", 2).await?;
+    for b in 0..total / batch {
+        let expected = ExpectedVersion::Exact((b / streams * batch) as u64);
+        let encoded: Vec<EncodedEvent> = deposits(batch).iter().map(Event::encode).collect::<Result<_, _>>()?;
+        store
+            .append(Account::TYPE, &format!("stream-{}", b % streams), expected, encoded, &Metadata::default())
+            .await?;
+    }
+    let schema = store.schema().to_owned();
+    let mut client = bench.raw().await?;
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE \"{schema}\".totals_es (id TEXT PRIMARY KEY, total BIGINT NOT NULL);
+             CREATE TABLE \"{schema}\".totals_raw (id TEXT PRIMARY KEY, total BIGINT NOT NULL);"
+        ))
+        .await?;
+
+    // Both read the same rows: read them once first so that neither pays
+    // for a cold cache.
+    client.query_one(&format!("SELECT sum(length(payload::text)) FROM \"{schema}\".events"), &[]).await?;
+    let raw_projection = Totals::new(format!("\"{schema}\".totals_raw"));
+    let started = Instant::now();
+    let raw_handled = w4_raw(&mut client, &schema, &raw_projection.upsert).await?;
+    let raw_time = started.elapsed();
+
+    let mut runner = PgProjectionRunner::new(store.clone(), Totals::new(format!("\"{schema}\".totals_es")));
+    let started = Instant::now();
+    let es_handled = runner.catch_up().await?;
+    let es_time = started.elapsed();
+    if (es_handled as usize, raw_handled) != (total, total) {
+        return Err(format!("W4 handled {es_handled} (es) and {raw_handled} (raw) of {total} events").into());
+    }
+
+    let started = Instant::now();
+    runner.rebuild(|_| {}).await?;
+    let rebuild = started.elapsed();
+    let same: bool = client
+        .query_one(
+            &format!(
+                "SELECT NOT EXISTS (SELECT * FROM \"{schema}\".totals_es FULL JOIN \"{schema}\".totals_raw USING (id) \
+                 WHERE totals_es.total IS DISTINCT FROM totals_raw.total)"
+            ),
+            &[],
+        )
+        .await?
+        .get(0);
+    if !same {
+        return Err("W4: the projection and the raw pattern disagree".into());
+    }
+    println!("W4: rebuild of the projection (reset + replay of {total} events): {:.2} s", rebuild.as_secs_f64());
+    report("W4", "events/s", per_second(total, es_time), per_second(total, raw_time), true, "");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
 
 async fn run() -> Result<(), BoxError> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
@@ -535,6 +671,9 @@ async fn run() -> Result<(), BoxError> {
         }
         if wanted("W3") {
             w3(&mut bench).await?;
+        }
+        if wanted("W4") {
+            w4(&mut bench).await?;
         }
         Ok::<_, BoxError>(())
     }

@@ -66,11 +66,13 @@ mod projection;
 mod row;
 mod schema;
 mod store;
+mod transaction;
 mod xid8;
 
 pub use error::PgError;
 pub use projection::{PgProjection, PgProjectionRunner};
 pub use store::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgEventStore, PgEventStoreBuilder, PgReadLag};
+pub use transaction::PgTransaction;
 
 /// The driver and pool this crate is built on, so that configuration types
 /// match without depending on them directly.

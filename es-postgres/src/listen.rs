@@ -10,6 +10,7 @@ use tokio_postgres::{AsyncMessage, Client, NoTls};
 
 use crate::error::store_error;
 use crate::store::PgEventStore;
+use crate::transaction::StatementCache;
 use es_core::StoreError;
 
 /// A connection of its own (not from the pool: session state such as locks
@@ -17,6 +18,7 @@ use es_core::StoreError;
 /// notifications, and the connection's end, into wake-ups.
 pub(crate) struct Listener {
     client: Client,
+    statements: StatementCache,
     channel: String,
     wake: Arc<Notify>,
     driver: JoinHandle<()>,
@@ -44,15 +46,17 @@ impl Listener {
             // query reports it.
             wake_on_message.notify_one();
         });
-        Ok(Listener { client, channel: store.channel(), wake, driver })
+        Ok(Listener { client, statements: StatementCache::default(), channel: store.channel(), wake, driver })
     }
 
     pub(crate) fn client(&self) -> &Client {
         &self.client
     }
 
-    pub(crate) fn client_mut(&mut self) -> &mut Client {
-        &mut self.client
+    /// The connection, to open transactions on, and the statements
+    /// prepared on it.
+    pub(crate) fn parts(&mut self) -> (&mut Client, &StatementCache) {
+        (&mut self.client, &self.statements)
     }
 
     /// Tries to take the session advisory lock `key`; it is held until this

@@ -7,11 +7,12 @@ use std::time::Duration;
 use es_core::projection::{CheckpointWaiter, CheckpointWatch, DEFAULT_PAGE_SIZE, Progress, RetryPolicy, decode_for};
 use es_core::{BoxError, Event, EventStore, Position, ProjectionError, RecordedEvent, StoreError};
 use futures_util::future::Either;
-use tokio_postgres::{Client, Transaction};
+use tokio_postgres::Client;
 
 use crate::error::store_error;
 use crate::listen::Listener;
 use crate::store::PgEventStore;
+use crate::transaction::{PgTransaction, StatementCache};
 
 /// A read model in PostgreSQL, fed by the store's events.
 ///
@@ -22,8 +23,7 @@ use crate::store::PgEventStore;
 ///
 /// ```
 /// use es_core::{BoxError, RecordedEvent};
-/// use es_postgres::PgProjection;
-/// use tokio_postgres::Transaction;
+/// use es_postgres::{PgProjection, PgTransaction};
 /// # use es_core::Event;
 /// # use serde::{Deserialize, Serialize};
 /// # #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -34,15 +34,15 @@ use crate::store::PgEventStore;
 /// impl PgProjection for Balances {
 ///     type Event = Deposited;
 ///     fn name(&self) -> &str { "balances" }
-///     async fn handle(&mut self, tx: &Transaction<'_>, e: &Deposited, env: &RecordedEvent) -> Result<(), BoxError> {
-///         tx.execute(
+///     async fn handle(&mut self, tx: &PgTransaction<'_>, e: &Deposited, env: &RecordedEvent) -> Result<(), BoxError> {
+///         let upsert = tx.prepare_cached(
 ///             "INSERT INTO balances (id, balance) VALUES ($1, $2)
 ///              ON CONFLICT (id) DO UPDATE SET balance = balances.balance + $2",
-///             &[&env.stream_id, &e.amount],
 ///         ).await?;
+///         tx.execute(&upsert, &[&env.stream_id, &e.amount]).await?;
 ///         Ok(())
 ///     }
-///     async fn reset(&mut self, tx: &Transaction<'_>) -> Result<(), BoxError> {
+///     async fn reset(&mut self, tx: &PgTransaction<'_>) -> Result<(), BoxError> {
 ///         tx.batch_execute("TRUNCATE balances").await?;
 ///         Ok(())
 ///     }
@@ -59,13 +59,13 @@ pub trait PgProjection: Send + Sync {
     /// transaction back; the runner retries per its [`RetryPolicy`].
     fn handle(
         &mut self,
-        tx: &Transaction<'_>,
+        tx: &PgTransaction<'_>,
         event: &Self::Event,
         envelope: &RecordedEvent,
     ) -> impl Future<Output = Result<(), BoxError>> + Send;
 
     /// Empties the read model inside `tx`, before a rebuild.
-    fn reset(&mut self, tx: &Transaction<'_>) -> impl Future<Output = Result<(), BoxError>> + Send;
+    fn reset(&mut self, tx: &PgTransaction<'_>) -> impl Future<Output = Result<(), BoxError>> + Send;
 }
 
 /// Runs a [`PgProjection`]: catches up from its checkpoint in pages, then
@@ -158,7 +158,7 @@ impl<P: PgProjection> PgProjectionRunner<P> {
             return Err(ProjectionError::Busy { projection: self.projection.name().to_owned() });
         }
         self.load_checkpoint(session.client()).await?;
-        self.catch_up_on(session.client_mut(), |_| {}).await
+        self.catch_up_on(session.parts(), |_| {}).await
     }
 
     /// Waits for the projection's lock (standing by while another runner
@@ -183,7 +183,7 @@ impl<P: PgProjection> PgProjectionRunner<P> {
                 let lost = StoreError::Unavailable("the projection runner's connection closed".into());
                 return Err(self.store_error(lost));
             }
-            self.catch_up_on(session.client_mut(), |_| {}).await?;
+            self.catch_up_on(session.parts(), |_| {}).await?;
             let wake = std::pin::pin!(tokio::time::timeout(self.poll_interval, session.notified()));
             if let Either::Right(_) = futures_util::future::select(wake, stop.as_mut()).await {
                 return Ok(());
@@ -202,15 +202,16 @@ impl<P: PgProjection> PgProjectionRunner<P> {
             return Err(ProjectionError::Busy { projection: self.projection.name().to_owned() });
         }
         let total = self.store.count().await.map_err(|e| self.store_error(e))?;
-        let client = session.client_mut();
+        let (client, statements) = session.parts();
         let tx = client.transaction().await.map_err(|e| self.store_error(store_error(e)))?;
+        let tx = PgTransaction::new(tx, statements);
         if let Err(source) = self.projection.reset(&tx).await {
             return Err(ProjectionError::Reset { projection: self.projection.name().to_owned(), source });
         }
         self.save_checkpoint(&tx, Position::START).await?;
         tx.commit().await.map_err(|e| self.store_error(store_error(e)))?;
         self.checkpoint.advance(Position::START);
-        self.catch_up_on(client, |done| progress(Progress { done, total })).await
+        self.catch_up_on((client, statements), |done| progress(Progress { done, total })).await
     }
 
     /// A connection of the runner's own, named
@@ -242,7 +243,7 @@ impl<P: PgProjection> PgProjectionRunner<P> {
         Ok(())
     }
 
-    async fn save_checkpoint(&self, tx: &Transaction<'_>, position: Position) -> Result<(), ProjectionError> {
+    async fn save_checkpoint(&self, tx: &PgTransaction<'_>, position: Position) -> Result<(), ProjectionError> {
         let sql = self.store.render(
             "UPDATE {schema}.checkpoints SET tx = $2::int8::text::xid8, position = $3, updated_at = now() \
              WHERE projection = $1",
@@ -256,14 +257,18 @@ impl<P: PgProjection> PgProjectionRunner<P> {
 
     /// Handles pages until the store has nothing newer; returns how many
     /// events were read.
-    async fn catch_up_on(&mut self, client: &mut Client, mut on_page: impl FnMut(u64)) -> Result<u64, ProjectionError> {
+    async fn catch_up_on(
+        &mut self,
+        (client, statements): (&mut Client, &StatementCache),
+        mut on_page: impl FnMut(u64),
+    ) -> Result<u64, ProjectionError> {
         let mut read = 0;
         loop {
             let page = self.store.read_all(self.checkpoint(), self.page_size).await.map_err(|e| self.store_error(e))?;
             if page.is_empty() {
                 return Ok(read);
             }
-            self.handle_page(client, &page).await?;
+            self.handle_page(client, statements, &page).await?;
             read += page.len() as u64;
             on_page(read);
         }
@@ -272,7 +277,12 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     /// Commits a page in as few transactions as possible. When a handler
     /// fails, the events before it commit first, then the failing event is
     /// retried alone with backoff until it succeeds or the policy is spent.
-    async fn handle_page(&mut self, client: &mut Client, page: &[RecordedEvent]) -> Result<(), ProjectionError> {
+    async fn handle_page(
+        &mut self,
+        client: &mut Client,
+        statements: &StatementCache,
+        page: &[RecordedEvent],
+    ) -> Result<(), ProjectionError> {
         let name = self.projection.name().to_owned();
         let mut events = Vec::with_capacity(page.len());
         let mut undecodable = None;
@@ -296,7 +306,7 @@ impl<P: PgProjection> PgProjectionRunner<P> {
                 Some((at, _)) => rest.iter().position(|(e, _)| e.position == at).unwrap_or(rest.len()),
                 None => rest.len(),
             };
-            match self.commit(client, &rest[..size]).await? {
+            match self.commit(client, statements, &rest[..size]).await? {
                 Ok(()) => rest = &rest[size..],
                 Err(Failed { index, source }) => {
                     let event = rest[index].0;
@@ -318,10 +328,12 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     async fn commit(
         &mut self,
         client: &mut Client,
+        statements: &StatementCache,
         events: &[(&RecordedEvent, Option<P::Event>)],
     ) -> Result<Result<(), Failed>, ProjectionError> {
         let Some(last) = events.last().map(|(e, _)| e.position) else { return Ok(Ok(())) };
         let tx = client.transaction().await.map_err(|e| self.store_error(store_error(e)))?;
+        let tx = PgTransaction::new(tx, statements);
         for (index, (recorded, event)) in events.iter().enumerate() {
             let Some(event) = event else { continue };
             if let Err(source) = self.projection.handle(&tx, event, recorded).await {

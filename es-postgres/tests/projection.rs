@@ -12,8 +12,7 @@ use es_core::{
     Aggregate, Apply, BoxError, Event, EventStore, ExpectedVersion, Metadata, Position, ProjectionError, RecordedEvent,
     Repository,
 };
-use es_postgres::tokio_postgres::Transaction;
-use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner};
+use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner, PgTransaction};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -59,7 +58,7 @@ impl PgProjection for Ledger {
 
     async fn handle(
         &mut self,
-        tx: &Transaction<'_>,
+        tx: &PgTransaction<'_>,
         event: &Deposited,
         envelope: &RecordedEvent,
     ) -> Result<(), BoxError> {
@@ -78,7 +77,7 @@ impl PgProjection for Ledger {
         Ok(())
     }
 
-    async fn reset(&mut self, tx: &Transaction<'_>) -> Result<(), BoxError> {
+    async fn reset(&mut self, tx: &PgTransaction<'_>) -> Result<(), BoxError> {
         tx.batch_execute(&format!("TRUNCATE {s}.balances, {s}.handled", s = self.schema)).await?;
         Ok(())
     }
@@ -419,7 +418,7 @@ async fn projection_blue_green_builds_a_new_version_beside_the_old() {
         fn name(&self) -> &str {
             &self.table
         }
-        async fn handle(&mut self, tx: &Transaction<'_>, e: &Deposited, env: &RecordedEvent) -> Result<(), BoxError> {
+        async fn handle(&mut self, tx: &PgTransaction<'_>, e: &Deposited, env: &RecordedEvent) -> Result<(), BoxError> {
             let sql = format!(
                 "INSERT INTO {t} (id, total, deposits) VALUES ($1, $2, 1) ON CONFLICT (id) DO UPDATE \
                  SET total = {t}.total + EXCLUDED.total, deposits = {t}.deposits + 1",
@@ -428,7 +427,7 @@ async fn projection_blue_green_builds_a_new_version_beside_the_old() {
             tx.execute(&sql, &[&env.stream_id, &e.amount]).await?;
             Ok(())
         }
-        async fn reset(&mut self, tx: &Transaction<'_>) -> Result<(), BoxError> {
+        async fn reset(&mut self, tx: &PgTransaction<'_>) -> Result<(), BoxError> {
             tx.batch_execute(&format!("TRUNCATE {}", self.table)).await?;
             Ok(())
         }
