@@ -237,8 +237,8 @@ impl<P: PgProjection> PgProjectionRunner<P> {
         client.execute(&sql, &[&name]).await.map_err(|e| self.store_error(store_error(e)))?;
         let sql = self.store.render("SELECT tx::text::int8, position FROM {schema}.checkpoints WHERE projection = $1");
         let row = client.query_one(&sql, &[&name]).await.map_err(|e| self.store_error(store_error(e)))?;
-        let commit: i64 = row.get(0);
-        let sequence: i64 = row.get(1);
+        let column = |i| row.try_get::<_, i64>(i).map_err(|e| self.store_error(store_error(e)));
+        let (commit, sequence) = (column(0)?, column(1)?);
         self.checkpoint.advance(Position::new(commit.unsigned_abs(), sequence.unsigned_abs()));
         Ok(())
     }
