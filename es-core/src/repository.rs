@@ -4,9 +4,9 @@ use std::marker::PhantomData;
 use std::time::SystemTime;
 
 use crate::aggregate::Aggregate;
-use crate::envelope::{Metadata, Position, RecordedEvent};
+use crate::envelope::{Metadata, Position};
 use crate::error::{Error, ExecuteError, StoreError};
-use crate::event::Event;
+use crate::event::{EncodedEvent, Event};
 use crate::store::{EventStore, ExpectedVersion, Snapshot, StreamRange};
 
 /// How many times [`Repository::execute`] runs a command before giving up on
@@ -131,7 +131,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// Loads the state as it was at `time`: every event recorded at or before
     /// it, replayed from the start.
     pub async fn load_as_of(&self, stream_id: &str, time: SystemTime) -> Result<Loaded<A>, Error> {
-        let events = self.store.read_stream(stream_id, StreamRange::all().up_to_time(time)).await?;
+        let events = self.store.read_stream_events(stream_id, StreamRange::all().up_to_time(time)).await?;
         fold(stream_id, Loaded { state: A::default(), version: 0, snapshot_version: None }, events)
     }
 
@@ -143,7 +143,8 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             SnapshotLookup::Stale => (Loaded { state: A::default(), version: 0, snapshot_version: None }, true),
             SnapshotLookup::None => (Loaded { state: A::default(), version: 0, snapshot_version: None }, false),
         };
-        let events = self.store.read_stream(stream_id, StreamRange { after_version: start.version, ..range }).await?;
+        let events =
+            self.store.read_stream_events(stream_id, StreamRange { after_version: start.version, ..range }).await?;
         Ok((fold(stream_id, start, events)?, stale_snapshot))
     }
 
@@ -263,13 +264,18 @@ enum SnapshotLookup<A> {
     Stale,
 }
 
-/// Applies recorded events to a starting state, decoding each.
-fn fold<A: Aggregate>(stream_id: &str, mut loaded: Loaded<A>, events: Vec<RecordedEvent>) -> Result<Loaded<A>, Error> {
-    for recorded in events {
-        let event = A::Event::decode(&recorded.event.name, recorded.event.version, recorded.event.payload)
-            .map_err(|source| Error::Decode { stream_id: stream_id.to_owned(), version: recorded.version, source })?;
+/// Applies a stream's events, given with their versions, to a starting
+/// state, decoding each.
+fn fold<A: Aggregate>(
+    stream_id: &str,
+    mut loaded: Loaded<A>,
+    events: Vec<(u64, EncodedEvent)>,
+) -> Result<Loaded<A>, Error> {
+    for (version, encoded) in events {
+        let event = A::Event::decode(&encoded.name, encoded.version, encoded.payload)
+            .map_err(|source| Error::Decode { stream_id: stream_id.to_owned(), version, source })?;
         loaded.state.apply(&event);
-        loaded.version = recorded.version;
+        loaded.version = version;
     }
     Ok(loaded)
 }

@@ -155,6 +155,19 @@ pub trait EventStore: Send + Sync {
         range: StreamRange,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
 
+    /// Reads what folding state needs of one stream's events in `range`:
+    /// each event's version and encoded form, without the envelope. The
+    /// default drops the envelopes of [`read_stream`](Self::read_stream); a
+    /// backend that can read less overrides it. The repository loads
+    /// aggregates through it.
+    fn read_stream_events(
+        &self,
+        stream_id: &str,
+        range: StreamRange,
+    ) -> impl Future<Output = Result<Vec<(u64, EncodedEvent)>, StoreError>> + Send {
+        async move { Ok(self.read_stream(stream_id, range).await?.into_iter().map(|e| (e.version, e.event)).collect()) }
+    }
+
     /// Reads up to `limit` committed events after `after` in global order.
     ///
     /// Calling it again from the last position returned never skips an

@@ -38,9 +38,10 @@
 //!   statement (a command's single event takes a leaner statement than a
 //!   batch). The unique constraint on `(stream_id, version)` turns a race
 //!   between two writers into [`StoreError::Conflict`](es_core::StoreError::Conflict).
-//! - **Reads** decode rows as they arrive. [`PgEventStore::read_stream_events`]
-//!   leaves out the envelope (position, time, metadata) when only folding
-//!   state needs the events.
+//! - **Reads** decode rows as they arrive. Loading an aggregate reads
+//!   through [`read_stream_events`](es_core::EventStore::read_stream_events),
+//!   which leaves out the envelope (position, time, metadata) that folding
+//!   state does not need.
 //! - **Events are immutable**: triggers refuse `UPDATE`, `DELETE` and
 //!   `TRUNCATE` on `events`.
 //! - **Global order** is the pair (transaction id, position): `events.tx`

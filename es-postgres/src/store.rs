@@ -180,31 +180,6 @@ impl PgEventStore {
         format!("es_events_{:016x}", self.lock_key("events"))
     }
 
-    /// Reads only what folding a stream needs: each event's version and its
-    /// encoded form, without the envelope (position, time, metadata).
-    ///
-    /// [`EventStore::read_stream`] with the same `range` returns the same
-    /// events with their envelopes; this read sends about half the bytes
-    /// per row and is the fast path for rebuilding state.
-    pub async fn read_stream_events(
-        &self,
-        stream_id: &str,
-        range: StreamRange,
-    ) -> Result<Vec<(u64, EncodedEvent)>, StoreError> {
-        let client = self.client().await?;
-        let statement = client.prepare_cached(&self.sql.read_stream_events).await.map_err(store_error)?;
-        let after = i64::try_from(range.after_version).unwrap_or(i64::MAX);
-        let up_to = range.up_to_version.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
-        let params: [&(dyn ToSql + Sync); 4] = [&stream_id, &after, &up_to, &range.up_to_time];
-        let rows = client.query_raw(&statement, params).await.map_err(store_error)?;
-        let mut rows = std::pin::pin!(rows);
-        let mut events = Vec::new();
-        while let Some(row) = rows.try_next().await.map_err(store_error)? {
-            events.push(row::versioned_event(stream_id, &row)?);
-        }
-        Ok(events)
-    }
-
     /// How far [`read_all`](EventStore::read_all) lags behind the committed
     /// events, for monitoring.
     ///
@@ -370,6 +345,27 @@ impl EventStore for PgEventStore {
         let mut events = Vec::new();
         while let Some(row) = rows.try_next().await.map_err(store_error)? {
             events.push(row::stream_event(&row, stream_id.to_owned())?);
+        }
+        Ok(events)
+    }
+
+    /// Only what folding needs: about half the bytes per row of
+    /// `read_stream`, the fast path for loading aggregates.
+    async fn read_stream_events(
+        &self,
+        stream_id: &str,
+        range: StreamRange,
+    ) -> Result<Vec<(u64, EncodedEvent)>, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&self.sql.read_stream_events).await.map_err(store_error)?;
+        let after = i64::try_from(range.after_version).unwrap_or(i64::MAX);
+        let up_to = range.up_to_version.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+        let params: [&(dyn ToSql + Sync); 4] = [&stream_id, &after, &up_to, &range.up_to_time];
+        let rows = client.query_raw(&statement, params).await.map_err(store_error)?;
+        let mut rows = std::pin::pin!(rows);
+        let mut events = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(store_error)? {
+            events.push(row::versioned_event(stream_id, &row)?);
         }
         Ok(events)
     }
