@@ -230,13 +230,11 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     }
 
     async fn load_checkpoint(&mut self, client: &Client) -> Result<(), ProjectionError> {
-        let sql = self
-            .store
-            .render("INSERT INTO {schema}.checkpoints (projection) VALUES ($1) ON CONFLICT (projection) DO NOTHING;");
         let name = self.projection.name();
-        client.execute(&sql, &[&name]).await.map_err(|e| self.store_error(store_error(e)))?;
-        let sql = self.store.render("SELECT tx::text::int8, position FROM {schema}.checkpoints WHERE projection = $1");
-        let row = client.query_one(&sql, &[&name]).await.map_err(|e| self.store_error(store_error(e)))?;
+        let row = client
+            .query_one(&self.store.sql().load_checkpoint, &[&name])
+            .await
+            .map_err(|e| self.store_error(store_error(e)))?;
         let column = |i| row.try_get::<_, i64>(i).map_err(|e| self.store_error(store_error(e)));
         let (commit, sequence) = (column(0)?, column(1)?);
         self.checkpoint.advance(Position::new(commit.unsigned_abs(), sequence.unsigned_abs()));
@@ -244,14 +242,11 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     }
 
     async fn save_checkpoint(&self, tx: &PgTransaction<'_>, position: Position) -> Result<(), ProjectionError> {
-        let sql = self.store.render(
-            "UPDATE {schema}.checkpoints SET tx = $2::int8::text::xid8, position = $3, updated_at = now() \
-             WHERE projection = $1",
-        );
+        let failed = |e| self.store_error(store_error(e));
+        let statement = tx.prepare_cached(&self.store.sql().save_checkpoint).await.map_err(failed)?;
         let commit = i64::try_from(position.commit).unwrap_or(i64::MAX);
         let sequence = i64::try_from(position.sequence).unwrap_or(i64::MAX);
-        let name = self.projection.name();
-        tx.execute(&sql, &[&name, &commit, &sequence]).await.map_err(|e| self.store_error(store_error(e)))?;
+        tx.execute(&statement, &[&self.projection.name(), &commit, &sequence]).await.map_err(failed)?;
         Ok(())
     }
 

@@ -71,6 +71,8 @@ pub(crate) struct Statements {
     pub(crate) read_all: String,
     pub(crate) save_snapshot: String,
     pub(crate) load_snapshot: String,
+    pub(crate) load_checkpoint: String,
+    pub(crate) save_checkpoint: String,
 }
 
 /// The columns of an event row, in the order `row.rs` decodes them.
@@ -92,6 +94,8 @@ impl Statements {
             read_all: render(include_str!("sql/read_all.sql")),
             save_snapshot: render(include_str!("sql/save_snapshot.sql")),
             load_snapshot: render(include_str!("sql/load_snapshot.sql")),
+            load_checkpoint: render(include_str!("sql/load_checkpoint.sql")),
+            save_checkpoint: render(include_str!("sql/save_checkpoint.sql")),
         }
     }
 }

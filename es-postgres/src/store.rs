@@ -164,9 +164,9 @@ impl PgEventStore {
         &self.config
     }
 
-    /// `template` with every `{schema}` replaced by the quoted schema name.
-    pub(crate) fn render(&self, template: &str) -> String {
-        self.schema.render(template)
+    /// The store's statements, rendered for its schema.
+    pub(crate) fn sql(&self) -> &Statements {
+        &self.sql
     }
 
     /// A stable advisory lock key for `purpose` in this store's schema.
