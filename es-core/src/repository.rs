@@ -111,9 +111,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// Loads the current state: the latest usable snapshot, then the events
     /// after it.
     ///
-    /// A snapshot that does not decode or has another schema version is
+    /// A snapshot that does not decode or has an older schema version is
     /// ignored; the state is replayed from the events and, when snapshots
-    /// are enabled, saved as the new snapshot (best effort).
+    /// are enabled, saved as the new snapshot (best effort). One with a newer
+    /// schema version, written by a newer release, is ignored and kept.
     pub async fn load(&self, stream_id: &str) -> Result<Loaded<A>, Error> {
         let (loaded, stale_snapshot) = self.load_range(stream_id, StreamRange::all()).await?;
         if stale_snapshot && loaded.version > 0 {
@@ -160,7 +161,11 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         if range.up_to_version.is_some_and(|v| snapshot.version > v) {
             return Ok(SnapshotLookup::None);
         }
-        if snapshot.schema_version != A::SNAPSHOT_VERSION {
+        if snapshot.schema_version > A::SNAPSHOT_VERSION {
+            // Written by a newer release: replay, but leave it in place.
+            return Ok(SnapshotLookup::None);
+        }
+        if snapshot.schema_version < A::SNAPSHOT_VERSION {
             return Ok(SnapshotLookup::Stale);
         }
         Ok(match serde_json::from_value(snapshot.state) {

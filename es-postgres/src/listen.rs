@@ -2,6 +2,7 @@
 //! advisory lock and receives the store's append notifications.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::sync::Notify;
@@ -30,6 +31,12 @@ impl Listener {
     pub(crate) async fn connect(store: &PgEventStore, application_name: &str) -> Result<Self, StoreError> {
         let mut config = store.config().clone();
         config.application_name(application_name);
+        // A silently dropped network would otherwise keep the lock, and the
+        // standbys waiting, until the operating system gives up (hours).
+        config
+            .keepalives_idle(Duration::from_secs(10))
+            .keepalives_interval(Duration::from_secs(5))
+            .keepalives_retries(3);
         let (client, mut connection) = config.connect(NoTls).await.map_err(|e| StoreError::Unavailable(Box::new(e)))?;
         let wake = Arc::new(Notify::new());
         let wake_on_message = Arc::clone(&wake);

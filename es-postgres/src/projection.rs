@@ -8,6 +8,7 @@ use es_core::projection::{CheckpointWaiter, CheckpointWatch, DEFAULT_PAGE_SIZE, 
 use es_core::{BoxError, Event, EventStore, Position, ProjectionError, RecordedEvent, StoreError};
 use futures_util::future::Either;
 use tokio_postgres::Client;
+use tokio_postgres::types::ToSql;
 
 use crate::error::store_error;
 use crate::listen::Listener;
@@ -56,7 +57,9 @@ pub trait PgProjection: Send + Sync {
     fn name(&self) -> &str;
 
     /// Applies one event to the read model inside `tx`. An error rolls the
-    /// transaction back; the runner retries per its [`RetryPolicy`].
+    /// transaction back; the runner retries per its [`RetryPolicy`], and may
+    /// hand the events before the failing one again. Keep the read model in
+    /// the database: state kept in `self` is not rolled back.
     fn handle(
         &mut self,
         tx: &PgTransaction<'_>,
@@ -144,7 +147,9 @@ impl<P: PgProjection> PgProjectionRunner<P> {
         self.checkpoint.position()
     }
 
-    /// A handle that waits until this runner has committed a position.
+    /// A handle that waits until this runner has committed a position. It
+    /// sees this runner's commits only: a standby's waiter moves once the
+    /// standby takes over.
     pub fn waiter(&self) -> CheckpointWaiter {
         self.checkpoint.waiter()
     }
@@ -153,11 +158,7 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     /// and returns how many were read. Fails with
     /// [`ProjectionError::Busy`] when another runner holds the lock.
     pub async fn catch_up(&mut self) -> Result<u64, ProjectionError> {
-        let mut session = self.session().await?;
-        if !session.try_lock(self.lock_key()).await.map_err(|e| self.store_error(e))? {
-            return Err(ProjectionError::Busy { projection: self.projection.name().to_owned() });
-        }
-        self.load_checkpoint(session.client()).await?;
+        let mut session = self.take_over().await?;
         self.catch_up_on(session.parts(), |_| {}).await
     }
 
@@ -197,10 +198,7 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     /// a new projection (another name, another table) beside it and switch
     /// queries over once it has caught up.
     pub async fn rebuild(&mut self, mut progress: impl FnMut(Progress)) -> Result<u64, ProjectionError> {
-        let mut session = self.session().await?;
-        if !session.try_lock(self.lock_key()).await.map_err(|e| self.store_error(e))? {
-            return Err(ProjectionError::Busy { projection: self.projection.name().to_owned() });
-        }
+        let mut session = self.take_over().await?;
         let total = self.store.count().await.map_err(|e| self.store_error(e))?;
         let (client, statements) = session.parts();
         let tx = client.transaction().await.map_err(|e| self.store_error(store_error(e)))?;
@@ -212,6 +210,17 @@ impl<P: PgProjection> PgProjectionRunner<P> {
         tx.commit().await.map_err(|e| self.store_error(store_error(e)))?;
         self.checkpoint.advance(Position::START);
         self.catch_up_on((client, statements), |done| progress(Progress { done, total })).await
+    }
+
+    /// A session holding the projection's lock, with the checkpoint loaded;
+    /// [`ProjectionError::Busy`] when another runner holds the lock.
+    async fn take_over(&mut self) -> Result<Listener, ProjectionError> {
+        let session = self.session().await?;
+        if !session.try_lock(self.lock_key()).await.map_err(|e| self.store_error(e))? {
+            return Err(ProjectionError::Busy { projection: self.projection.name().to_owned() });
+        }
+        self.load_checkpoint(session.client()).await?;
+        Ok(session)
     }
 
     /// A connection of the runner's own, named
@@ -241,13 +250,26 @@ impl<P: PgProjection> PgProjectionRunner<P> {
         Ok(())
     }
 
+    /// Moves the checkpoint from where this runner last saw it to
+    /// `position`. Should the stored checkpoint be elsewhere, another runner
+    /// has been writing (the lock cannot hold through a connection pooler
+    /// that shares sessions), and the transaction must not commit.
     async fn save_checkpoint(&self, tx: &PgTransaction<'_>, position: Position) -> Result<(), ProjectionError> {
         let failed = |e| self.store_error(store_error(e));
         let statement = tx.prepare_cached(&self.store.sql().save_checkpoint).await.map_err(failed)?;
-        let commit = i64::try_from(position.commit).unwrap_or(i64::MAX);
-        let sequence = i64::try_from(position.sequence).unwrap_or(i64::MAX);
-        tx.execute(&statement, &[&self.projection.name(), &commit, &sequence]).await.map_err(failed)?;
-        Ok(())
+        let number = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let (from, to) = (self.checkpoint(), position);
+        let params: [&(dyn ToSql + Sync); 5] = [
+            &self.projection.name(),
+            &number(from.commit),
+            &number(from.sequence),
+            &number(to.commit),
+            &number(to.sequence),
+        ];
+        match tx.execute(&statement, &params).await.map_err(failed)? {
+            1 => Ok(()),
+            _ => Err(ProjectionError::Busy { projection: self.projection.name().to_owned() }),
+        }
     }
 
     /// Handles pages until the store has nothing newer; returns how many

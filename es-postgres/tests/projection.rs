@@ -406,6 +406,51 @@ async fn projection_rebuild_replays_history_with_progress() {
     assert_eq!(stored_checkpoint(&store).await, last);
 }
 
+/// A rebuild as the very first run of a projection leaves a checkpoint, so
+/// running afterwards applies nothing twice.
+#[tokio::test]
+async fn projection_rebuild_as_the_first_run_then_run_applies_each_event_once() {
+    let store = ledger_store().await;
+    let mut last = Position::START;
+    for amount in 1..=30 {
+        last = deposit(&store, "a", amount).await;
+    }
+    let mut runner = PgProjectionRunner::new(store.clone(), Ledger::new(&store, "one")).with_page_size(8);
+    let mut rebuilt = 0;
+    while runner.checkpoint() < last {
+        // Other tests' transactions may hold events back for a moment.
+        rebuilt = runner.rebuild(|_| {}).await.unwrap();
+    }
+    assert_eq!((rebuilt, stored_checkpoint(&store).await), (30, last));
+    let waiter = runner.waiter();
+    let running = spawn(live(runner));
+    let later = deposit(&store, "a", 100).await;
+    within("the new event", waiter.wait_for(later, Duration::from_secs(60))).await.unwrap();
+    running.stop().await;
+    assert_eq!(balances(&store).await, [("a".to_owned(), 465 + 100)]);
+    assert_eq!(handled(&store).await.len(), 31, "no event handled twice");
+}
+
+/// A runner whose checkpoint was moved behind its back (as through a
+/// connection pooler that shares sessions, where the lock cannot hold)
+/// refuses to commit rather than apply events twice.
+#[tokio::test]
+async fn projection_refuses_to_commit_over_a_checkpoint_moved_by_another_runner() {
+    let store = ledger_store().await;
+    let first = deposit(&store, "a", 1).await;
+    let runner = live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "one")));
+    let waiter = runner.waiter();
+    let running = spawn(runner);
+    within("the first event", waiter.wait_for(first, Duration::from_secs(60))).await.unwrap();
+    let admin = common::raw_client().await;
+    let sql = format!("UPDATE {}.checkpoints SET position = position + 1000", store.quoted_schema());
+    admin.execute(&sql, &[]).await.unwrap();
+    deposit(&store, "a", 2).await;
+    let (outcome, _) = within("the runner to stop", running.task).await.unwrap();
+    assert!(matches!(outcome, Err(ProjectionError::Busy { .. })), "{outcome:?}");
+    assert_eq!(balances(&store).await, [("a".to_owned(), 1)], "the second event's writes rolled back");
+}
+
 /// A second version of a read model is built beside the first from
 /// history, then queries move to it in one statement.
 #[tokio::test]

@@ -234,6 +234,20 @@ async fn a_snapshot_of_another_schema_version_is_ignored() {
 }
 
 #[tokio::test]
+async fn a_snapshot_of_an_older_schema_version_is_replaced_and_one_of_a_newer_is_kept() {
+    let state = json!({ "owner": "mallory", "balance": 1_000_000, "closed": false });
+    let older = account_with_snapshot(state.clone(), Account::SNAPSHOT_VERSION - 1).await;
+    assert_eq!(older.load("a").await.unwrap().state.balance, 60);
+    let replaced = older.store().load_snapshot("a").await.unwrap().unwrap();
+    assert_eq!((replaced.version, replaced.schema_version), (4, Account::SNAPSHOT_VERSION));
+
+    let newer = account_with_snapshot(state, Account::SNAPSHOT_VERSION + 1).await;
+    assert_eq!(newer.load("a").await.unwrap().state.balance, 60);
+    let kept = newer.store().load_snapshot("a").await.unwrap().unwrap();
+    assert_eq!((kept.version, kept.schema_version), (3, Account::SNAPSHOT_VERSION + 1), "a newer release's snapshot");
+}
+
+#[tokio::test]
 async fn a_failed_snapshot_write_does_not_fail_the_command() {
     let accounts = Repository::<Account, _>::new(Faulty { snapshots_fail: true, ..Faulty::default() });
     opened_account(&accounts, "a").await;
