@@ -27,6 +27,11 @@ pub const DEFAULT_POOL_SIZE: usize = 16;
 
 const UNIQUE_STREAM_VERSION: &str = "events_stream_version";
 
+/// How often an append with [`ExpectedVersion::Any`] is tried when other
+/// writers keep taking the stream's next version, before it reports the
+/// conflict.
+const ANY_APPEND_ATTEMPTS: u32 = 64;
+
 /// An [`EventStore`] on PostgreSQL, sharing a connection pool by cloning.
 ///
 /// Build it with [`PgEventStore::connect`] or [`PgEventStore::builder`], then
@@ -264,6 +269,7 @@ impl EventStore for PgEventStore {
         };
         let notify = client.prepare_cached("SELECT pg_notify($1, '')").await.map_err(store_error)?;
         let channel = self.channel();
+        let mut collisions = 0;
         let rows = loop {
             // The notification is pipelined behind the append, in a
             // transaction of its own: it wakes projection runners after the
@@ -276,7 +282,10 @@ impl EventStore for PgEventStore {
                 Ok(rows) => break rows,
                 // Another writer took the versions after the head we read.
                 Err(e) if is_unique_violation(&e, UNIQUE_STREAM_VERSION) => {
-                    if expected == ExpectedVersion::Any {
+                    // With `Any` the append is simply tried again on the new
+                    // head, a bounded number of times.
+                    collisions += 1;
+                    if expected == ExpectedVersion::Any && collisions < ANY_APPEND_ATTEMPTS {
                         continue;
                     }
                     let actual = self.stream_version(&client, stream_id).await?;
