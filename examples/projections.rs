@@ -13,6 +13,7 @@
 use std::error::Error;
 use std::time::Duration;
 
+use es_core::projection::RunnerOptions;
 use es_core::{BoxError, RecordedEvent, Repository};
 use es_examples::account::{Account, AccountEvent, dollars, usd};
 use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner, PgTransaction};
@@ -133,9 +134,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
     println!("wrote 12 accounts' history before any projection ran");
 
-    let balances =
-        PgProjectionRunner::new(store.clone(), AccountBalances).with_poll_interval(Duration::from_millis(100));
-    let totals = PgProjectionRunner::new(store.clone(), BankTotals).with_poll_interval(Duration::from_millis(100));
+    let quick = RunnerOptions::default().poll_interval(Duration::from_millis(100));
+    let balances = PgProjectionRunner::new(store.clone(), AccountBalances).with_options(quick);
+    let totals = PgProjectionRunner::new(store.clone(), BankTotals).with_options(quick);
     let (balances_waiter, totals_waiter) = (balances.waiter(), totals.waiter());
     let (stop_balances, balances_task) = spawn(balances);
     let (stop_totals, totals_task) = spawn(totals);

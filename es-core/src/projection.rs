@@ -280,8 +280,49 @@ impl CheckpointWaiter {
     }
 }
 
-/// How many events a runner reads per page.
-pub const DEFAULT_PAGE_SIZE: usize = 1000;
+/// How a projection runner reads, retries and waits; every runner takes
+/// these.
+///
+/// ```
+/// use std::time::Duration;
+/// use es_core::projection::{RetryPolicy, RunnerOptions};
+///
+/// let options = RunnerOptions::default().page_size(500).poll_interval(Duration::from_millis(50));
+/// assert_eq!((options.page_size, options.retry), (500, RetryPolicy::default()));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunnerOptions {
+    /// How a failing handler is retried.
+    pub retry: RetryPolicy,
+    /// How many events are read (and, in PostgreSQL, committed) at once.
+    pub page_size: usize,
+    /// How often a caught-up runner looks for new events when nothing wakes
+    /// it, and how often a standby tries to take over.
+    pub poll_interval: Duration,
+}
+
+impl Default for RunnerOptions {
+    fn default() -> Self {
+        RunnerOptions { retry: RetryPolicy::default(), page_size: 1000, poll_interval: Duration::from_millis(500) }
+    }
+}
+
+impl RunnerOptions {
+    /// Sets how a failing handler is retried.
+    pub fn retry(self, retry: RetryPolicy) -> Self {
+        RunnerOptions { retry, ..self }
+    }
+
+    /// Sets how many events are read at once (at least 1).
+    pub fn page_size(self, page_size: usize) -> Self {
+        RunnerOptions { page_size: page_size.max(1), ..self }
+    }
+
+    /// Sets the poll interval.
+    pub fn poll_interval(self, poll_interval: Duration) -> Self {
+        RunnerOptions { poll_interval, ..self }
+    }
+}
 
 /// Runs a [`Projection`] over any [`EventStore`], keeping the checkpoint in
 /// memory beside the read model (both are rebuilt together when the process
@@ -322,40 +363,19 @@ pub struct ProjectionRunner<P, S> {
     store: S,
     projection: P,
     checkpoint: CheckpointWatch,
-    retry: RetryPolicy,
-    page_size: usize,
-    poll_interval: Duration,
+    options: RunnerOptions,
 }
 
 impl<P: Projection, S: EventStore> ProjectionRunner<P, S> {
     /// A runner starting from the beginning of the store.
     pub fn new(store: S, projection: P) -> Self {
         let checkpoint = CheckpointWatch::new(projection.name(), Position::START);
-        ProjectionRunner {
-            store,
-            projection,
-            checkpoint,
-            retry: RetryPolicy::default(),
-            page_size: DEFAULT_PAGE_SIZE,
-            poll_interval: Duration::from_millis(20),
-        }
+        ProjectionRunner { store, projection, checkpoint, options: RunnerOptions::default() }
     }
 
-    /// Sets how a failing handler is retried.
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Sets how many events are read per page.
-    pub fn with_page_size(mut self, page_size: usize) -> Self {
-        self.page_size = page_size.max(1);
-        self
-    }
-
-    /// Sets how often [`run`](Self::run) looks for new events once caught up.
-    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
-        self.poll_interval = interval;
+    /// Sets how the runner reads, retries and waits.
+    pub fn with_options(mut self, options: RunnerOptions) -> Self {
+        self.options = options;
         self
     }
 
@@ -391,7 +411,7 @@ impl<P: Projection, S: EventStore> ProjectionRunner<P, S> {
         loop {
             let page = self
                 .store
-                .read_all(self.checkpoint(), self.page_size)
+                .read_all(self.checkpoint(), self.options.page_size)
                 .await
                 .map_err(|e| ProjectionError::store(self.projection.name(), e))?;
             let Some(last) = page.last().map(|e| e.position) else { return Ok(read) };
@@ -415,10 +435,10 @@ impl<P: Projection, S: EventStore> ProjectionRunner<P, S> {
                 Ok(()) => return Ok(()),
                 Err(source) => {
                     failures += 1;
-                    if failures >= self.retry.attempts.max(1) {
+                    if failures >= self.options.retry.attempts.max(1) {
                         return Err(ProjectionError::handler(self.projection.name(), recorded, failures, source));
                     }
-                    tokio::time::sleep(self.retry.backoff(failures)).await;
+                    tokio::time::sleep(self.options.retry.backoff(failures)).await;
                 }
             }
         }
@@ -429,7 +449,7 @@ impl<P: Projection, S: EventStore> ProjectionRunner<P, S> {
         let mut stop = std::pin::pin!(stop);
         loop {
             self.catch_up().await?;
-            if tokio::time::timeout(self.poll_interval, &mut stop).await.is_ok() {
+            if tokio::time::timeout(self.options.poll_interval, &mut stop).await.is_ok() {
                 return Ok(());
             }
         }

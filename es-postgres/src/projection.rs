@@ -2,9 +2,8 @@
 //! transaction as their checkpoint.
 
 use std::future::Future;
-use std::time::Duration;
 
-use es_core::projection::{CheckpointWaiter, CheckpointWatch, DEFAULT_PAGE_SIZE, Progress, RetryPolicy, decode_for};
+use es_core::projection::{CheckpointWaiter, CheckpointWatch, Progress, RunnerOptions, decode_for};
 use es_core::{BoxError, Event, EventStore, Position, ProjectionError, RecordedEvent, StoreError};
 use futures_util::future::Either;
 use tokio_postgres::Client;
@@ -57,7 +56,8 @@ pub trait PgProjection: Send + Sync {
     fn name(&self) -> &str;
 
     /// Applies one event to the read model inside `tx`. An error rolls the
-    /// transaction back; the runner retries per its [`RetryPolicy`], and may
+    /// transaction back; the runner retries per its
+    /// [`RetryPolicy`](es_core::projection::RetryPolicy), and may
     /// hand the events before the failing one again. Keep the read model in
     /// the database: state kept in `self` is not rolled back.
     fn handle(
@@ -88,9 +88,7 @@ pub struct PgProjectionRunner<P> {
     store: PgEventStore,
     projection: P,
     checkpoint: CheckpointWatch,
-    retry: RetryPolicy,
-    page_size: usize,
-    poll_interval: Duration,
+    options: RunnerOptions,
 }
 
 /// A handler failure inside one transaction: which event, and why.
@@ -103,32 +101,13 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     /// A runner for `projection` over `store`.
     pub fn new(store: PgEventStore, projection: P) -> Self {
         let checkpoint = CheckpointWatch::new(projection.name(), Position::START);
-        PgProjectionRunner {
-            store,
-            projection,
-            checkpoint,
-            retry: RetryPolicy::default(),
-            page_size: DEFAULT_PAGE_SIZE,
-            poll_interval: Duration::from_millis(500),
-        }
+        PgProjectionRunner { store, projection, checkpoint, options: RunnerOptions::default() }
     }
 
-    /// Sets how a failing handler is retried.
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Sets how many events are read and committed per transaction.
-    pub fn with_page_size(mut self, page_size: usize) -> Self {
-        self.page_size = page_size.max(1);
-        self
-    }
-
-    /// Sets how often the runner looks for new events when no notification
-    /// arrives, and how often a standby runner tries to take over.
-    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
-        self.poll_interval = interval;
+    /// Sets how the runner reads, retries and waits; a page of events is
+    /// also what one transaction commits.
+    pub fn with_options(mut self, options: RunnerOptions) -> Self {
+        self.options = options;
         self
     }
 
@@ -171,7 +150,7 @@ impl<P: PgProjection> PgProjectionRunner<P> {
         let mut session = self.session().await?;
         let key = self.lock_key();
         while !session.try_lock(key).await.map_err(|e| self.store_error(e))? {
-            if tokio::time::timeout(self.poll_interval, &mut stop).await.is_ok() {
+            if tokio::time::timeout(self.options.poll_interval, &mut stop).await.is_ok() {
                 return Ok(());
             }
         }
@@ -185,7 +164,7 @@ impl<P: PgProjection> PgProjectionRunner<P> {
                 return Err(self.store_error(lost));
             }
             self.catch_up_on(session.parts(), |_| {}).await?;
-            let wake = std::pin::pin!(tokio::time::timeout(self.poll_interval, session.notified()));
+            let wake = std::pin::pin!(tokio::time::timeout(self.options.poll_interval, session.notified()));
             if let Either::Right(_) = futures_util::future::select(wake, stop.as_mut()).await {
                 return Ok(());
             }
@@ -281,7 +260,11 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     ) -> Result<u64, ProjectionError> {
         let mut read = 0;
         loop {
-            let page = self.store.read_all(self.checkpoint(), self.page_size).await.map_err(|e| self.store_error(e))?;
+            let page = self
+                .store
+                .read_all(self.checkpoint(), self.options.page_size)
+                .await
+                .map_err(|e| self.store_error(e))?;
             if page.is_empty() {
                 return Ok(read);
             }
@@ -317,7 +300,7 @@ impl<P: PgProjection> PgProjectionRunner<P> {
         while !rest.is_empty() {
             let size = match failing {
                 Some((at, failures)) if rest[0].0.position == at => {
-                    tokio::time::sleep(self.retry.backoff(failures)).await;
+                    tokio::time::sleep(self.options.retry.backoff(failures)).await;
                     1
                 }
                 Some((at, _)) => rest.iter().position(|(e, _)| e.position == at).unwrap_or(rest.len()),
@@ -331,7 +314,7 @@ impl<P: PgProjection> PgProjectionRunner<P> {
                         Some((at, n)) if at == event.position => n + 1,
                         _ => 1,
                     };
-                    if failures >= self.retry.attempts.max(1) {
+                    if failures >= self.options.retry.attempts.max(1) {
                         return Err(ProjectionError::handler(&name, event, failures, source));
                     }
                     failing = Some((event.position, failures));

@@ -7,7 +7,7 @@ mod common;
 use std::future::Future;
 use std::time::Duration;
 
-use es_core::projection::{Progress, RetryPolicy};
+use es_core::projection::{Progress, RetryPolicy, RunnerOptions};
 use es_core::{
     Aggregate, Apply, BoxError, Event, EventStore, ExpectedVersion, Metadata, Position, ProjectionError, RecordedEvent,
     Repository,
@@ -160,8 +160,13 @@ impl Running {
     }
 }
 
+/// Quick to notice new events and to take over.
+fn live_options() -> RunnerOptions {
+    RunnerOptions::default().poll_interval(Duration::from_millis(20))
+}
+
 fn live(runner: PgProjectionRunner<Ledger>) -> PgProjectionRunner<Ledger> {
-    runner.with_poll_interval(Duration::from_millis(20)).with_page_size(50)
+    runner.with_options(live_options().page_size(50))
 }
 
 async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
@@ -233,9 +238,10 @@ async fn projection_survives_crashes_with_no_event_lost_or_applied_twice() {
     }
     let admin = common::raw_client().await;
     for round in 0..8 {
-        let runner = PgProjectionRunner::new(store.clone(), Ledger::new(&store, "crashing")).with_page_size(7);
+        let runner = PgProjectionRunner::new(store.clone(), Ledger::new(&store, "crashing"))
+            .with_options(live_options().page_size(7));
         let waiter = runner.waiter();
-        let running = spawn(live(runner).with_page_size(7));
+        let running = spawn(runner);
         // Let it work for a random while, then crash it.
         let _ = tokio::time::timeout(Duration::from_millis(fastrand::u64(5..60)), waiter.wait_for(last, Duration::MAX))
             .await;
@@ -354,7 +360,8 @@ async fn projection_stops_at_a_failing_event_and_resumes_there_once_fixed() {
     ledger.poison = Some(6);
     let retry =
         RetryPolicy { attempts: 3, initial_backoff: Duration::from_millis(1), max_backoff: Duration::from_millis(5) };
-    let mut runner = PgProjectionRunner::new(store.clone(), ledger).with_retry(retry).with_page_size(4);
+    let mut runner =
+        PgProjectionRunner::new(store.clone(), ledger).with_options(live_options().retry(retry).page_size(4));
     let err = loop {
         // Other tests' transactions may hold events back for a moment.
         match runner.catch_up().await {
@@ -393,7 +400,7 @@ async fn projection_rebuild_replays_history_with_progress() {
     let waiter = runner.waiter();
     let running = spawn(runner);
     within("catch-up", waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
-    let mut runner = running.stop().await.with_page_size(50);
+    let mut runner = running.stop().await.with_options(live_options().page_size(50));
     let before = balances(&store).await;
 
     let mut reports: Vec<Progress> = Vec::new();
@@ -415,7 +422,8 @@ async fn projection_rebuild_as_the_first_run_then_run_applies_each_event_once() 
     for amount in 1..=30 {
         last = deposit(&store, "a", amount).await;
     }
-    let mut runner = PgProjectionRunner::new(store.clone(), Ledger::new(&store, "one")).with_page_size(8);
+    let mut runner =
+        PgProjectionRunner::new(store.clone(), Ledger::new(&store, "one")).with_options(live_options().page_size(8));
     let mut rebuilt = 0;
     while runner.checkpoint() < last {
         // Other tests' transactions may hold events back for a moment.
@@ -496,7 +504,7 @@ async fn projection_blue_green_builds_a_new_version_beside_the_old() {
     let waiter = blue.waiter();
     let (stop_blue, blue_stopped) = oneshot::channel::<()>();
     let blue = tokio::spawn(async move {
-        let mut blue = blue.with_poll_interval(Duration::from_millis(20));
+        let mut blue = blue.with_options(live_options());
         blue.run(async { blue_stopped.await.unwrap_or(()) }).await
     });
     within("blue", waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
@@ -505,7 +513,7 @@ async fn projection_blue_green_builds_a_new_version_beside_the_old() {
     let green_waiter = green.waiter();
     let (stop_green, green_stopped) = oneshot::channel::<()>();
     let green = tokio::spawn(async move {
-        let mut green = green.with_poll_interval(Duration::from_millis(20));
+        let mut green = green.with_options(live_options());
         green.run(async { green_stopped.await.unwrap_or(()) }).await
     });
     let query = format!("SELECT total FROM {s}.totals WHERE id = 'a'");

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use es_core::projection::{Progress, RetryPolicy};
+use es_core::projection::{Progress, RetryPolicy, RunnerOptions};
 use es_core::{
     BoxError, EncodedEvent, EventStore, ExpectedVersion, InMemoryEventStore, Metadata, Position, Projection,
     ProjectionError, ProjectionRunner, RecordedEvent, Repository,
@@ -69,7 +69,8 @@ async fn bank(accounts: u32, deposits: i64) -> Repository<Account, InMemoryEvent
 #[tokio::test]
 async fn catch_up_handles_every_event_once_in_global_order() {
     let repository = bank(3, 4).await;
-    let mut runner = ProjectionRunner::new(repository.store().clone(), Balances::default()).with_page_size(4);
+    let mut runner = ProjectionRunner::new(repository.store().clone(), Balances::default())
+        .with_options(RunnerOptions::default().page_size(4));
     assert_eq!(runner.catch_up().await.unwrap(), 15);
     let all = repository.store().read_all(Position::START, 100).await.unwrap();
     let positions: Vec<Position> = all.iter().map(|e| e.position).collect();
@@ -99,7 +100,7 @@ async fn events_of_other_types_are_skipped_but_passed() {
 async fn a_query_waits_for_the_position_a_command_returned() {
     let repository = bank(1, 0).await;
     let mut runner = ProjectionRunner::new(repository.store().clone(), Balances::default())
-        .with_poll_interval(Duration::from_millis(1));
+        .with_options(RunnerOptions::default().poll_interval(Duration::from_millis(1)));
     let waiter = runner.waiter();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(async move { runner.run(async { stopped.await.unwrap_or(()) }).await.map(|()| runner) });
@@ -128,7 +129,8 @@ async fn a_failing_handler_is_retried_then_succeeds() {
     let repository = bank(1, 3).await;
     let mut balances = Balances::default();
     balances.fail_on.insert(("acc-0".into(), 2), 2);
-    let mut runner = ProjectionRunner::new(repository.store().clone(), balances).with_retry(NO_WAIT);
+    let mut runner = ProjectionRunner::new(repository.store().clone(), balances)
+        .with_options(RunnerOptions::default().retry(NO_WAIT));
     runner.catch_up().await.unwrap();
     assert_eq!(runner.projection().balances["acc-0"], 6);
     assert_eq!(runner.projection().seen.len(), 4);
@@ -139,7 +141,8 @@ async fn a_handler_failing_for_good_stops_at_that_event() {
     let repository = bank(1, 5).await;
     let mut balances = Balances::default();
     balances.fail_on.insert(("acc-0".into(), 4), u32::MAX);
-    let mut runner = ProjectionRunner::new(repository.store().clone(), balances).with_retry(NO_WAIT);
+    let mut runner = ProjectionRunner::new(repository.store().clone(), balances)
+        .with_options(RunnerOptions::default().retry(NO_WAIT));
     let err = runner.catch_up().await.unwrap_err();
     let stored = repository.store().read_all(Position::START, 100).await.unwrap();
     match &err {
@@ -163,7 +166,8 @@ async fn a_handler_failing_for_good_stops_at_that_event() {
 #[tokio::test]
 async fn rebuild_resets_and_replays_with_progress() {
     let repository = bank(4, 9).await;
-    let mut runner = ProjectionRunner::new(repository.store().clone(), Balances::default()).with_page_size(7);
+    let mut runner = ProjectionRunner::new(repository.store().clone(), Balances::default())
+        .with_options(RunnerOptions::default().page_size(7));
     runner.catch_up().await.unwrap();
     let before = runner.projection().balances.clone();
     let mut reports = Vec::new();
