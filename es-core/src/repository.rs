@@ -133,7 +133,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// it, replayed from the start.
     pub async fn load_as_of(&self, stream_id: &str, time: SystemTime) -> Result<Loaded<A>, Error> {
         let events = self.store.read_stream_events(stream_id, StreamRange::all().up_to_time(time)).await?;
-        fold(stream_id, Loaded { state: A::default(), version: 0, snapshot_version: None }, events)
+        // Should the clock have stepped back, a later event can carry an
+        // earlier time: the history as it stood is the unbroken prefix.
+        let prefix = events.into_iter().zip(1..).take_while(|((version, _), n)| version == n).map(|(e, _)| e);
+        fold(stream_id, Loaded { state: A::default(), version: 0, snapshot_version: None }, prefix.collect())
     }
 
     /// Folds the events in `range` onto the latest usable snapshot; also
@@ -277,6 +280,10 @@ fn fold<A: Aggregate>(
     events: Vec<(u64, EncodedEvent)>,
 ) -> Result<Loaded<A>, Error> {
     for (version, encoded) in events {
+        if version != loaded.version + 1 {
+            let cause = format!("the stream skips from version {} to {version}", loaded.version);
+            return Err(Error::Store(StoreError::Corrupt { stream_id: stream_id.to_owned(), version, cause }));
+        }
         let event = A::Event::decode(&encoded.name, encoded.version, encoded.payload)
             .map_err(|source| Error::Decode { stream_id: stream_id.to_owned(), version, source })?;
         loaded.state.apply(&event);

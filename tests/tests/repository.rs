@@ -69,13 +69,15 @@ async fn metadata_is_recorded_with_every_event() {
 }
 
 /// A store with faults to order: another writer appends right before each
-/// of the next `interruptions` appends, so they conflict; and snapshot
-/// writes fail when `snapshots_fail` is set.
+/// of the next `interruptions` appends, so they conflict; snapshot writes
+/// fail when `snapshots_fail` is set; reads leave out the event at
+/// `hidden_version`, as a damaged store or a clock that stepped back would.
 #[derive(Clone, Default)]
 struct Faulty {
     inner: InMemoryEventStore,
     interruptions: Arc<AtomicU32>,
     snapshots_fail: bool,
+    hidden_version: Option<u64>,
 }
 
 impl Faulty {
@@ -102,7 +104,9 @@ impl EventStore for Faulty {
         self.inner.append(aggregate_type, stream_id, expected, events, metadata).await
     }
     async fn read_stream(&self, stream_id: &str, range: StreamRange) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.inner.read_stream(stream_id, range).await
+        let mut events = self.inner.read_stream(stream_id, range).await?;
+        events.retain(|e| Some(e.version) != self.hidden_version);
+        Ok(events)
     }
     async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         self.inner.read_all(after, limit).await
@@ -258,6 +262,36 @@ async fn a_failed_snapshot_write_does_not_fail_the_command() {
     assert_eq!(committed.version, 5);
     assert!(matches!(committed.snapshot, SnapshotOutcome::Failed(_)), "got {:?}", committed.snapshot);
     assert_eq!(accounts.load("a").await.unwrap().state.balance, 4);
+}
+
+#[tokio::test]
+async fn a_stream_with_a_missing_version_is_reported_not_folded() {
+    let accounts = Repository::<Account, _>::new(Faulty { hidden_version: Some(2), ..Faulty::default() });
+    opened_account(&accounts, "a").await;
+    for amount in [10, 20] {
+        accounts
+            .store()
+            .inner
+            .append(
+                "account",
+                "a",
+                ExpectedVersion::Any,
+                vec![Deposited { amount }.encode().unwrap()],
+                &Metadata::default(),
+            )
+            .await
+            .unwrap();
+    }
+    match accounts.load("a").await.unwrap_err() {
+        Error::Store(StoreError::Corrupt { stream_id, version, cause }) => {
+            assert_eq!((stream_id.as_str(), version), ("a", 3));
+            assert!(cause.contains("from version 1 to 3"), "{cause}");
+        }
+        other => panic!("expected a corrupt-stream error, got {other:?}"),
+    }
+    // As of a time, the history as it stood is the unbroken prefix.
+    let past = accounts.load_as_of("a", SystemTime::now()).await.unwrap();
+    assert_eq!((past.version, past.state.balance), (1, 0));
 }
 
 #[tokio::test]
