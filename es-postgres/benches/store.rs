@@ -178,6 +178,23 @@ fn median(mut samples: Vec<Duration>) -> f64 {
     samples[samples.len() / 2].as_secs_f64() * 1000.0
 }
 
+/// The raw pattern's fold: each row's payload decoded with serde_json
+/// straight into its event type; returns the state and the last version.
+fn fold_rows(rows: &[tokio_postgres::Row]) -> Result<(Account, i64), BoxError> {
+    let mut state = Account::default();
+    let mut version = 0_i64;
+    for row in rows {
+        version = row.try_get(0)?;
+        let name: &str = row.try_get(1)?;
+        let event = match name {
+            "Opened" => AccountEvent::Opened(row.try_get::<_, Json<Opened>>(3)?.0),
+            _ => AccountEvent::Deposited(row.try_get::<_, Json<Deposited>>(3)?.0),
+        };
+        state.fold(&event);
+    }
+    Ok((state, version))
+}
+
 // ---------------------------------------------------------------------------
 // W1 / W1b: one command per transaction (load the stream, append one event).
 
@@ -217,17 +234,7 @@ async fn w1_raw(
         let id = format!("account-{account}");
         for _ in 0..events {
             let tx = client.transaction().await?;
-            let mut state = Account::default();
-            let mut version = 0_i64;
-            for row in tx.query(&select, &[&id]).await? {
-                version = row.try_get(0)?;
-                let name: &str = row.try_get(1)?;
-                let event = match name {
-                    "Opened" => AccountEvent::Opened(row.try_get::<_, Json<Opened>>(3)?.0),
-                    _ => AccountEvent::Deposited(row.try_get::<_, Json<Deposited>>(3)?.0),
-                };
-                state.fold(&event);
-            }
+            let (state, mut version) = fold_rows(&tx.query(&select, &[&id]).await?)?;
             let Ok(new) = state.next();
             for event in new {
                 version += 1;
@@ -409,17 +416,7 @@ async fn w3(bench: &mut Bench) -> Result<(), BoxError> {
     // Warm both paths up, then alternate so that neither gets a quieter machine.
     for run in 0..runs + 2 {
         let started = Instant::now();
-        let mut state = Account::default();
-        let mut version = 0_i64;
-        for row in client.query(&select, &[&stream]).await? {
-            version = row.try_get(0)?;
-            let name: &str = row.try_get(1)?;
-            let event = match name {
-                "Opened" => AccountEvent::Opened(row.try_get::<_, Json<Opened>>(3)?.0),
-                _ => AccountEvent::Deposited(row.try_get::<_, Json<Deposited>>(3)?.0),
-            };
-            state.fold(&event);
-        }
+        let (state, version) = fold_rows(&client.query(&select, &[&stream]).await?)?;
         let raw_elapsed = started.elapsed();
         assert_eq!((version as usize, state.balance), (length, expected_balance));
 
