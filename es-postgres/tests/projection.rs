@@ -7,7 +7,7 @@ mod common;
 use std::future::Future;
 use std::time::Duration;
 
-use es_core::projection::{Progress, RetryPolicy, RunnerOptions};
+use es_core::projection::{CheckpointWaiter, Progress, RetryPolicy, RunnerOptions};
 use es_core::{
     Aggregate, Apply, BoxError, Event, EventStore, ExpectedVersion, Metadata, Position, ProjectionError, RecordedEvent,
     Repository,
@@ -151,6 +151,11 @@ fn spawn(mut runner: PgProjectionRunner<Ledger>) -> Running {
     Running { stop, task }
 }
 
+/// Spawns `runner` and returns a handle to wait on its checkpoint.
+fn start(runner: PgProjectionRunner<Ledger>) -> (CheckpointWaiter, Running) {
+    (runner.waiter(), spawn(runner))
+}
+
 impl Running {
     async fn stop(self) -> PgProjectionRunner<Ledger> {
         let _ = self.stop.send(());
@@ -181,8 +186,7 @@ async fn projection_catch_up_commits_the_read_model_and_checkpoint_together() {
         last = deposit(&store, stream, amount).await;
     }
     let mut runner = PgProjectionRunner::new(store.clone(), Ledger::new(&store, "one"));
-    let waiter = runner.waiter();
-    let running = spawn(live(runner));
+    let (waiter, running) = start(live(runner));
     within("catch-up", waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
     runner = running.stop().await;
     assert_eq!(balances(&store).await, [("a".to_owned(), 16), ("b".to_owned(), 7)]);
@@ -198,9 +202,7 @@ async fn projection_sees_every_event_once_in_replay_order_under_concurrent_write
     const WRITERS: usize = 16;
     const EVENTS_PER_WRITER: usize = 500;
     let store = ledger_store().await;
-    let runner = live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "live")));
-    let waiter = runner.waiter();
-    let running = spawn(runner);
+    let (waiter, running) = start(live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "live"))));
     let writers: Vec<_> = (0..WRITERS)
         .map(|w| {
             let store = store.clone();
@@ -240,8 +242,7 @@ async fn projection_survives_crashes_with_no_event_lost_or_applied_twice() {
     for round in 0..8 {
         let runner = PgProjectionRunner::new(store.clone(), Ledger::new(&store, "crashing"))
             .with_options(live_options().page_size(7));
-        let waiter = runner.waiter();
-        let running = spawn(runner);
+        let (waiter, running) = start(runner);
         // Let it work for a random while, then crash it.
         let _ = tokio::time::timeout(Duration::from_millis(fastrand::u64(5..60)), waiter.wait_for(last, Duration::MAX))
             .await;
@@ -264,8 +265,7 @@ async fn projection_survives_crashes_with_no_event_lost_or_applied_twice() {
         }
     }
     let runner = PgProjectionRunner::new(store.clone(), Ledger::new(&store, "final"));
-    let waiter = runner.waiter();
-    let running = spawn(live(runner));
+    let (waiter, running) = start(live(runner));
     within("recovery", waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
     running.stop().await;
 
@@ -282,15 +282,11 @@ async fn projection_runs_on_one_runner_at_a_time_and_fails_over() {
     for i in 0..10 {
         last = deposit(&store, "a", i).await;
     }
-    let first = live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "first")));
-    let first_waiter = first.waiter();
-    let first = spawn(first);
+    let (first_waiter, first) = start(live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "first"))));
     within("the first runner", first_waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
 
     // A second runner starts while the first works: it stands by.
-    let second = live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "second")));
-    let second_waiter = second.waiter();
-    let second = spawn(second);
+    let (second_waiter, second) = start(live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "second"))));
     for i in 10..30 {
         last = deposit(&store, "a", i).await;
     }
@@ -319,13 +315,9 @@ async fn projection_runs_on_one_runner_at_a_time_and_fails_over() {
 async fn projection_fails_over_when_the_active_connection_dies() {
     let store = ledger_store().await;
     let mut last = deposit(&store, "a", 1).await;
-    let first = live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "first")));
-    let first_waiter = first.waiter();
-    let first = spawn(first);
+    let (first_waiter, first) = start(live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "first"))));
     within("the first runner", first_waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
-    let second = live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "second")));
-    let second_waiter = second.waiter();
-    let second = spawn(second);
+    let (second_waiter, second) = start(live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "second"))));
 
     let admin = common::raw_client().await;
     let killed: i64 = admin
@@ -381,8 +373,7 @@ async fn projection_stops_at_a_failing_event_and_resumes_there_once_fixed() {
     assert_eq!(stored_checkpoint(&store).await, positions[4]);
 
     runner.projection_mut().poison = None;
-    let waiter = runner.waiter();
-    let running = spawn(live(runner));
+    let (waiter, running) = start(live(runner));
     within("resume", waiter.wait_for(positions[9], Duration::from_secs(60))).await.unwrap();
     running.stop().await;
     assert_eq!(balances(&store).await, [("a".to_owned(), 55)]);
@@ -396,9 +387,7 @@ async fn projection_rebuild_replays_history_with_progress() {
     for i in 0..120 {
         last = deposit(&store, &format!("acc-{}", i % 3), 1).await;
     }
-    let runner = live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "one")));
-    let waiter = runner.waiter();
-    let running = spawn(runner);
+    let (waiter, running) = start(live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "one"))));
     within("catch-up", waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
     let mut runner = running.stop().await.with_options(live_options().page_size(50));
     let before = balances(&store).await;
@@ -430,8 +419,7 @@ async fn projection_rebuild_as_the_first_run_then_run_applies_each_event_once() 
         rebuilt = runner.rebuild(|_| {}).await.unwrap();
     }
     assert_eq!((rebuilt, stored_checkpoint(&store).await), (30, last));
-    let waiter = runner.waiter();
-    let running = spawn(live(runner));
+    let (waiter, running) = start(live(runner));
     let later = deposit(&store, "a", 100).await;
     within("the new event", waiter.wait_for(later, Duration::from_secs(60))).await.unwrap();
     running.stop().await;
@@ -446,9 +434,7 @@ async fn projection_rebuild_as_the_first_run_then_run_applies_each_event_once() 
 async fn projection_refuses_to_commit_over_a_checkpoint_moved_by_another_runner() {
     let store = ledger_store().await;
     let first = deposit(&store, "a", 1).await;
-    let runner = live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "one")));
-    let waiter = runner.waiter();
-    let running = spawn(runner);
+    let (waiter, running) = start(live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "one"))));
     within("the first event", waiter.wait_for(first, Duration::from_secs(60))).await.unwrap();
     let admin = common::raw_client().await;
     let sql = format!("UPDATE {}.checkpoints SET position = position + 1000", store.quoted_schema());
@@ -536,9 +522,7 @@ async fn projection_blue_green_builds_a_new_version_beside_the_old() {
 async fn projection_wait_for_reads_your_own_writes() {
     let store = ledger_store().await;
     let accounts = Repository::<Account, _>::new(store.clone());
-    let runner = live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "one")));
-    let waiter = runner.waiter();
-    let running = spawn(runner);
+    let (waiter, running) = start(live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "one"))));
     let committed = accounts.execute("acc-7", |_| Ok::<_, String>(vec![Deposited { amount: 70 }])).await.unwrap();
     waiter.wait_for(committed.position.unwrap(), Duration::from_secs(60)).await.unwrap();
     assert_eq!(balances(&store).await, [("acc-7".to_owned(), 70)], "the query sees the command's effect");
