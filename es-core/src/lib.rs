@@ -47,8 +47,9 @@
 //!   executes commands with optimistic concurrency and retries, takes
 //!   snapshots and travels in time.
 //! - A [`Projection`] builds a read model from the global order of events;
-//!   [`ProjectionRunner`] feeds it, rebuilds it and lets queries wait for a
-//!   command's position (read your own writes).
+//!   [`InMemoryProjectionRunner`] feeds it, rebuilds it, parks the events it
+//!   cannot handle and lets queries wait for a command's position (read
+//!   your own writes).
 //! - [`testing`] holds a given/when/then kit for aggregates.
 //! - [`registry`] lists every event type and aggregate linked into the
 //!   program and [`registry::validate`]s at start-up that no two share a
@@ -83,9 +84,9 @@ pub use envelope::{Metadata, Position, RecordedEvent};
 pub use error::{BoxError, DecodeError, Error, ExecuteError, StoreError};
 pub use event::{Apply, ApplyTo, EncodedEvent, Event};
 pub use memory::InMemoryEventStore;
-pub use projection::{Projection, ProjectionError, ProjectionRunner};
+pub use projection::{InMemoryProjectionRunner, Projection, ProjectionError};
 pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Repository, SnapshotOutcome};
-pub use store::{Appended, EventStore, ExpectedVersion, Snapshot, StreamRange};
+pub use store::{Appended, Categories, EventStore, ExpectedVersion, Page, Snapshot, StreamRange};
 
 #[cfg(feature = "derive")]
 pub use es_macros::{Aggregate, Event};

@@ -26,8 +26,9 @@
 //! # Ok::<(), registry::RegistryError>(())
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::sync::OnceLock;
 
 /// One event type, as `#[derive(Event)]` registers it.
 pub struct EventRegistration {
@@ -152,6 +153,12 @@ pub fn event(name: &str) -> Option<&'static EventRegistration> {
     let mut found = events().filter(|e| e.name == name);
     let first = found.next()?;
     found.next().is_none().then_some(first)
+}
+
+/// Whether some event type of the program is stored under `name`.
+pub fn is_registered(name: &str) -> bool {
+    static NAMES: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    NAMES.get_or_init(|| inventory::iter::<EventRegistration>.into_iter().map(|e| e.name).collect()).contains(name)
 }
 
 /// Why the registered types cannot live in one program.

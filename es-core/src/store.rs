@@ -98,6 +98,52 @@ impl StreamRange {
     }
 }
 
+/// Which aggregate types (categories) a reader of the global order reads.
+///
+/// ```
+/// use es_core::Categories;
+///
+/// let accounts = Categories::only(["account"]);
+/// assert!(accounts.admits("account") && !accounts.admits("cart"));
+/// assert!(Categories::All.admits("cart"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Categories {
+    /// Every aggregate type.
+    #[default]
+    All,
+    /// Only these aggregate types.
+    Only(Vec<String>),
+}
+
+impl Categories {
+    /// Only the aggregate types `names`.
+    pub fn only<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Self {
+        Categories::Only(names.into_iter().map(Into::into).collect())
+    }
+
+    /// Whether events of `aggregate_type` are read.
+    pub fn admits(&self, aggregate_type: &str) -> bool {
+        match self {
+            Categories::All => true,
+            Categories::Only(names) => names.iter().any(|n| n == aggregate_type),
+        }
+    }
+}
+
+/// A page of the global order, as read by
+/// [`EventStore::read_categories`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Page {
+    /// The events read, in global order.
+    pub events: Vec<RecordedEvent>,
+    /// How far the store looked: every event of the categories up to this
+    /// position is in `events` or was before the page. Reading on from here
+    /// skips nothing; it can be past the last event of `events` when events
+    /// of other categories follow it.
+    pub through: Position,
+}
+
 /// A saved state of one aggregate instance at a stream version.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
@@ -177,6 +223,26 @@ pub trait EventStore: Send + Sync {
         after: Position,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
+
+    /// Reads up to `limit` committed events of `categories` after `after` in
+    /// global order, and how far it looked. Like
+    /// [`read_all`](Self::read_all), reading on from
+    /// [`Page::through`] never skips an event. The default filters pages of
+    /// `read_all`; a backend that can filter where the events are stored
+    /// overrides it.
+    fn read_categories(
+        &self,
+        after: Position,
+        limit: usize,
+        categories: &Categories,
+    ) -> impl Future<Output = Result<Page, StoreError>> + Send {
+        async move {
+            let mut events = self.read_all(after, limit).await?;
+            let through = events.last().map_or(after, |e| e.position);
+            events.retain(|e| categories.admits(&e.aggregate_type));
+            Ok(Page { events, through })
+        }
+    }
 
     /// The number of events in the store, for progress reports. The default
     /// pages through [`read_all`](Self::read_all); backends override it.

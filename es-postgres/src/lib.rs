@@ -61,6 +61,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod feed;
 mod listen;
 mod migrate;
 mod projection;

@@ -1,5 +1,5 @@
-//! A dedicated connection for a projection runner: it holds the runner's
-//! advisory lock and receives the store's append notifications.
+//! A dedicated connection for what needs session state: a projection
+//! runner's advisory lock and the notifications it waits for.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +10,6 @@ use tokio::task::JoinHandle;
 use tokio_postgres::{AsyncMessage, Client, NoTls};
 
 use crate::error::store_error;
-use crate::store::PgEventStore;
 use crate::transaction::StatementCache;
 use es_core::StoreError;
 
@@ -27,9 +26,13 @@ pub(crate) struct Listener {
 
 impl Listener {
     /// Connects as `application_name`, which names the connection in
-    /// `pg_stat_activity`.
-    pub(crate) async fn connect(store: &PgEventStore, application_name: &str) -> Result<Self, StoreError> {
-        let mut config = store.config().clone();
+    /// `pg_stat_activity`, to listen on `channel`.
+    pub(crate) async fn connect(
+        config: &tokio_postgres::Config,
+        channel: String,
+        application_name: &str,
+    ) -> Result<Self, StoreError> {
+        let mut config = config.clone();
         config.application_name(application_name);
         // A silently dropped network would otherwise keep the lock, and the
         // standbys waiting, until the operating system gives up (hours).
@@ -53,7 +56,7 @@ impl Listener {
             // query reports it.
             wake_on_message.notify_one();
         });
-        Ok(Listener { client, statements: StatementCache::default(), channel: store.channel(), wake, driver })
+        Ok(Listener { client, statements: StatementCache::default(), channel, wake, driver })
     }
 
     pub(crate) fn client(&self) -> &Client {
@@ -73,7 +76,7 @@ impl Listener {
         row.try_get(0).map_err(store_error)
     }
 
-    /// Subscribes to the store's append notifications.
+    /// Subscribes to the notifications of its channel.
     pub(crate) async fn listen(&self) -> Result<(), StoreError> {
         let sql = format!("LISTEN \"{}\"", self.channel);
         self.client.batch_execute(&sql).await.map_err(store_error)

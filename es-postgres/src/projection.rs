@@ -2,14 +2,16 @@
 //! transaction as their checkpoint.
 
 use std::future::Future;
+use std::marker::PhantomData;
 
-use es_core::projection::{CheckpointWaiter, CheckpointWatch, Progress, RunnerOptions, decode_for};
-use es_core::{BoxError, Event, EventStore, Position, ProjectionError, RecordedEvent, StoreError};
+use deadpool_postgres::Object;
+use es_core::projection::engine::{Backend, Engine, Failed};
+use es_core::projection::{CheckpointWaiter, Envelope, ParkedEvent, Progress, ProjectionError, RunnerOptions};
+use es_core::{BoxError, Categories, Event, EventStore, Page, Position, RecordedEvent, StoreError, StreamRange};
 use futures_util::future::Either;
-use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
 
-use crate::error::store_error;
+use crate::error::{pool_error, store_error};
 use crate::listen::Listener;
 use crate::store::PgEventStore;
 use crate::transaction::{PgTransaction, StatementCache};
@@ -22,7 +24,7 @@ use crate::transaction::{PgTransaction, StatementCache};
 /// lost.
 ///
 /// ```
-/// use es_core::{BoxError, RecordedEvent};
+/// use es_core::{BoxError, Categories, RecordedEvent};
 /// use es_postgres::{PgProjection, PgTransaction};
 /// # use es_core::Event;
 /// # use serde::{Deserialize, Serialize};
@@ -34,6 +36,7 @@ use crate::transaction::{PgTransaction, StatementCache};
 /// impl PgProjection for Balances {
 ///     type Event = Deposited;
 ///     fn name(&self) -> &str { "balances" }
+///     fn categories(&self) -> Categories { Categories::only(["account"]) }
 ///     async fn handle(&mut self, tx: &PgTransaction<'_>, e: &Deposited, env: &RecordedEvent) -> Result<(), BoxError> {
 ///         let upsert = tx.prepare_cached(
 ///             "INSERT INTO balances (id, balance) VALUES ($1, $2)
@@ -48,12 +51,23 @@ use crate::transaction::{PgTransaction, StatementCache};
 ///     }
 /// }
 /// ```
-pub trait PgProjection: Send + Sync {
-    /// The events this projection reads; events of other types are skipped.
+///
+/// To write a page of events with one statement (a rebuild's speed comes
+/// from it), implement [`handle_batch`](Self::handle_batch) as well.
+pub trait PgProjection: Send + Sync + 'static {
+    /// The events this projection reads. Events of its categories that the
+    /// program knows but this type does not are skipped; see
+    /// [`es_core::projection`] for what is never skipped.
     type Event: Event;
 
     /// The projection's stable name, under which its checkpoint is kept.
     fn name(&self) -> &str;
+
+    /// The aggregate types whose events the projection reads (default:
+    /// all). Events of other types are filtered out in the database.
+    fn categories(&self) -> Categories {
+        Categories::All
+    }
 
     /// Applies one event to the read model inside `tx`. An error rolls the
     /// transaction back; the runner retries per its
@@ -67,6 +81,25 @@ pub trait PgProjection: Send + Sync {
         envelope: &RecordedEvent,
     ) -> impl Future<Output = Result<(), BoxError>> + Send;
 
+    /// Applies several events, in order, inside `tx`: a page of the global
+    /// order, up to the runner's page size. The default calls
+    /// [`handle`](Self::handle) for each; a read model written with one
+    /// multi-row statement per page rebuilds many times faster. When it
+    /// fails, the runner hands the events over one at a time to find the
+    /// failing one.
+    fn handle_batch(
+        &mut self,
+        tx: &PgTransaction<'_>,
+        events: &[Envelope<'_, Self::Event>],
+    ) -> impl Future<Output = Result<(), BoxError>> + Send {
+        async move {
+            for envelope in events {
+                self.handle(tx, envelope.event, envelope.recorded).await?;
+            }
+            Ok(())
+        }
+    }
+
     /// Empties the read model inside `tx`, before a rebuild.
     fn reset(&mut self, tx: &PgTransaction<'_>) -> impl Future<Output = Result<(), BoxError>> + Send;
 }
@@ -79,92 +112,104 @@ pub trait PgProjection: Send + Sync {
 /// advisory lock, held on the runner's own connection, elects it. Others
 /// stand by and take over when it stops or its connection dies.
 ///
-/// When a handler keeps failing on an event, the runner stops with
-/// [`ProjectionError::Handler`] naming that event; the read model holds
-/// every event before it and none after. Fix the cause and run again: the
-/// runner resumes at that event.
+/// An event it cannot handle (the handler keeps failing or panics, the
+/// event does not decode, or no event type of the program knows its name)
+/// is poison: by default the runner stops with an error naming it, and
+/// the read model holds every event before it and none after; fix the
+/// cause and run again to resume there. With
+/// [`PoisonPolicy::Park`](es_core::projection::PoisonPolicy::Park) it
+/// parks the event and goes on; [`parked`](Self::parked),
+/// [`retry_parked`](Self::retry_parked) and
+/// [`discard_parked`](Self::discard_parked) deal with it later.
 #[derive(Debug)]
-pub struct PgProjectionRunner<P> {
-    store: PgEventStore,
-    projection: P,
-    checkpoint: CheckpointWatch,
-    options: RunnerOptions,
-}
-
-/// A handler failure inside one transaction: which event, and why.
-struct Failed {
-    index: usize,
-    source: BoxError,
+pub struct PgProjectionRunner<P: PgProjection> {
+    engine: Engine<PgBackend<P>>,
 }
 
 impl<P: PgProjection> PgProjectionRunner<P> {
     /// A runner for `projection` over `store`.
     pub fn new(store: PgEventStore, projection: P) -> Self {
-        let checkpoint = CheckpointWatch::new(projection.name(), Position::START);
-        PgProjectionRunner { store, projection, checkpoint, options: RunnerOptions::default() }
+        let name = projection.name().to_owned();
+        let categories = projection.categories();
+        let watch = store.local_checkpoint_watch(&name);
+        let backend = PgBackend { store, name: name.clone(), session: None, spare: None, projection: PhantomData };
+        PgProjectionRunner { engine: Engine::new(backend, projection, name, categories, watch) }
     }
 
-    /// Sets how the runner reads, retries and waits; a page of events is
-    /// also what one transaction commits.
+    /// Sets how the runner reads, retries, waits and treats poison events;
+    /// a page of events is also what one transaction commits.
     pub fn with_options(mut self, options: RunnerOptions) -> Self {
-        self.options = options;
+        self.engine.set_options(options);
         self
     }
 
     /// The projection.
     pub fn projection(&self) -> &P {
-        &self.projection
+        self.engine.projection()
     }
 
     /// The projection, to change it before running again.
     pub fn projection_mut(&mut self) -> &mut P {
-        &mut self.projection
+        self.engine.projection_mut()
     }
 
     /// The last checkpoint this runner committed or read.
     pub fn checkpoint(&self) -> Position {
-        self.checkpoint.position()
+        self.engine.checkpoint()
     }
 
-    /// A handle that waits until this runner has committed a position. It
-    /// sees this runner's commits only: a standby's waiter moves once the
-    /// standby takes over.
+    /// A handle that waits until the projection has committed a position,
+    /// whichever runner commits it: this one, a standby of the same process
+    /// once it takes over, or a runner of another process (see
+    /// [`PgEventStore::checkpoint_waiter`]).
     pub fn waiter(&self) -> CheckpointWaiter {
-        self.checkpoint.waiter()
+        self.engine.watch().waiter()
     }
 
     /// Takes the projection's lock, handles every event after the checkpoint
     /// and returns how many were read. Fails with
     /// [`ProjectionError::Busy`] when another runner holds the lock.
     pub async fn catch_up(&mut self) -> Result<u64, ProjectionError> {
-        let mut session = self.take_over().await?;
-        self.catch_up_on(session.parts(), |_| {}).await
+        self.take_over().await?;
+        let caught_up = self.engine.catch_up(|_| {}).await;
+        self.release(caught_up).await
     }
 
     /// Waits for the projection's lock (standing by while another runner
     /// holds it), then catches up and follows new events until `stop`
-    /// resolves. Returns an error when the connection dies or a handler
-    /// fails for good; the lock is released either way.
+    /// resolves. Returns an error when the connection dies or an event is
+    /// poison under [`PoisonPolicy::Stop`](es_core::projection::PoisonPolicy::Stop);
+    /// the lock is released either way.
     pub async fn run(&mut self, stop: impl Future<Output = ()>) -> Result<(), ProjectionError> {
         let mut stop = std::pin::pin!(stop);
-        let mut session = self.session().await?;
+        // Waiters on this runner follow the committed checkpoint while it
+        // stands by.
+        self.engine.backend().store.follow_checkpoints();
+        let session = self.session().await?;
         let key = self.lock_key();
-        while !session.try_lock(key).await.map_err(|e| self.store_error(e))? {
-            if tokio::time::timeout(self.options.poll_interval, &mut stop).await.is_ok() {
+        while !session.try_lock(key).await.map_err(|e| self.engine.store_error(e))? {
+            if tokio::time::timeout(self.engine.options().poll_interval, &mut stop).await.is_ok() {
                 return Ok(());
             }
         }
-        session.listen().await.map_err(|e| self.store_error(e))?;
-        self.load_checkpoint(session.client()).await?;
+        session.listen().await.map_err(|e| self.engine.store_error(e))?;
+        self.resume(session).await?;
+        let followed = self.follow(stop).await;
+        self.release(followed).await
+    }
+
+    /// Catches up and waits for new events until `stop` resolves.
+    async fn follow(&mut self, mut stop: std::pin::Pin<&mut impl Future<Output = ()>>) -> Result<(), ProjectionError> {
         loop {
+            self.engine.catch_up(|_| {}).await?;
+            let Some(session) = &self.engine.backend().session else { return Ok(()) };
             if session.client().is_closed() {
                 // The lock went with the connection: another runner may
                 // already have taken over.
                 let lost = StoreError::Unavailable("the projection runner's connection closed".into());
-                return Err(self.store_error(lost));
+                return Err(self.engine.store_error(lost));
             }
-            self.catch_up_on(session.parts(), |_| {}).await?;
-            let wake = std::pin::pin!(tokio::time::timeout(self.options.poll_interval, session.notified()));
+            let wake = std::pin::pin!(tokio::time::timeout(self.engine.options().poll_interval, session.notified()));
             if let Either::Right(_) = futures_util::future::select(wake, stop.as_mut()).await {
                 return Ok(());
             }
@@ -172,178 +217,238 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     }
 
     /// Empties the read model, resets the checkpoint and replays every event
-    /// from the start, reporting progress after each page. Queries see the
-    /// read model fill up again; to keep serving the old one meanwhile, build
-    /// a new projection (another name, another table) beside it and switch
-    /// queries over once it has caught up.
-    pub async fn rebuild(&mut self, mut progress: impl FnMut(Progress)) -> Result<u64, ProjectionError> {
-        let mut session = self.take_over().await?;
-        let total = self.store.count().await.map_err(|e| self.store_error(e))?;
-        let (client, statements) = session.parts();
-        let tx = client.transaction().await.map_err(|e| self.store_error(store_error(e)))?;
-        let tx = PgTransaction::new(tx, statements);
-        if let Err(source) = self.projection.reset(&tx).await {
-            return Err(ProjectionError::Reset { projection: self.projection.name().to_owned(), source });
-        }
-        self.save_checkpoint(&tx, Position::START).await?;
-        tx.commit().await.map_err(|e| self.store_error(store_error(e)))?;
-        self.checkpoint.advance(Position::START);
-        self.catch_up_on((client, statements), |done| progress(Progress { done, total })).await
+    /// from the start, reporting progress (events/s, time left) after each
+    /// page. Parked events of the projection are forgotten: the rebuild
+    /// handles them again. Queries see the read model fill up again; to
+    /// keep serving the old one meanwhile, build a new projection (another
+    /// name, another table) beside it and switch queries over once it has
+    /// caught up.
+    pub async fn rebuild(&mut self, progress: impl FnMut(Progress) + Send) -> Result<u64, ProjectionError> {
+        self.take_over().await?;
+        let rebuilt = self.engine.rebuild(progress).await;
+        self.release(rebuilt).await
     }
 
-    /// A session holding the projection's lock, with the checkpoint loaded;
+    /// The events this projection parked, oldest first, discarded ones
+    /// included (marked).
+    pub async fn parked(&self) -> Result<Vec<ParkedEvent>, ProjectionError> {
+        let backend = self.engine.backend();
+        backend.store.parked_events(&backend.name).await.map_err(|e| self.engine.store_error(e))
+    }
+
+    /// Hands parked event `id` to the projection once more, in a
+    /// transaction that also takes it out of the parked events: on success
+    /// it has been handled exactly once. On failure it stays parked, with
+    /// the new error. It runs beside the active runner, without its lock.
+    pub async fn retry_parked(&mut self, id: u64) -> Result<(), ProjectionError> {
+        let retried = self.engine.retry_parked(id).await;
+        self.engine.backend_mut().spare = None;
+        retried
+    }
+
+    /// Marks parked event `id` as discarded, with the reason: it stays
+    /// listed as the record of that decision.
+    pub async fn discard_parked(&self, id: u64, reason: &str) -> Result<(), ProjectionError> {
+        let backend = self.engine.backend();
+        backend.store.discard_parked(&backend.name, id, reason).await
+    }
+
+    /// Takes the projection's lock and loads the checkpoint;
     /// [`ProjectionError::Busy`] when another runner holds the lock.
-    async fn take_over(&mut self) -> Result<Listener, ProjectionError> {
+    async fn take_over(&mut self) -> Result<(), ProjectionError> {
         let session = self.session().await?;
-        if !session.try_lock(self.lock_key()).await.map_err(|e| self.store_error(e))? {
-            return Err(ProjectionError::Busy { projection: self.projection.name().to_owned() });
+        if !session.try_lock(self.lock_key()).await.map_err(|e| self.engine.store_error(e))? {
+            return Err(ProjectionError::Busy { projection: self.engine.name().to_owned() });
         }
-        self.load_checkpoint(session.client()).await?;
-        Ok(session)
+        self.resume(session).await
+    }
+
+    /// Loads the checkpoint on the session holding the lock (clearing the
+    /// error the projection last stopped on) and keeps the session.
+    async fn resume(&mut self, session: Listener) -> Result<(), ProjectionError> {
+        let backend = self.engine.backend();
+        let row = session
+            .client()
+            .query_one(&backend.store.sql().load_checkpoint, &[&backend.name])
+            .await
+            .map_err(|e| self.engine.store_error(store_error(e)))?;
+        let column = |i| row.try_get::<_, i64>(i).map_err(|e| self.engine.store_error(store_error(e)));
+        let (commit, sequence) = (column(0)?, column(1)?);
+        self.engine.resume_at(Position::new(commit.unsigned_abs(), sequence.unsigned_abs()));
+        self.engine.backend_mut().session = Some(session);
+        Ok(())
+    }
+
+    /// Releases the lock; an event that stopped the projection is recorded
+    /// for waiters and operators in every process.
+    async fn release<T>(&mut self, outcome: Result<T, ProjectionError>) -> Result<T, ProjectionError> {
+        self.engine.backend_mut().session = None;
+        if let Err(error @ (ProjectionError::Handler { .. } | ProjectionError::Decode { .. })) = &outcome {
+            self.engine.publish_stop(error);
+            let backend = self.engine.backend();
+            // Best effort: the error is returned to the caller either way.
+            let _ = backend.store.record_stop(&backend.name, &error.to_string()).await;
+        }
+        outcome
     }
 
     /// A connection of the runner's own, named
     /// `es projection <schema>.<projection>` in `pg_stat_activity`.
     async fn session(&self) -> Result<Listener, ProjectionError> {
-        let application_name = format!("es projection {}.{}", self.store.schema(), self.projection.name());
-        Listener::connect(&self.store, &application_name).await.map_err(|e| self.store_error(e))
+        let store = &self.engine.backend().store;
+        let application_name = format!("es projection {}.{}", store.schema(), self.engine.name());
+        Listener::connect(store.config(), store.channel(), &application_name)
+            .await
+            .map_err(|e| self.engine.store_error(e))
     }
 
     fn lock_key(&self) -> i64 {
-        self.store.lock_key(&format!("projection\0{}", self.projection.name()))
+        self.engine.backend().store.lock_key(&format!("projection\0{}", self.engine.name()))
+    }
+}
+
+/// The PostgreSQL backend of the projection engine: checkpoint and parked
+/// events in the store's schema, units of work as transactions.
+struct PgBackend<P> {
+    store: PgEventStore,
+    name: String,
+    /// The connection holding the projection's lock, while it is held.
+    session: Option<Listener>,
+    /// A pooled connection for work that needs no lock (retrying a parked
+    /// event).
+    spare: Option<(Object, StatementCache)>,
+    projection: PhantomData<fn() -> P>,
+}
+
+impl<P> std::fmt::Debug for PgBackend<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgBackend")
+            .field("store", &self.store)
+            .field("name", &self.name)
+            .field("holds_lock", &self.session.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A transaction of the runner, with what committing it needs.
+struct PgUnit<'u> {
+    tx: PgTransaction<'u>,
+    store: &'u PgEventStore,
+    name: &'u str,
+}
+
+fn number(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl<P: PgProjection> Backend for PgBackend<P> {
+    const ATOMIC: bool = true;
+
+    type Projection = P;
+    type Event = P::Event;
+    type Unit<'u> = PgUnit<'u>;
+
+    async fn read(&self, after: Position, limit: usize, categories: &Categories) -> Result<Page, StoreError> {
+        self.store.read_categories(after, limit, categories).await
     }
 
-    fn store_error(&self, e: StoreError) -> ProjectionError {
-        ProjectionError::store(self.projection.name(), e)
+    async fn count(&self, categories: &Categories) -> Result<u64, StoreError> {
+        self.store.count_categories(categories).await
     }
 
-    async fn load_checkpoint(&mut self, client: &Client) -> Result<(), ProjectionError> {
-        let name = self.projection.name();
-        let row = client
-            .query_one(&self.store.sql().load_checkpoint, &[&name])
-            .await
-            .map_err(|e| self.store_error(store_error(e)))?;
-        let column = |i| row.try_get::<_, i64>(i).map_err(|e| self.store_error(store_error(e)));
-        let (commit, sequence) = (column(0)?, column(1)?);
-        self.checkpoint.advance(Position::new(commit.unsigned_abs(), sequence.unsigned_abs()));
+    async fn read_event(&self, stream_id: &str, version: u64) -> Result<Option<RecordedEvent>, StoreError> {
+        let range = StreamRange::after(version.saturating_sub(1)).up_to_version(version);
+        Ok(self.store.read_stream(stream_id, range).await?.into_iter().next())
+    }
+
+    async fn parked(&self, id: u64) -> Result<Option<ParkedEvent>, StoreError> {
+        Ok(self.store.query_parked(&self.name, Some(id)).await?.into_iter().next())
+    }
+
+    async fn begin(&mut self) -> Result<Self::Unit<'_>, StoreError> {
+        let (client, statements) = match &mut self.session {
+            Some(session) => session.parts(),
+            None => {
+                let spare = match self.spare.take() {
+                    Some(spare) => spare,
+                    None => (self.store.pool().get().await.map_err(pool_error)?, StatementCache::default()),
+                };
+                let (object, statements) = self.spare.insert(spare);
+                (&mut ***object, &*statements)
+            }
+        };
+        let tx = client.transaction().await.map_err(store_error)?;
+        Ok(PgUnit { tx: PgTransaction::new(tx, statements), store: &self.store, name: &self.name })
+    }
+
+    async fn handle<'a>(
+        projection: &'a mut P,
+        unit: &'a Self::Unit<'_>,
+        events: &'a [Envelope<'a, P::Event>],
+    ) -> Result<(), Failed> {
+        projection.handle_batch(&unit.tx, events).await.map_err(|source| Failed { index: None, source })
+    }
+
+    async fn reset<'a>(projection: &'a mut P, unit: &'a mut Self::Unit<'_>) -> Result<(), BoxError> {
+        projection.reset(&unit.tx).await?;
+        let forget = unit.tx.prepare_cached(&unit.store.sql().forget_parked).await?;
+        unit.tx.execute(&forget, &[&unit.name]).await?;
         Ok(())
     }
 
-    /// Moves the checkpoint from where this runner last saw it to
-    /// `position`. Should the stored checkpoint be elsewhere, another runner
-    /// has been writing (the lock cannot hold through a connection pooler
-    /// that shares sessions), and the transaction must not commit.
-    async fn save_checkpoint(&self, tx: &PgTransaction<'_>, position: Position) -> Result<(), ProjectionError> {
-        let failed = |e| self.store_error(store_error(e));
-        let statement = tx.prepare_cached(&self.store.sql().save_checkpoint).await.map_err(failed)?;
-        let number = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        let (from, to) = (self.checkpoint(), position);
-        let params: [&(dyn ToSql + Sync); 5] = [
-            &self.projection.name(),
-            &number(from.commit),
-            &number(from.sequence),
-            &number(to.commit),
-            &number(to.sequence),
+    async fn park<'a>(
+        unit: &'a mut Self::Unit<'_>,
+        event: &'a RecordedEvent,
+        error: String,
+        attempts: u32,
+    ) -> Result<(), StoreError> {
+        let statement = unit.tx.prepare_cached(&unit.store.sql().park).await.map_err(store_error)?;
+        let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
+        let params: [&(dyn ToSql + Sync); 8] = [
+            &unit.name,
+            &number(event.position.commit),
+            &number(event.position.sequence),
+            &event.stream_id,
+            &number(event.version),
+            &event.event.name,
+            &error,
+            &attempts,
         ];
-        match tx.execute(&statement, &params).await.map_err(failed)? {
-            1 => Ok(()),
-            _ => Err(ProjectionError::Busy { projection: self.projection.name().to_owned() }),
-        }
+        unit.tx.execute(&statement, &params).await.map_err(store_error)?;
+        Ok(())
     }
 
-    /// Handles pages until the store has nothing newer; returns how many
-    /// events were read.
-    async fn catch_up_on(
-        &mut self,
-        (client, statements): (&mut Client, &StatementCache),
-        mut on_page: impl FnMut(u64),
-    ) -> Result<u64, ProjectionError> {
-        let mut read = 0;
-        loop {
-            let page = self
-                .store
-                .read_all(self.checkpoint(), self.options.page_size)
-                .await
-                .map_err(|e| self.store_error(e))?;
-            if page.is_empty() {
-                return Ok(read);
-            }
-            self.handle_page(client, statements, &page).await?;
-            read += page.len() as u64;
-            on_page(read);
-        }
+    async fn unpark(unit: &mut Self::Unit<'_>, id: u64) -> Result<bool, StoreError> {
+        let statement = unit.tx.prepare_cached(&unit.store.sql().unpark).await.map_err(store_error)?;
+        let taken = unit.tx.execute(&statement, &[&unit.name, &number(id)]).await.map_err(store_error)?;
+        Ok(taken == 1)
     }
 
-    /// Commits a page in as few transactions as possible. When a handler
-    /// fails, the events before it commit first, then the failing event is
-    /// retried alone with backoff until it succeeds or the policy is spent.
-    async fn handle_page(
-        &mut self,
-        client: &mut Client,
-        statements: &StatementCache,
-        page: &[RecordedEvent],
-    ) -> Result<(), ProjectionError> {
-        let name = self.projection.name().to_owned();
-        let mut events = Vec::with_capacity(page.len());
-        let mut undecodable = None;
-        for recorded in page {
-            match decode_for::<P::Event>(&name, recorded) {
-                Ok(event) => events.push((recorded, event)),
-                Err(e) => {
-                    undecodable = Some(e);
-                    break;
-                }
-            }
-        }
-        let mut rest = &events[..];
-        let mut failing: Option<(Position, u32)> = None;
-        while !rest.is_empty() {
-            let size = match failing {
-                Some((at, failures)) if rest[0].0.position == at => {
-                    tokio::time::sleep(self.options.retry.backoff(failures)).await;
-                    1
-                }
-                Some((at, _)) => rest.iter().position(|(e, _)| e.position == at).unwrap_or(rest.len()),
-                None => rest.len(),
-            };
-            match self.commit(client, statements, &rest[..size]).await? {
-                Ok(()) => rest = &rest[size..],
-                Err(Failed { index, source }) => {
-                    let event = rest[index].0;
-                    let failures = match failing {
-                        Some((at, n)) if at == event.position => n + 1,
-                        _ => 1,
-                    };
-                    if failures >= self.options.retry.attempts.max(1) {
-                        return Err(ProjectionError::handler(&name, event, failures, source));
-                    }
-                    failing = Some((event.position, failures));
-                }
-            }
-        }
-        undecodable.map_or(Ok(()), Err)
+    async fn note_failed_retry(&self, id: u64, error: String) -> Result<(), StoreError> {
+        let client = self.store.pool().get().await.map_err(pool_error)?;
+        let statement = client.prepare_cached(&self.store.sql().retry_failed).await.map_err(store_error)?;
+        client.execute(&statement, &[&self.name, &number(id), &error]).await.map_err(store_error)?;
+        Ok(())
     }
 
-    /// Handles `events` and advances the checkpoint in one transaction.
-    async fn commit(
-        &mut self,
-        client: &mut Client,
-        statements: &StatementCache,
-        events: &[(&RecordedEvent, Option<P::Event>)],
-    ) -> Result<Result<(), Failed>, ProjectionError> {
-        let Some(last) = events.last().map(|(e, _)| e.position) else { return Ok(Ok(())) };
-        let tx = client.transaction().await.map_err(|e| self.store_error(store_error(e)))?;
-        let tx = PgTransaction::new(tx, statements);
-        for (index, (recorded, event)) in events.iter().enumerate() {
-            let Some(event) = event else { continue };
-            if let Err(source) = self.projection.handle(&tx, event, recorded).await {
-                // Dropping `tx` rolls it back.
-                return Ok(Err(Failed { index, source }));
+    async fn commit(unit: Self::Unit<'_>, checkpoint: Option<(Position, Position)>) -> Result<bool, StoreError> {
+        if let Some((from, to)) = checkpoint {
+            let statement = unit.tx.prepare_cached(&unit.store.sql().save_checkpoint).await.map_err(store_error)?;
+            let channel = unit.store.checkpoint_channel();
+            let params: [&(dyn ToSql + Sync); 6] = [
+                &unit.name,
+                &number(from.commit),
+                &number(from.sequence),
+                &number(to.commit),
+                &number(to.sequence),
+                &channel,
+            ];
+            // Dropping the transaction uncommitted rolls it back.
+            if unit.tx.execute(&statement, &params).await.map_err(store_error)? != 1 {
+                return Ok(false);
             }
         }
-        self.save_checkpoint(&tx, last).await?;
-        tx.commit().await.map_err(|e| self.store_error(store_error(e)))?;
-        self.checkpoint.advance(last);
-        Ok(Ok(()))
+        unit.tx.commit().await.map_err(store_error)?;
+        Ok(true)
     }
 }

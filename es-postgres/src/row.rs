@@ -2,6 +2,7 @@
 
 use std::time::SystemTime;
 
+use es_core::projection::ParkedEvent;
 use es_core::{EncodedEvent, Metadata, Position, RecordedEvent, Snapshot, StoreError};
 use serde_json::Value;
 use tokio_postgres::Row;
@@ -53,6 +54,44 @@ pub(crate) fn stream_event(row: &Row, stream_id: String) -> Result<RecordedEvent
         metadata,
         version,
         stream_id,
+    })
+}
+
+// The columns `sql/read_categories.sql` adds after `STREAM_ID`.
+const THROUGH_TX: usize = 10;
+const THROUGH_POSITION: usize = 11;
+
+/// The position a row of `sql/read_categories.sql` was read through.
+pub(crate) fn through(row: &Row) -> Result<Position, StoreError> {
+    let col = |column| Column { row, stream_id: "<global order>", version: 0, column };
+    let Xid8(commit) = col(THROUGH_TX).get("through tx")?;
+    Ok(Position::new(commit, col(THROUGH_POSITION).u64("through position")?))
+}
+
+/// Whether a row of `sql/read_categories.sql` holds an event (the one row
+/// of a page with none does not).
+pub(crate) fn has_event(row: &Row) -> bool {
+    row.try_get::<_, Option<i64>>(POSITION).is_ok_and(|p| p.is_some())
+}
+
+/// Decodes a row of `sql/parked.sql`.
+pub(crate) fn parked(row: &Row) -> Result<ParkedEvent, StoreError> {
+    let col = |column| Column { row, stream_id: "<parked events>", version: 0, column };
+    let discarded_at: Option<SystemTime> = col(10).get("discarded_at")?;
+    let reason: Option<String> = col(11).get("discard_reason")?;
+    let attempts: i32 = col(8).get("attempts")?;
+    Ok(ParkedEvent {
+        id: col(0).u64("id")?,
+        projection: col(1).get("projection")?,
+        position: Position::new(col(2).u64("tx")?, col(3).u64("position")?),
+        stream_id: col(4).get("stream_id")?,
+        version: col(5).u64("version")?,
+        event_name: col(6).get("event_name")?,
+        error: col(7).get("error")?,
+        attempts: u32::try_from(attempts)
+            .map_err(|e| corrupt("<parked events>", 0, "attempts", format!("{attempts}: {e}")))?,
+        parked_at: col(9).get("parked_at")?,
+        discarded: discarded_at.map(|at| (at, reason.unwrap_or_default())),
     })
 }
 

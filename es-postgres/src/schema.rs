@@ -73,6 +73,16 @@ pub(crate) struct Statements {
     pub(crate) load_snapshot: String,
     pub(crate) load_checkpoint: String,
     pub(crate) save_checkpoint: String,
+    pub(crate) read_categories: String,
+    pub(crate) count_categories: String,
+    pub(crate) stop_checkpoint: String,
+    pub(crate) checkpoints: String,
+    pub(crate) park: String,
+    pub(crate) parked: String,
+    pub(crate) unpark: String,
+    pub(crate) retry_failed: String,
+    pub(crate) discard: String,
+    pub(crate) forget_parked: String,
 }
 
 /// The columns of an event row, in the order `row.rs` decodes them.
@@ -82,7 +92,8 @@ pub(crate) const EVENT_COLUMNS: &str =
 
 impl Statements {
     pub(crate) fn new(schema: &Schema) -> Self {
-        let render = |sql: &str| schema.render(&sql.replace("{columns}", EVENT_COLUMNS));
+        let horizon = include_str!("sql/horizon.sql").trim_end();
+        let render = |sql: &str| schema.render(&sql.replace("{columns}", EVENT_COLUMNS).replace("{horizon}", horizon));
         Statements {
             append: render(include_str!("sql/append.sql")),
             append_one: render(include_str!("sql/append_one.sql")),
@@ -96,6 +107,16 @@ impl Statements {
             load_snapshot: render(include_str!("sql/load_snapshot.sql")),
             load_checkpoint: render(include_str!("sql/load_checkpoint.sql")),
             save_checkpoint: render(include_str!("sql/save_checkpoint.sql")),
+            read_categories: render(include_str!("sql/read_categories.sql")),
+            count_categories: render(include_str!("sql/count_categories.sql")),
+            stop_checkpoint: render(include_str!("sql/stop_checkpoint.sql")),
+            checkpoints: render(include_str!("sql/checkpoints.sql")),
+            park: render(include_str!("sql/park.sql")),
+            parked: render(include_str!("sql/parked.sql")),
+            unpark: render(include_str!("sql/unpark.sql")),
+            retry_failed: render(include_str!("sql/retry_failed.sql")),
+            discard: render(include_str!("sql/discard.sql")),
+            forget_parked: render(include_str!("sql/forget_parked.sql")),
         }
     }
 }

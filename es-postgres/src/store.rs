@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use es_core::projection::{CheckpointWaiter, CheckpointWatch, ParkedEvent, ProjectionError, WaitError};
 use es_core::{
-    Appended, EncodedEvent, EventStore, ExpectedVersion, Metadata, Position, RecordedEvent, Snapshot, StoreError,
-    StreamRange,
+    Appended, Categories, EncodedEvent, EventStore, ExpectedVersion, Metadata, Page, Position, RecordedEvent, Snapshot,
+    StoreError, StreamRange,
 };
 use futures_util::TryStreamExt;
 use serde_json::Value;
@@ -15,6 +16,7 @@ use tokio_postgres::NoTls;
 use tokio_postgres::types::{Json, ToSql};
 
 use crate::error::{PgError, is_unique_violation, pool_error, store_error};
+use crate::feed::{self, Feed};
 use crate::schema::{Schema, Statements};
 use crate::xid8::Xid8;
 use crate::{migrate, row};
@@ -42,6 +44,7 @@ pub struct PgEventStore {
     config: Arc<tokio_postgres::Config>,
     schema: Arc<Schema>,
     sql: Arc<Statements>,
+    feed: Arc<Feed>,
 }
 
 impl fmt::Debug for PgEventStore {
@@ -108,7 +111,13 @@ impl PgEventStoreBuilder {
             .build()
             .map_err(PgError::Pool)?;
         let sql = Statements::new(&schema);
-        Ok(PgEventStore { pool, config: Arc::new(config), schema: Arc::new(schema), sql: Arc::new(sql) })
+        Ok(PgEventStore {
+            pool,
+            config: Arc::new(config),
+            schema: Arc::new(schema),
+            sql: Arc::new(sql),
+            feed: Arc::default(),
+        })
     }
 }
 
@@ -185,6 +194,113 @@ impl PgEventStore {
         format!("es_events_{:016x}", self.lock_key("events"))
     }
 
+    /// The channel projection runners notify when their checkpoint moves
+    /// or they stop.
+    pub(crate) fn checkpoint_channel(&self) -> String {
+        format!("es_checkpoints_{:016x}", self.lock_key("checkpoints"))
+    }
+
+    /// The watch of `projection`'s checkpoint in this process, shared by
+    /// its runners and waiters.
+    pub(crate) fn local_checkpoint_watch(&self, projection: &str) -> CheckpointWatch {
+        self.feed.watch(projection)
+    }
+
+    /// Keeps the watched checkpoints of this process current from the
+    /// database while waiters wait.
+    pub(crate) fn follow_checkpoints(&self) {
+        self.feed.follow(|| feed::Source {
+            pool: self.pool.clone(),
+            config: Arc::clone(&self.config),
+            sql: Arc::clone(&self.sql),
+            channel: self.checkpoint_channel(),
+            application_name: format!("es checkpoints {}", self.schema()),
+        });
+    }
+
+    /// A handle to wait until projection `projection` has committed a
+    /// position, in any process that holds the store: the runner may run
+    /// here, in another process, or nowhere yet. It is woken when a runner
+    /// commits (a notification), and reads the checkpoints every 250 ms as
+    /// a fallback. Call it within the Tokio runtime.
+    pub fn checkpoint_waiter(&self, projection: &str) -> CheckpointWaiter {
+        let waiter = self.local_checkpoint_watch(projection).waiter();
+        self.follow_checkpoints();
+        waiter
+    }
+
+    /// Waits until projection `projection` has committed `position` (read
+    /// your own writes: pass the position a command returned), failing
+    /// with [`WaitError::Stopped`] as soon as the projection stops on an
+    /// error before it, or with [`WaitError::Timeout`].
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # async fn f(store: es_postgres::PgEventStore, position: es_core::Position) -> Result<(), Box<dyn std::error::Error>> {
+    /// // In a web replica that does not run the projection itself:
+    /// store.wait_for_projection("account_balances", position, Duration::from_secs(5)).await?;
+    /// // ... now query the read model.
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn wait_for_projection(
+        &self,
+        projection: &str,
+        position: Position,
+        timeout: Duration,
+    ) -> Result<(), WaitError> {
+        self.checkpoint_waiter(projection).wait_for(position, timeout).await
+    }
+
+    /// The events projection `projection` parked, oldest first, discarded
+    /// ones included (marked).
+    pub async fn parked_events(&self, projection: &str) -> Result<Vec<ParkedEvent>, StoreError> {
+        self.query_parked(projection, None).await
+    }
+
+    /// Parked events of `projection`: all, or the one with id `id`.
+    pub(crate) async fn query_parked(&self, projection: &str, id: Option<u64>) -> Result<Vec<ParkedEvent>, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&self.sql.parked).await.map_err(store_error)?;
+        let id = id.map(|id| i64::try_from(id).unwrap_or(i64::MAX));
+        let rows = client.query(&statement, &[&projection, &id]).await.map_err(store_error)?;
+        rows.iter().map(row::parked).collect()
+    }
+
+    /// Marks parked event `id` of `projection` as discarded, with the
+    /// reason; it stays listed as the record of that decision.
+    pub async fn discard_parked(&self, projection: &str, id: u64, reason: &str) -> Result<(), ProjectionError> {
+        let failed = |e| ProjectionError::store(projection, e);
+        let client = self.client().await.map_err(failed)?;
+        let statement = client.prepare_cached(&self.sql.discard).await.map_err(|e| failed(store_error(e)))?;
+        let id_sql = i64::try_from(id).unwrap_or(i64::MAX);
+        let discarded =
+            client.execute(&statement, &[&projection, &id_sql, &reason]).await.map_err(|e| failed(store_error(e)))?;
+        if discarded == 0 {
+            return Err(ProjectionError::NotParked { projection: projection.to_owned(), id });
+        }
+        Ok(())
+    }
+
+    /// Records that `projection` stopped on `error`, for waiters and
+    /// operators in every process.
+    pub(crate) async fn record_stop(&self, projection: &str, error: &str) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&self.sql.stop_checkpoint).await.map_err(store_error)?;
+        client.execute(&statement, &[&projection, &error, &self.checkpoint_channel()]).await.map_err(store_error)?;
+        Ok(())
+    }
+
+    /// The number of events of `categories`.
+    pub(crate) async fn count_categories(&self, categories: &Categories) -> Result<u64, StoreError> {
+        let Categories::Only(names) = categories else { return self.count().await };
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&self.sql.count_categories).await.map_err(store_error)?;
+        let row = client.query_one(&statement, &[names]).await.map_err(store_error)?;
+        let count: i64 = row.try_get(0).map_err(store_error)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     /// Runs a read of one stream (`sql` takes the stream id, the version to
     /// read after, the version and the time to stop at) and decodes its rows.
     ///
@@ -216,11 +332,12 @@ impl PgEventStore {
     /// events, for monitoring.
     ///
     /// `read_all` holds back events of transactions that are not older than
-    /// every transaction still running, so that it never skips one that
-    /// commits late. A writing transaction left open anywhere in the cluster
-    /// therefore delays readers (it never loses events): watch
+    /// every transaction of this database still running, so that it never
+    /// skips one that commits late. A writing transaction left open in this
+    /// database therefore delays readers (it never loses events): watch
     /// [`PgReadLag::oldest_transaction`] and set
-    /// `idle_in_transaction_session_timeout`.
+    /// `idle_in_transaction_session_timeout`. Transactions of other
+    /// databases of the cluster do not hold it back.
     pub async fn read_lag(&self) -> Result<PgReadLag, StoreError> {
         let client = self.client().await?;
         let statement = client.prepare_cached(&self.sql.held_back).await.map_err(store_error)?;
@@ -253,8 +370,8 @@ impl PgEventStore {
 pub struct PgReadLag {
     /// Committed events that `read_all` does not return yet.
     pub held_back: u64,
-    /// How long the oldest other transaction that has written anything (in
-    /// any database of the cluster) has been running, if one is.
+    /// How long the oldest other transaction of this database that has
+    /// written anything has been running, if one is.
     pub oldest_transaction: Option<Duration>,
 }
 
@@ -401,6 +518,45 @@ impl EventStore for PgEventStore {
             events.push(row::event(&row)?);
         }
         Ok(events)
+    }
+
+    /// Filters in SQL: events of other categories never leave the
+    /// database.
+    async fn read_categories(
+        &self,
+        after: Position,
+        limit: usize,
+        categories: &Categories,
+    ) -> Result<Page, StoreError> {
+        let Categories::Only(names) = categories else {
+            let events = self.read_all(after, limit).await?;
+            let through = events.last().map_or(after, |e| e.position);
+            return Ok(Page { events, through });
+        };
+        if limit == 0 {
+            return Ok(Page { events: Vec::new(), through: after });
+        }
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&self.sql.read_categories).await.map_err(store_error)?;
+        let commit = i64::try_from(after.commit).unwrap_or(i64::MAX);
+        let sequence = i64::try_from(after.sequence).unwrap_or(i64::MAX);
+        let limit_sql = i64::try_from(limit).unwrap_or(i64::MAX);
+        let params: [&(dyn ToSql + Sync); 4] = [&commit, &sequence, &limit_sql, names];
+        let rows = client.query_raw(&statement, params).await.map_err(store_error)?;
+        let mut rows = std::pin::pin!(rows);
+        let (mut events, mut through) = (Vec::new(), after);
+        while let Some(row) = rows.try_next().await.map_err(store_error)? {
+            through = through.max(row::through(&row)?);
+            if row::has_event(&row) {
+                events.push(row::event(&row)?);
+            }
+        }
+        // A full page may be followed by more events of its categories:
+        // only its last event is known to be read through.
+        if events.len() == limit {
+            through = events.last().map_or(after, |e| e.position);
+        }
+        Ok(Page { events, through })
     }
 
     async fn count(&self) -> Result<u64, StoreError> {

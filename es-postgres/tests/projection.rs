@@ -7,7 +7,7 @@ mod common;
 use std::future::Future;
 use std::time::Duration;
 
-use es_core::projection::{CheckpointWaiter, Progress, RetryPolicy, RunnerOptions};
+use es_core::projection::{CheckpointWaiter, Progress, RetryPolicy, RunnerOptions, WaitError};
 use es_core::{
     Aggregate, Apply, BoxError, Event, EventStore, ExpectedVersion, Metadata, Position, ProjectionError, RecordedEvent,
     Repository,
@@ -292,7 +292,7 @@ async fn projection_runs_on_one_runner_at_a_time_and_fails_over() {
     }
     within("the first runner", first_waiter.wait_for(last, Duration::from_secs(60))).await.unwrap();
     assert!(handled(&store).await.iter().all(|(_, r)| r == "first"), "only the active runner works");
-    assert_eq!(second_waiter.position(), Position::START, "the standby has not even read the checkpoint");
+    assert_eq!(second_waiter.position(), last, "a waiter on the standby follows the active runner's commits");
     let mut third = PgProjectionRunner::new(store.clone(), Ledger::new(&store, "third"));
     assert!(matches!(third.catch_up().await, Err(ProjectionError::Busy { .. })));
 
@@ -373,9 +373,13 @@ async fn projection_stops_at_a_failing_event_and_resumes_there_once_fixed() {
     assert_eq!(stored_checkpoint(&store).await, positions[4]);
 
     runner.projection_mut().poison = None;
-    let (waiter, running) = start(live(runner));
-    within("resume", waiter.wait_for(positions[9], Duration::from_secs(60))).await.unwrap();
-    running.stop().await;
+    within("resume", async {
+        while runner.checkpoint() < positions[9] {
+            // Other tests' transactions may hold events back for a moment.
+            runner.catch_up().await.unwrap();
+        }
+    })
+    .await;
     assert_eq!(balances(&store).await, [("a".to_owned(), 55)]);
     assert_eq!(handled(&store).await.len(), 10, "no event handled twice");
 }
@@ -530,5 +534,7 @@ async fn projection_wait_for_reads_your_own_writes() {
 
     let beyond = Position::new(u64::MAX >> 1, 0);
     let err = waiter.wait_for(beyond, Duration::from_millis(50)).await.unwrap_err();
-    assert_eq!((err.projection.as_str(), err.wanted), ("ledger", beyond));
+    assert!(
+        matches!(&err, WaitError::Timeout { projection, wanted, .. } if projection == "ledger" && *wanted == beyond)
+    );
 }

@@ -1,13 +1,8 @@
--- A projection's checkpoint, created at the start of the order the first
--- time the projection runs. One row either way: the SELECT does not see the
--- row the INSERT adds in the same statement.
+-- A projection's checkpoint, taken over by a runner: created at the start
+-- of the order the first time the projection runs, and cleared of the
+-- error the projection last stopped on.
 --
 -- $1 projection name.
-WITH created AS (
-    INSERT INTO {schema}.checkpoints (projection) VALUES ($1)
-    ON CONFLICT (projection) DO NOTHING
-    RETURNING tx, position
-)
-SELECT tx::text::int8, position FROM created
-UNION ALL
-SELECT tx::text::int8, position FROM {schema}.checkpoints WHERE projection = $1
+INSERT INTO {schema}.checkpoints (projection) VALUES ($1)
+ON CONFLICT (projection) DO UPDATE SET error = NULL, failed_at = NULL
+RETURNING tx::text::int8, position

@@ -1,0 +1,568 @@
+//! The one projection loop every runner shares: read a page, decode it,
+//! hand it to the projection, retry or park what fails, commit the
+//! checkpoint.
+//!
+//! Backends (the in-memory runner here, `es-postgres`'s runner) implement
+//! [`Backend`]: where the checkpoint and parked events live and what a unit
+//! of work is. Applications use the runners, not this module.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use futures_util::FutureExt;
+
+use crate::envelope::{Position, RecordedEvent};
+use crate::error::{BoxError, DecodeError, StoreError};
+use crate::event::Event;
+use crate::projection::Envelope;
+use crate::projection::checkpoint::{CheckpointState, CheckpointWatch};
+use crate::projection::error::ProjectionError;
+use crate::projection::options::{PoisonPolicy, Progress, RunnerOptions};
+use crate::projection::parked::ParkedEvent;
+use crate::registry;
+use crate::store::{Categories, Page};
+
+/// Where a projection keeps its checkpoint and parked events, and how its
+/// handler is called inside a unit of work.
+///
+/// A unit of work commits the handler's writes, the parked events and the
+/// checkpoint together, or none of them; dropping it uncommitted discards
+/// them.
+pub trait Backend: Send + 'static {
+    /// Whether dropping a unit uncommitted undoes what the projection wrote
+    /// in it (a database transaction does; a read model in memory does
+    /// not). A backend that is not atomic reports which event failed.
+    const ATOMIC: bool;
+
+    /// The user's projection.
+    type Projection: Send;
+    /// The events the projection reads.
+    type Event: Event;
+    /// One unit of work (a transaction).
+    type Unit<'u>: Send + Sync;
+
+    /// Reads a page of the projection's categories after `after`.
+    fn read(
+        &self,
+        after: Position,
+        limit: usize,
+        categories: &Categories,
+    ) -> impl Future<Output = Result<Page, StoreError>> + Send;
+
+    /// The number of events in `categories`, for progress reports.
+    fn count(&self, categories: &Categories) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// One event, by stream and version.
+    fn read_event(
+        &self,
+        stream_id: &str,
+        version: u64,
+    ) -> impl Future<Output = Result<Option<RecordedEvent>, StoreError>> + Send;
+
+    /// A parked event of this projection, by id.
+    fn parked(&self, id: u64) -> impl Future<Output = Result<Option<ParkedEvent>, StoreError>> + Send;
+
+    /// Starts a unit of work.
+    fn begin(&mut self) -> impl Future<Output = Result<Self::Unit<'_>, StoreError>> + Send;
+
+    /// Hands `events` to the projection inside `unit`.
+    fn handle<'a>(
+        projection: &'a mut Self::Projection,
+        unit: &'a Self::Unit<'_>,
+        events: &'a [Envelope<'a, Self::Event>],
+    ) -> impl Future<Output = Result<(), Failed>> + Send + 'a;
+
+    /// Empties the read model inside `unit`, and forgets the projection's
+    /// parked events: a rebuild handles them again.
+    fn reset<'a>(
+        projection: &'a mut Self::Projection,
+        unit: &'a mut Self::Unit<'_>,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send + 'a;
+
+    /// Records `event` as parked inside `unit`.
+    fn park<'a>(
+        unit: &'a mut Self::Unit<'_>,
+        event: &'a RecordedEvent,
+        error: String,
+        attempts: u32,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'a;
+
+    /// Takes parked event `id` out of the parked events inside `unit`;
+    /// `false` when it is not parked (any more).
+    fn unpark<'a>(unit: &'a mut Self::Unit<'_>, id: u64) -> impl Future<Output = Result<bool, StoreError>> + Send + 'a;
+
+    /// Notes that a retry of parked event `id` failed again.
+    fn note_failed_retry(&self, id: u64, error: String) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Commits `unit`, moving the checkpoint `from` → `to` when given.
+    /// `Ok(false)` when the stored checkpoint is not at `from`: another
+    /// runner moved it, and nothing was committed.
+    fn commit(
+        unit: Self::Unit<'_>,
+        checkpoint: Option<(Position, Position)>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// The projection failed on a batch of events.
+#[derive(Debug)]
+pub struct Failed {
+    /// The index of the event it failed on, when known. A backend that is
+    /// not [`ATOMIC`](Backend::ATOMIC) always knows it: the events before
+    /// it took effect.
+    pub index: Option<usize>,
+    /// The projection's error.
+    pub source: BoxError,
+}
+
+/// What the projection does with one event of a page.
+enum Item<E> {
+    /// Hand it over.
+    Handle(E),
+    /// An event the program knows that this projection does not read.
+    Skip,
+    /// An event that does not decode, or that no code knows.
+    Poison(DecodeError),
+}
+
+/// Why an event could not be handled.
+enum Failure {
+    Decode(DecodeError),
+    Handler { attempts: u32, source: BoxError },
+}
+
+/// The projection loop over a [`Backend`].
+pub struct Engine<B: Backend> {
+    backend: B,
+    projection: B::Projection,
+    categories: Categories,
+    options: RunnerOptions,
+    cursor: Cursor,
+}
+
+/// Where the projection stands, apart from the backend so that it can move
+/// while a unit of work borrows the backend.
+#[derive(Debug)]
+struct Cursor {
+    name: String,
+    watch: CheckpointWatch,
+    checkpoint: Position,
+}
+
+impl Cursor {
+    fn store_error(&self, source: StoreError) -> ProjectionError {
+        ProjectionError::store(&self.name, source)
+    }
+
+    /// Commits `unit` with the checkpoint moved to `to`, and publishes it.
+    async fn commit<B: Backend>(&mut self, unit: B::Unit<'_>, to: Position) -> Result<(), ProjectionError> {
+        let moved = B::commit(unit, Some((self.checkpoint, to))).await.map_err(|e| self.store_error(e))?;
+        if !moved {
+            return Err(ProjectionError::Busy { projection: self.name.clone() });
+        }
+        self.checkpoint = to;
+        self.watch.publish(CheckpointState { position: to, stopped: None }, to == Position::START);
+        Ok(())
+    }
+}
+
+impl<B: Backend> std::fmt::Debug for Engine<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("projection", &self.cursor.name)
+            .field("checkpoint", &self.cursor.checkpoint)
+            .field("categories", &self.categories)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: Backend> Engine<B> {
+    /// An engine for `projection` (stored as `name`, reading `categories`),
+    /// publishing its checkpoints to `watch`.
+    pub fn new(
+        backend: B,
+        projection: B::Projection,
+        name: String,
+        categories: Categories,
+        watch: CheckpointWatch,
+    ) -> Self {
+        Engine {
+            backend,
+            projection,
+            categories,
+            options: RunnerOptions::default(),
+            cursor: Cursor { name, watch, checkpoint: Position::START },
+        }
+    }
+
+    /// The projection's name.
+    pub fn name(&self) -> &str {
+        &self.cursor.name
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// The backend, to change it.
+    pub fn backend_mut(&mut self) -> &mut B {
+        &mut self.backend
+    }
+
+    /// The projection.
+    pub fn projection(&self) -> &B::Projection {
+        &self.projection
+    }
+
+    /// The projection, to change it.
+    pub fn projection_mut(&mut self) -> &mut B::Projection {
+        &mut self.projection
+    }
+
+    /// How the engine reads, retries and treats poison events.
+    pub fn options(&self) -> &RunnerOptions {
+        &self.options
+    }
+
+    /// Sets how the engine reads, retries and treats poison events.
+    pub fn set_options(&mut self, options: RunnerOptions) {
+        self.options = options;
+    }
+
+    /// The watch the engine publishes its checkpoints to.
+    pub fn watch(&self) -> &CheckpointWatch {
+        &self.cursor.watch
+    }
+
+    /// The last checkpoint this engine committed or resumed from.
+    pub fn checkpoint(&self) -> Position {
+        self.cursor.checkpoint
+    }
+
+    /// Continues from `position`, the checkpoint as the backend stores it.
+    pub fn resume_at(&mut self, position: Position) {
+        self.cursor.checkpoint = position;
+        self.cursor.watch.publish(CheckpointState { position, stopped: None }, false);
+    }
+
+    /// Tells waiters that the projection stopped on `error`.
+    pub fn publish_stop(&self, error: &ProjectionError) {
+        self.cursor
+            .watch
+            .publish(CheckpointState { position: self.cursor.checkpoint, stopped: Some(report(error)) }, false);
+    }
+
+    /// The error for a store failure of this projection.
+    pub fn store_error(&self, source: StoreError) -> ProjectionError {
+        self.cursor.store_error(source)
+    }
+
+    /// Handles every event after the checkpoint, page by page; returns how
+    /// many events of the projection's categories were read, and calls
+    /// `on_page` with that count after each page.
+    // The declared `Send` lets a runner's future be proven `Send` where it
+    // is spawned; with `async fn` the compiler cannot prove it there.
+    #[expect(clippy::manual_async_fn, reason = "the explicit `Send` bound is the point")]
+    pub fn catch_up<'a>(
+        &'a mut self,
+        mut on_page: impl FnMut(u64) + Send + 'a,
+    ) -> impl Future<Output = Result<u64, ProjectionError>> + Send + 'a {
+        async move {
+            let mut read = 0;
+            loop {
+                let page = self
+                    .backend
+                    .read(self.cursor.checkpoint, self.options.page_size, &self.categories)
+                    .await
+                    .map_err(|e| self.store_error(e))?;
+                let reached = page.events.last().map_or(page.through, |e| e.position.max(page.through));
+                if reached <= self.cursor.checkpoint {
+                    return Ok(read);
+                }
+                self.handle_page(&page.events).await?;
+                if reached > self.cursor.checkpoint {
+                    // Events of other categories follow the last one read.
+                    self.commit_events(&[], reached).await?.map_err(|failed| self.unexpected(failed.source))?;
+                }
+                read += page.events.len() as u64;
+                on_page(read);
+            }
+        }
+    }
+
+    /// Empties the read model, moves the checkpoint to the start and
+    /// replays every event, reporting progress after each page.
+    // The declared `Send` lets a runner's future be proven `Send` where it
+    // is spawned; with `async fn` the compiler cannot prove it there.
+    #[expect(clippy::manual_async_fn, reason = "the explicit `Send` bound is the point")]
+    pub fn rebuild<'a>(
+        &'a mut self,
+        mut progress: impl FnMut(Progress) + Send + 'a,
+    ) -> impl Future<Output = Result<u64, ProjectionError>> + Send + 'a {
+        async move {
+            let total = self.backend.count(&self.categories).await.map_err(|e| self.store_error(e))?;
+            let mut unit = self.backend.begin().await.map_err(|e| self.cursor.store_error(e))?;
+            if let Err(source) = B::reset(&mut self.projection, &mut unit).await {
+                return Err(ProjectionError::Reset { projection: self.cursor.name.clone(), source });
+            }
+            self.cursor.commit::<B>(unit, Position::START).await?;
+            self.cursor.watch.publish(CheckpointState::default(), true);
+            let started = Instant::now();
+            self.catch_up(|done| progress(Progress::since(started, done, total))).await
+        }
+    }
+
+    /// Hands parked event `id` to the projection once more, in a unit of
+    /// its own that also takes it out of the parked events: on success it
+    /// has been handled exactly once. On failure it stays parked, with the
+    /// new error.
+    // The declared `Send` lets a runner's future be proven `Send` where it
+    // is spawned; with `async fn` the compiler cannot prove it there.
+    #[expect(clippy::manual_async_fn, reason = "the explicit `Send` bound is the point")]
+    pub fn retry_parked(&mut self, id: u64) -> impl Future<Output = Result<(), ProjectionError>> + Send + '_ {
+        async move {
+            let not_parked = || ProjectionError::NotParked { projection: self.cursor.name.clone(), id };
+            let parked = self.backend.parked(id).await.map_err(|e| self.store_error(e))?.ok_or_else(not_parked)?;
+            let recorded = self
+                .backend
+                .read_event(&parked.stream_id, parked.version)
+                .await
+                .map_err(|e| self.store_error(e))?
+                .ok_or_else(|| {
+                    self.store_error(StoreError::Corrupt {
+                        stream_id: parked.stream_id.clone(),
+                        version: parked.version,
+                        cause: format!("parked event {id} of projection `{}` is not in the store", self.cursor.name),
+                    })
+                })?;
+            let event = match classify::<B::Event>(&recorded) {
+                Item::Handle(event) => Some(event),
+                Item::Skip => None,
+                Item::Poison(source) => return Err(ProjectionError::decode(&self.cursor.name, &recorded, source)),
+            };
+            let mut unit = self.backend.begin().await.map_err(|e| self.cursor.store_error(e))?;
+            if !B::unpark(&mut unit, id).await.map_err(|e| self.cursor.store_error(e))? {
+                return Err(ProjectionError::NotParked { projection: self.cursor.name.clone(), id });
+            }
+            if let Some(event) = &event {
+                let envelopes = [Envelope { event, recorded: &recorded }];
+                if let Err(Failed { source, .. }) = call(None, B::handle(&mut self.projection, &unit, &envelopes)).await
+                {
+                    drop(unit);
+                    let error = ProjectionError::handler(&self.cursor.name, &recorded, parked.attempts + 1, source);
+                    let noted = self.backend.note_failed_retry(id, report_source(&error)).await;
+                    noted.map_err(|e| self.store_error(e))?;
+                    return Err(error);
+                }
+            }
+            B::commit(unit, None).await.map_err(|e| self.cursor.store_error(e))?;
+            Ok(())
+        }
+    }
+
+    /// Handles one page: runs of events separated by poison events, each
+    /// run committed in as few units as possible.
+    async fn handle_page(&mut self, page: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        let mut items: Vec<Item<B::Event>> = page.iter().map(classify).collect();
+        let mut start = 0;
+        while start < page.len() {
+            let end =
+                items[start..].iter().position(|i| matches!(i, Item::Poison(_))).map_or(page.len(), |p| start + p);
+            if end > start {
+                self.handle_run(&page[start..end], &items[start..end]).await?;
+                start = end;
+                continue;
+            }
+            let Item::Poison(error) = std::mem::replace(&mut items[start], Item::Skip) else {
+                unreachable!("the run ends at a poison event")
+            };
+            self.poison(&page[start], Failure::Decode(error)).await?;
+            start += 1;
+        }
+        Ok(())
+    }
+
+    /// Commits a run of decodable events in one unit. When the projection
+    /// fails on it, finds the failing event (handing the events over one at
+    /// a time if the backend cannot tell), commits those before it, and
+    /// retries it alone.
+    async fn handle_run(&mut self, run: &[RecordedEvent], items: &[Item<B::Event>]) -> Result<(), ProjectionError> {
+        let mut start = 0;
+        while start < run.len() {
+            let (records, items) = (&run[start..], &items[start..]);
+            let (envelopes, at) = envelopes(records, items);
+            let last = records[records.len() - 1].position;
+            let Err(failed) = self.commit_events(&envelopes, last).await? else { return Ok(()) };
+            let (index, source) = match failed.index {
+                Some(index) => (index, failed.source),
+                None => match self.find_failing(&envelopes, last).await? {
+                    Some(found) => found,
+                    // It went through one at a time: the failure has passed.
+                    None => return Ok(()),
+                },
+            };
+            let failing = at[index];
+            if failing > 0 {
+                // A backend that is not atomic kept the events before it.
+                let before = if B::ATOMIC { &envelopes[..index] } else { &[] };
+                if self.commit_events(before, records[failing - 1].position).await?.is_err() {
+                    continue;
+                }
+            }
+            self.retry_alone(&records[failing], envelopes[index].event, source).await?;
+            start += failing + 1;
+        }
+        Ok(())
+    }
+
+    /// Hands the events over one at a time in one unit; the index and error
+    /// of the first that fails, or `None` when none did and all committed
+    /// up to `last`.
+    async fn find_failing(
+        &mut self,
+        envelopes: &[Envelope<'_, B::Event>],
+        last: Position,
+    ) -> Result<Option<(usize, BoxError)>, ProjectionError> {
+        let unit = self.backend.begin().await.map_err(|e| self.cursor.store_error(e))?;
+        for (index, envelope) in envelopes.iter().enumerate() {
+            let single = [Envelope { event: envelope.event, recorded: envelope.recorded }];
+            if let Err(Failed { source, .. }) = call(None, B::handle(&mut self.projection, &unit, &single)).await {
+                return Ok(Some((index, source)));
+            }
+        }
+        self.cursor.commit::<B>(unit, last).await?;
+        Ok(None)
+    }
+
+    /// Retries an event that failed once, alone, with backoff, until it
+    /// commits or the retry policy is spent; then applies the poison policy.
+    async fn retry_alone(
+        &mut self,
+        recorded: &RecordedEvent,
+        event: &B::Event,
+        first: BoxError,
+    ) -> Result<(), ProjectionError> {
+        let (mut failures, mut last) = (1, first);
+        while failures < self.options.retry.attempts() {
+            tokio::time::sleep(self.options.retry.backoff(failures)).await;
+            match self.commit_events(&[Envelope { event, recorded }], recorded.position).await? {
+                Ok(()) => return Ok(()),
+                Err(failed) => (failures, last) = (failures + 1, failed.source),
+            }
+        }
+        self.poison(recorded, Failure::Handler { attempts: failures, source: last }).await
+    }
+
+    /// Applies the poison policy to an event that cannot be handled.
+    async fn poison(&mut self, recorded: &RecordedEvent, failure: Failure) -> Result<(), ProjectionError> {
+        let error = match failure {
+            Failure::Decode(source) => ProjectionError::decode(&self.cursor.name, recorded, source),
+            Failure::Handler { attempts, source } => {
+                ProjectionError::handler(&self.cursor.name, recorded, attempts, source)
+            }
+        };
+        if self.options.poison == PoisonPolicy::Stop {
+            return Err(error);
+        }
+        let attempts = match &error {
+            ProjectionError::Handler { attempts, .. } => *attempts,
+            _ => 0,
+        };
+        let mut unit = self.backend.begin().await.map_err(|e| self.cursor.store_error(e))?;
+        B::park(&mut unit, recorded, report_source(&error), attempts).await.map_err(|e| self.cursor.store_error(e))?;
+        self.cursor.commit::<B>(unit, recorded.position).await
+    }
+
+    /// Hands `events` over and moves the checkpoint to `to` in one unit.
+    /// The inner error is the projection's: the unit was rolled back.
+    async fn commit_events(
+        &mut self,
+        events: &[Envelope<'_, B::Event>],
+        to: Position,
+    ) -> Result<Result<(), Failed>, ProjectionError> {
+        let unit = self.backend.begin().await.map_err(|e| self.cursor.store_error(e))?;
+        if !events.is_empty() {
+            if let Err(failed) = call(None, B::handle(&mut self.projection, &unit, events)).await {
+                return Ok(Err(failed));
+            }
+        }
+        self.cursor.commit::<B>(unit, to).await?;
+        Ok(Ok(()))
+    }
+
+    /// A projection error where no event is involved (a commit with no
+    /// events cannot fail in the projection).
+    fn unexpected(&self, source: BoxError) -> ProjectionError {
+        self.store_error(StoreError::Backend(source))
+    }
+}
+
+/// Decodes an event for a projection reading `E`.
+///
+/// An event of a type `E` does not read is skipped only when some event
+/// type of the program knows its name; an event no code knows is poison,
+/// like one that does not decode.
+fn classify<E: Event>(recorded: &RecordedEvent) -> Item<E> {
+    let event = &recorded.event;
+    match E::decode(&event.name, event.version, event.payload.clone()) {
+        Ok(decoded) => Item::Handle(decoded),
+        Err(DecodeError::UnknownEvent { .. }) if registry::is_registered(&event.name) => Item::Skip,
+        Err(error) => Item::Poison(error),
+    }
+}
+
+/// The envelopes of the events to hand over among `records`, and the index
+/// in `records` of each.
+fn envelopes<'a, E>(records: &'a [RecordedEvent], items: &'a [Item<E>]) -> (Vec<Envelope<'a, E>>, Vec<usize>) {
+    records
+        .iter()
+        .zip(items)
+        .enumerate()
+        .filter_map(|(index, (recorded, item))| match item {
+            Item::Handle(event) => Some((Envelope { event, recorded }, index)),
+            Item::Skip | Item::Poison(_) => None,
+        })
+        .unzip()
+}
+
+/// Runs a projection's future, turning a panic into its error, reported at
+/// `index`.
+pub(crate) async fn call(index: Option<usize>, future: impl Future<Output = Result<(), Failed>>) -> Result<(), Failed> {
+    match AssertUnwindSafe(future).catch_unwind().await {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            Err(Failed { index, source: format!("the handler panicked: {message}").into() })
+        }
+    }
+}
+
+/// An error and its causes, on one line.
+fn report(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The cause of a projection error (without the projection's own words),
+/// with its causes: what a parked event records.
+fn report_source(error: &ProjectionError) -> String {
+    match std::error::Error::source(error) {
+        Some(source) => report(source),
+        None => error.to_string(),
+    }
+}

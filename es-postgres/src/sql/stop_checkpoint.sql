@@ -1,0 +1,8 @@
+-- Records why a projection stopped, and tells the waiters of every
+-- process.
+--
+-- $1 projection name, $2 the error, $3 the channel waiters listen on.
+UPDATE {schema}.checkpoints
+SET error = $2, failed_at = now()
+WHERE projection = $1
+RETURNING pg_notify($3, $1)
