@@ -6,6 +6,8 @@
 //! skip) and say how to start one.
 #![allow(dead_code)]
 
+pub mod ledger;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
