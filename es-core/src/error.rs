@@ -3,6 +3,7 @@
 use std::error::Error as StdError;
 
 use crate::store::ExpectedVersion;
+use crate::stream_id::StreamIdProblem;
 
 /// A boxed error from a backend's driver.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -63,9 +64,21 @@ pub enum StoreError {
         /// The stream's version when the append was refused.
         actual: u64,
     },
-    /// The store cannot be reached.
+    /// The stream id is not one a store accepts (see
+    /// [`validate_stream_id`](crate::validate_stream_id)); nothing was read
+    /// or written.
+    #[error("invalid stream id `{stream_id}`: {problem}; use a non-empty id of at most {max} bytes without NUL", max = crate::MAX_STREAM_ID_LEN)]
+    InvalidStreamId {
+        /// The id's first characters, escaped (`…` marks a cut).
+        stream_id: String,
+        /// What is wrong with it.
+        problem: StreamIdProblem,
+    },
+    /// The store cannot be reached. The display includes the cause's, so it
+    /// is not repeated as [`source`](StdError::source); match the variant to
+    /// inspect it (a backend's own error type, such as `es_postgres::PgError`).
     #[error("the event store is unreachable: {0}")]
-    Unavailable(#[source] BoxError),
+    Unavailable(BoxError),
     /// A stored row cannot be read back.
     #[error("corrupt row in stream `{stream_id}` at version {version}: {cause}")]
     Corrupt {
@@ -76,9 +89,11 @@ pub enum StoreError {
         /// What is wrong with it.
         cause: String,
     },
-    /// Any other failure of the backend.
+    /// Any other failure of the backend. As with
+    /// [`Unavailable`](StoreError::Unavailable), the display includes the
+    /// cause's.
     #[error("event store error: {0}")]
-    Backend(#[source] BoxError),
+    Backend(BoxError),
 }
 
 /// An error of the [`Repository`](crate::Repository).

@@ -69,6 +69,7 @@ pub mod projection;
 pub mod registry;
 mod repository;
 mod store;
+mod stream_id;
 pub mod testing;
 
 #[cfg(feature = "conformance")]
@@ -86,6 +87,7 @@ pub use memory::InMemoryEventStore;
 pub use projection::{Projection, ProjectionError, ProjectionRunner};
 pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Repository, SnapshotOutcome};
 pub use store::{Appended, EventStore, ExpectedVersion, Snapshot, StreamRange};
+pub use stream_id::{MAX_STREAM_ID_LEN, StreamIdProblem, validate_stream_id};
 
 #[cfg(feature = "derive")]
 pub use es_macros::{Aggregate, Event};

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use es_core::{
     Appended, EncodedEvent, EventStore, ExpectedVersion, Metadata, Position, RecordedEvent, Snapshot, StoreError,
-    StreamRange,
+    StreamRange, validate_stream_id,
 };
 use futures_util::TryStreamExt;
 use serde_json::Value;
@@ -198,6 +198,7 @@ impl PgEventStore {
         range: StreamRange,
         decode: impl Fn(&tokio_postgres::Row) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
+        validate_stream_id(stream_id)?;
         let client = self.client().await?;
         let statement = client.prepare_cached(sql).await.map_err(store_error)?;
         let after = i64::try_from(range.after_version).unwrap_or(i64::MAX);
@@ -267,6 +268,7 @@ impl EventStore for PgEventStore {
         events: Vec<EncodedEvent>,
         metadata: &Metadata,
     ) -> Result<Appended, StoreError> {
+        validate_stream_id(stream_id)?;
         let client = self.client().await?;
         // One event at an exact version (a command's append) takes the lean
         // statement; anything else the general one.
@@ -412,6 +414,7 @@ impl EventStore for PgEventStore {
     }
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        validate_stream_id(&snapshot.stream_id)?;
         let client = self.client().await?;
         let statement = client.prepare_cached(&self.sql.save_snapshot).await.map_err(store_error)?;
         let version = i64::try_from(snapshot.version)
@@ -429,6 +432,7 @@ impl EventStore for PgEventStore {
     }
 
     async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
+        validate_stream_id(stream_id)?;
         let client = self.client().await?;
         let statement = client.prepare_cached(&self.sql.load_snapshot).await.map_err(store_error)?;
         let row = client.query_opt(&statement, &[&stream_id]).await.map_err(store_error)?;
