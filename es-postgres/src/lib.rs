@@ -67,12 +67,15 @@ mod projection;
 mod row;
 mod schema;
 mod store;
+mod tls;
 mod transaction;
+mod url;
 mod xid8;
 
 pub use error::PgError;
 pub use projection::{PgProjection, PgProjectionRunner};
 pub use store::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgEventStore, PgEventStoreBuilder, PgReadLag};
+pub use tls::PgSslMode;
 pub use transaction::PgTransaction;
 
 /// The driver and pool this crate is built on, so that configuration types
