@@ -166,8 +166,12 @@ impl PgError {
 
     /// A connection string tokio-postgres refused; the option it names, if any.
     pub(crate) fn config(e: tokio_postgres::Error) -> PgError {
-        let reason = e.source().map_or_else(|| e.to_string(), ToString::to_string);
-        let option = reason.split('`').nth(1).map(str::to_owned);
+        let cause = e.source().map_or_else(|| e.to_string(), ToString::to_string);
+        let option = cause.split('`').nth(1).map(str::to_owned);
+        let reason = format!(
+            "{cause}; correct it (the forms are postgres://user:password@host:5432/database?option=value \
+             and host=… port=… user=… dbname=…)"
+        );
         PgError::InvalidConfig { option, reason }
     }
 
