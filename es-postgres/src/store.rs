@@ -59,8 +59,7 @@ impl fmt::Debug for PgEventStore {
 /// use es_postgres::PgEventStore;
 ///
 /// # fn main() -> Result<(), es_postgres::PgError> {
-/// let store = PgEventStore::builder_from_url("postgres://app@db.internal/orders?sslmode=verify-full")?
-///     .ca_file("/etc/ssl/db-ca.pem")
+/// let store = PgEventStore::builder_from_url("postgres://app@db.internal/orders?sslmode=require")?
 ///     .pool_size(32)
 ///     .schema("orders_events")
 ///     .build()?;
@@ -112,6 +111,16 @@ impl PgEventStoreBuilder {
     /// [`PgSslMode::VerifyCa`] and [`PgSslMode::VerifyFull`] trust, such as
     /// a managed service's CA bundle (`sslrootcert=` in a URL). Without it
     /// they trust the operating system's authorities.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), es_postgres::PgError> {
+    /// let store = es_postgres::PgEventStore::builder_from_url("postgres://app@db.example.com/orders")?
+    ///     .ssl_mode(es_postgres::PgSslMode::VerifyFull)
+    ///     .ca_file("/etc/ssl/db-ca.pem")
+    ///     .build()?; // reads the file
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.tls.roots = Roots::File(path.into());
         self
