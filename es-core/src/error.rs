@@ -124,12 +124,29 @@ pub enum Error {
         source: serde_json::Error,
     },
     /// Every attempt of a command hit a concurrency conflict.
-    #[error("command on stream `{stream_id}` gave up after {attempts} concurrency conflicts")]
+    #[error(
+        "command on stream `{stream_id}` gave up after {attempts} concurrency conflicts (the last expected \
+         {expected}, but the stream was at version {actual}); retry later or raise the repository's max attempts"
+    )]
     RetriesExhausted {
         /// The contended stream.
         stream_id: String,
         /// How many times the command ran.
         attempts: u32,
+        /// What the last attempt expected.
+        expected: ExpectedVersion,
+        /// The stream's version when the last attempt was refused.
+        actual: u64,
+    },
+    /// A load up to a version the stream has not reached.
+    #[error("stream `{stream_id}` has no version {version}: it ends at version {head}; ask for a version up to {head}")]
+    VersionNotReached {
+        /// The stream.
+        stream_id: String,
+        /// The version asked for.
+        version: u64,
+        /// The stream's last version (0 when it has no events).
+        head: u64,
     },
 }
 

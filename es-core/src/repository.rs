@@ -125,9 +125,14 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         Ok(loaded)
     }
 
-    /// Loads the state as it was right after event `version`.
+    /// Loads the state as it was right after event `version`;
+    /// [`Error::VersionNotReached`] when the stream ends before it.
     pub async fn load_at_version(&self, stream_id: &str, version: u64) -> Result<Loaded<A>, Error> {
-        Ok(self.load_range(stream_id, StreamRange::all().up_to_version(version)).await?.0)
+        let (loaded, _) = self.load_range(stream_id, StreamRange::all().up_to_version(version)).await?;
+        if loaded.version < version {
+            return Err(Error::VersionNotReached { stream_id: stream_id.to_owned(), version, head: loaded.version });
+        }
+        Ok(loaded)
     }
 
     /// Loads the state as it was at `time`: every event recorded at or before
@@ -206,7 +211,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     where
         F: FnMut(&A) -> Result<Vec<A::Event>, E>,
     {
-        for attempt in 1..=self.max_attempts {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             let loaded = self.load(stream_id).await?;
             let events = command(&loaded.state).map_err(ExecuteError::Rejected)?;
             let encoded = events
@@ -231,11 +238,13 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                     });
                 }
                 Err(StoreError::Conflict { .. }) if attempt < self.max_attempts => continue,
-                Err(StoreError::Conflict { .. }) => break,
+                Err(StoreError::Conflict { expected, actual, .. }) => {
+                    let stream_id = stream_id.to_owned();
+                    return Err(Error::RetriesExhausted { stream_id, attempts: attempt, expected, actual }.into());
+                }
                 Err(e) => return Err(Error::Store(e).into()),
             }
         }
-        Err(Error::RetriesExhausted { stream_id: stream_id.to_owned(), attempts: self.max_attempts }.into())
     }
 
     /// Saves a snapshot if the commit from `before` to `after` crossed a
