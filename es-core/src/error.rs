@@ -74,6 +74,13 @@ pub enum StoreError {
         /// What is wrong with it.
         problem: StreamIdProblem,
     },
+    /// A value the store cannot hold, such as a number beyond its column's
+    /// range; nothing was written.
+    #[error("invalid input: {reason}")]
+    InvalidInput {
+        /// What is wrong, and the limit.
+        reason: String,
+    },
     /// The store cannot be reached. The display includes the cause's, so it
     /// is not repeated as [`source`](StdError::source); match the variant to
     /// inspect it (a backend's own error type, such as `es_postgres::PgError`).

@@ -313,6 +313,11 @@ impl PgEventStore {
     }
 }
 
+/// A number beyond what its column holds.
+fn invalid_input(what: &str, max: impl fmt::Display) -> StoreError {
+    StoreError::InvalidInput { reason: format!("{what} is larger than PostgreSQL stores ({max} at most)") }
+}
+
 /// How far [`EventStore::read_all`] lags behind the committed events; see
 /// [`PgEventStore::read_lag`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -353,7 +358,7 @@ impl EventStore for PgEventStore {
             .iter()
             .map(|e| i32::try_from(e.version))
             .collect::<Result<Vec<i32>, _>>()
-            .map_err(|e| StoreError::Backend(format!("event schema version out of range: {e}").into()))?;
+            .map_err(|_| invalid_input("an event's schema version", i32::MAX))?;
         let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
         let metadata_sql = Json(metadata);
         let params: [&(dyn ToSql + Sync); 7] = match (one, names.first(), versions.first(), payloads.first()) {
@@ -483,10 +488,9 @@ impl EventStore for PgEventStore {
         validate_stream_id(&snapshot.stream_id)?;
         let client = self.client().await?;
         let statement = client.prepare_cached(&self.sql.save_snapshot).await.map_err(store_error)?;
-        let version = i64::try_from(snapshot.version)
-            .map_err(|e| StoreError::Backend(format!("snapshot version out of range: {e}").into()))?;
+        let version = i64::try_from(snapshot.version).map_err(|_| invalid_input("a snapshot's version", i64::MAX))?;
         let schema_version = i32::try_from(snapshot.schema_version)
-            .map_err(|e| StoreError::Backend(format!("snapshot schema version out of range: {e}").into()))?;
+            .map_err(|_| invalid_input("a snapshot's schema version", i32::MAX))?;
         client
             .execute(
                 &statement,

@@ -128,3 +128,20 @@ async fn using_the_store_before_migrating_says_to_migrate() {
     assert_mentions(&text, &["tables are missing", "does not exist", "call `migrate()`"]);
     assert!(text.contains("42P01") || text.contains("3F000"), "{text}");
 }
+
+#[tokio::test]
+async fn a_value_beyond_a_column_is_invalid_input() {
+    let store = common::fresh_store().await;
+    let event = EncodedEvent { name: "Opened".into(), version: u32::MAX, payload: json!({}) };
+    let refused = store.append("thing", "s", ExpectedVersion::Any, vec![event], &Metadata::default()).await;
+    let Err(error @ StoreError::InvalidInput { .. }) = refused else {
+        panic!("expected invalid input, got {refused:?}")
+    };
+    assert_mentions(&text(&error), &["schema version", "2147483647 at most"]);
+    let stream_id = "";
+    let refused = store.append("thing", stream_id, ExpectedVersion::Any, opened(), &Metadata::default()).await;
+    let Err(error @ StoreError::InvalidStreamId { .. }) = refused else {
+        panic!("expected invalid id, got {refused:?}")
+    };
+    assert_mentions(&text(&error), &["invalid stream id", "it is empty"]);
+}
