@@ -15,9 +15,9 @@ use es_core::StoreError;
 use tokio_postgres::config::Host;
 use tokio_postgres::error::SqlState;
 
-/// An error of a [`PgEventStore`](crate::PgEventStore) of PostgreSQL's
-/// making: configuring, connecting, migrating. Reading and writing events
-/// fail with [`es_core::StoreError`], which carries this error:
+/// What went wrong configuring, connecting to or migrating a
+/// [`PgEventStore`](crate::PgEventStore). Reading and writing events fail
+/// with [`es_core::StoreError`], which carries this error:
 /// [`StoreError::Unavailable`] when [`is_unavailable`](Self::is_unavailable),
 /// [`StoreError::Backend`] otherwise.
 #[derive(Debug, thiserror::Error)]
