@@ -15,6 +15,7 @@
 //! a deadline, as a projection would.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 use serde_json::json;
@@ -23,6 +24,7 @@ use crate::envelope::{Metadata, Position, RecordedEvent};
 use crate::error::StoreError;
 use crate::event::EncodedEvent;
 use crate::store::{EventStore, ExpectedVersion, Snapshot, StreamRange};
+use crate::stream_id::{MAX_STREAM_ID_LEN, StreamIdProblem};
 
 /// Expands to one `#[tokio::test]` per conformance case, each run against
 /// the store returned by `$fresh().await` (an `async fn` giving an isolated,
@@ -45,7 +47,9 @@ macro_rules! conformance_tests {
             read_all_pages_through_every_event_once,
             payload_and_metadata_round_trip,
             snapshots_keep_the_latest,
-            concurrent_exact_appends_admit_one_writer_per_version
+            concurrent_exact_appends_admit_one_writer_per_version,
+            invalid_stream_ids_are_refused,
+            the_longest_stream_id_round_trips
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {
@@ -285,4 +289,66 @@ pub async fn concurrent_exact_appends_admit_one_writer_per_version<S: EventStore
     let stored = store.read_stream("s", StreamRange::all()).await.unwrap();
     assert_eq!(versions(&stored), (1..=total_won).collect::<Vec<_>>(), "one winner per version, no gap");
     assert!(total_won >= ROUNDS, "at least one writer wins every round");
+}
+
+/// `len` random printable ASCII characters: an id no compression shrinks.
+fn random_id(len: usize) -> String {
+    let random = RandomState::new();
+    (0..len).map(|i| char::from(b'!' + (random.hash_one(i) % 94) as u8)).collect()
+}
+
+/// An empty id, one a byte over [`MAX_STREAM_ID_LEN`] and one holding NUL
+/// are refused by every operation, before anything is stored.
+pub async fn invalid_stream_ids_are_refused<S: EventStore>(store: &S) {
+    let too_long = random_id(MAX_STREAM_ID_LEN + 1);
+    let cases = [
+        ("", StreamIdProblem::Empty),
+        (too_long.as_str(), StreamIdProblem::TooLong { len: MAX_STREAM_ID_LEN + 1 }),
+        ("a\0b", StreamIdProblem::ContainsNul),
+    ];
+    for (id, problem) in cases {
+        #[track_caller]
+        fn refused<T: std::fmt::Debug>(result: Result<T, StoreError>, problem: StreamIdProblem, what: &str) {
+            match result {
+                Err(StoreError::InvalidStreamId { problem: p, .. }) => assert_eq!(p, problem, "{what}"),
+                other => panic!("{what}: expected an invalid stream id ({problem}), got {other:?}"),
+            }
+        }
+        let snapshot = Snapshot {
+            aggregate_type: "thing".into(),
+            stream_id: id.to_owned(),
+            version: 1,
+            schema_version: 1,
+            state: json!({}),
+        };
+        refused(
+            store.append("thing", id, ExpectedVersion::Any, events(1), &Metadata::default()).await,
+            problem,
+            "append",
+        );
+        refused(store.read_stream(id, StreamRange::all()).await, problem, "read_stream");
+        refused(store.read_stream_events(id, StreamRange::all()).await, problem, "read_stream_events");
+        refused(store.save_snapshot(snapshot).await, problem, "save_snapshot");
+        refused(store.load_snapshot(id).await, problem, "load_snapshot");
+    }
+    assert_eq!(store.count().await.unwrap(), 0, "nothing was stored");
+}
+
+/// An id of exactly [`MAX_STREAM_ID_LEN`] random characters is stored and
+/// read back whole, events and snapshot.
+pub async fn the_longest_stream_id_round_trips<S: EventStore>(store: &S) {
+    let id = random_id(MAX_STREAM_ID_LEN);
+    store.append("thing", &id, ExpectedVersion::NoStream, events(2), &Metadata::default()).await.unwrap();
+    let read = store.read_stream(&id, StreamRange::all()).await.unwrap();
+    assert_eq!(versions(&read), [1, 2]);
+    assert!(read.iter().all(|e| e.stream_id == id), "the id comes back whole");
+    let snapshot = Snapshot {
+        aggregate_type: "thing".into(),
+        stream_id: id.clone(),
+        version: 2,
+        schema_version: 1,
+        state: json!({}),
+    };
+    store.save_snapshot(snapshot.clone()).await.unwrap();
+    assert_eq!(store.load_snapshot(&id).await.unwrap(), Some(snapshot));
 }

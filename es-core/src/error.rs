@@ -3,6 +3,7 @@
 use std::error::Error as StdError;
 
 use crate::store::ExpectedVersion;
+use crate::stream_id::StreamIdProblem;
 
 /// A boxed error from a backend's driver.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -63,9 +64,28 @@ pub enum StoreError {
         /// The stream's version when the append was refused.
         actual: u64,
     },
-    /// The store cannot be reached.
+    /// The stream id is not one a store accepts (see
+    /// [`validate_stream_id`](crate::validate_stream_id)); nothing was read
+    /// or written.
+    #[error("invalid stream id `{stream_id}`: {problem}; use a non-empty id of at most {max} bytes without NUL", max = crate::MAX_STREAM_ID_LEN)]
+    InvalidStreamId {
+        /// The id's first characters, escaped (`…` marks a cut).
+        stream_id: String,
+        /// What is wrong with it.
+        problem: StreamIdProblem,
+    },
+    /// A value the store cannot hold, such as a number beyond its column's
+    /// range; nothing was written.
+    #[error("invalid input: {reason}")]
+    InvalidInput {
+        /// What is wrong, and the limit.
+        reason: String,
+    },
+    /// The store cannot be reached. The display includes the cause's, so it
+    /// is not repeated as [`source`](StdError::source); match the variant to
+    /// inspect it (a backend's own error type, such as `es_postgres::PgError`).
     #[error("the event store is unreachable: {0}")]
-    Unavailable(#[source] BoxError),
+    Unavailable(BoxError),
     /// A stored row cannot be read back.
     #[error("corrupt row in stream `{stream_id}` at version {version}: {cause}")]
     Corrupt {
@@ -76,9 +96,11 @@ pub enum StoreError {
         /// What is wrong with it.
         cause: String,
     },
-    /// Any other failure of the backend.
+    /// Any other failure of the backend. As with
+    /// [`Unavailable`](StoreError::Unavailable), the display includes the
+    /// cause's.
     #[error("event store error: {0}")]
-    Backend(#[source] BoxError),
+    Backend(BoxError),
 }
 
 /// An error of the [`Repository`](crate::Repository).
@@ -109,12 +131,29 @@ pub enum Error {
         source: serde_json::Error,
     },
     /// Every attempt of a command hit a concurrency conflict.
-    #[error("command on stream `{stream_id}` gave up after {attempts} concurrency conflicts")]
+    #[error(
+        "command on stream `{stream_id}` gave up after {attempts} concurrency conflicts (the last expected \
+         {expected}, but the stream was at version {actual}); retry later or raise the repository's max attempts"
+    )]
     RetriesExhausted {
         /// The contended stream.
         stream_id: String,
         /// How many times the command ran.
         attempts: u32,
+        /// What the last attempt expected.
+        expected: ExpectedVersion,
+        /// The stream's version when the last attempt was refused.
+        actual: u64,
+    },
+    /// A load up to a version the stream has not reached.
+    #[error("stream `{stream_id}` has no version {version}: it ends at version {head}; ask for a version up to {head}")]
+    VersionNotReached {
+        /// The stream.
+        stream_id: String,
+        /// The version asked for.
+        version: u64,
+        /// The stream's last version (0 when it has no events).
+        head: u64,
     },
 }
 

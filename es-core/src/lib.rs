@@ -70,6 +70,7 @@ pub mod projection;
 pub mod registry;
 mod repository;
 mod store;
+mod stream_id;
 pub mod testing;
 
 #[cfg(feature = "conformance")]
@@ -87,6 +88,7 @@ pub use memory::InMemoryEventStore;
 pub use projection::{InMemoryProjectionRunner, Projection, ProjectionError};
 pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Repository, SnapshotOutcome};
 pub use store::{Appended, Categories, EventStore, ExpectedVersion, Page, Snapshot, StreamRange};
+pub use stream_id::{MAX_STREAM_ID_LEN, StreamIdProblem, validate_stream_id};
 
 #[cfg(feature = "derive")]
 pub use es_macros::{Aggregate, Event};

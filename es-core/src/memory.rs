@@ -8,6 +8,7 @@ use crate::envelope::{Metadata, Position, RecordedEvent};
 use crate::error::StoreError;
 use crate::event::EncodedEvent;
 use crate::store::{Appended, EventStore, ExpectedVersion, Snapshot, StreamRange};
+use crate::stream_id::validate_stream_id;
 
 /// A complete [`EventStore`] held in memory and shared by cloning.
 ///
@@ -64,6 +65,7 @@ impl EventStore for InMemoryEventStore {
         events: Vec<EncodedEvent>,
         metadata: &Metadata,
     ) -> Result<Appended, StoreError> {
+        validate_stream_id(stream_id)?;
         let mut inner = self.lock();
         let actual = inner.streams.get(stream_id).map_or(0, |s| s.len() as u64);
         if !expected.admits(actual) {
@@ -96,6 +98,7 @@ impl EventStore for InMemoryEventStore {
     }
 
     async fn read_stream(&self, stream_id: &str, range: StreamRange) -> Result<Vec<RecordedEvent>, StoreError> {
+        validate_stream_id(stream_id)?;
         let inner = self.lock();
         let Some(indexes) = inner.streams.get(stream_id) else {
             return Ok(Vec::new());
@@ -117,6 +120,7 @@ impl EventStore for InMemoryEventStore {
     }
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        validate_stream_id(&snapshot.stream_id)?;
         let mut inner = self.lock();
         let newer = inner.snapshots.get(&snapshot.stream_id).is_none_or(|old| old.version <= snapshot.version);
         if newer {
@@ -126,6 +130,7 @@ impl EventStore for InMemoryEventStore {
     }
 
     async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
+        validate_stream_id(stream_id)?;
         Ok(self.lock().snapshots.get(stream_id).cloned())
     }
 }

@@ -8,6 +8,7 @@ use crate::envelope::{Metadata, Position};
 use crate::error::{Error, ExecuteError, StoreError};
 use crate::event::{EncodedEvent, Event};
 use crate::store::{EventStore, ExpectedVersion, Snapshot, StreamRange};
+use crate::stream_id::validate_stream_id;
 
 /// How many times [`Repository::execute`] runs a command before giving up on
 /// concurrency conflicts, unless set with [`Repository::with_max_attempts`].
@@ -124,14 +125,20 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         Ok(loaded)
     }
 
-    /// Loads the state as it was right after event `version`.
+    /// Loads the state as it was right after event `version`;
+    /// [`Error::VersionNotReached`] when the stream ends before it.
     pub async fn load_at_version(&self, stream_id: &str, version: u64) -> Result<Loaded<A>, Error> {
-        Ok(self.load_range(stream_id, StreamRange::all().up_to_version(version)).await?.0)
+        let (loaded, _) = self.load_range(stream_id, StreamRange::all().up_to_version(version)).await?;
+        if loaded.version < version {
+            return Err(Error::VersionNotReached { stream_id: stream_id.to_owned(), version, head: loaded.version });
+        }
+        Ok(loaded)
     }
 
     /// Loads the state as it was at `time`: every event recorded at or before
     /// it, replayed from the start.
     pub async fn load_as_of(&self, stream_id: &str, time: SystemTime) -> Result<Loaded<A>, Error> {
+        validate_stream_id(stream_id)?;
         let events = self.store.read_stream_events(stream_id, StreamRange::all().up_to_time(time)).await?;
         // Should the clock have stepped back, a later event can carry an
         // earlier time: the history as it stood is the unbroken prefix.
@@ -142,6 +149,8 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// Folds the events in `range` onto the latest usable snapshot; also
     /// tells whether a snapshot exists that could not be used.
     async fn load_range(&self, stream_id: &str, range: StreamRange) -> Result<(Loaded<A>, bool), Error> {
+        // Refused here too, whatever the store checks.
+        validate_stream_id(stream_id)?;
         let (start, stale_snapshot) = match self.snapshot_in(stream_id, range).await? {
             SnapshotLookup::Usable(loaded) => (loaded, false),
             SnapshotLookup::Stale => (Loaded { state: A::default(), version: 0, snapshot_version: None }, true),
@@ -202,7 +211,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     where
         F: FnMut(&A) -> Result<Vec<A::Event>, E>,
     {
-        for attempt in 1..=self.max_attempts {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             let loaded = self.load(stream_id).await?;
             let events = command(&loaded.state).map_err(ExecuteError::Rejected)?;
             let encoded = events
@@ -227,11 +238,13 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                     });
                 }
                 Err(StoreError::Conflict { .. }) if attempt < self.max_attempts => continue,
-                Err(StoreError::Conflict { .. }) => break,
+                Err(StoreError::Conflict { expected, actual, .. }) => {
+                    let stream_id = stream_id.to_owned();
+                    return Err(Error::RetriesExhausted { stream_id, attempts: attempt, expected, actual }.into());
+                }
                 Err(e) => return Err(Error::Store(e).into()),
             }
         }
-        Err(Error::RetriesExhausted { stream_id: stream_id.to_owned(), attempts: self.max_attempts }.into())
     }
 
     /// Saves a snapshot if the commit from `before` to `after` crossed a
@@ -249,6 +262,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
 
     /// Saves `state` as the snapshot of `stream_id` at `version`.
     pub async fn save_snapshot(&self, stream_id: &str, version: u64, state: &A) -> Result<(), Error> {
+        validate_stream_id(stream_id)?;
         let state = serde_json::to_value(state).map_err(|source| Error::Encode {
             stream_id: stream_id.to_owned(),
             what: "snapshot",

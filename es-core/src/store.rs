@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde_json::Value;
@@ -266,3 +267,64 @@ pub trait EventStore: Send + Sync {
     /// Loads the stream's latest snapshot.
     fn load_snapshot(&self, stream_id: &str) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send;
 }
+
+/// Forwards every method, so that a store can be shared by reference or by
+/// `Arc` (`Repository<A, &S>`, `Repository<A, Arc<S>>`) and keeps its own
+/// overrides.
+macro_rules! forward_event_store {
+    ($($target:ty),*) => {$(
+        impl<S: EventStore> EventStore for $target {
+            fn append(
+                &self,
+                aggregate_type: &str,
+                stream_id: &str,
+                expected: ExpectedVersion,
+                events: Vec<EncodedEvent>,
+                metadata: &Metadata,
+            ) -> impl Future<Output = Result<Appended, StoreError>> + Send {
+                (**self).append(aggregate_type, stream_id, expected, events, metadata)
+            }
+
+            fn read_stream(
+                &self,
+                stream_id: &str,
+                range: StreamRange,
+            ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send {
+                (**self).read_stream(stream_id, range)
+            }
+
+            fn read_stream_events(
+                &self,
+                stream_id: &str,
+                range: StreamRange,
+            ) -> impl Future<Output = Result<Vec<(u64, EncodedEvent)>, StoreError>> + Send {
+                (**self).read_stream_events(stream_id, range)
+            }
+
+            fn read_all(
+                &self,
+                after: Position,
+                limit: usize,
+            ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send {
+                (**self).read_all(after, limit)
+            }
+
+            fn count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send {
+                (**self).count()
+            }
+
+            fn save_snapshot(&self, snapshot: Snapshot) -> impl Future<Output = Result<(), StoreError>> + Send {
+                (**self).save_snapshot(snapshot)
+            }
+
+            fn load_snapshot(
+                &self,
+                stream_id: &str,
+            ) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send {
+                (**self).load_snapshot(stream_id)
+            }
+        }
+    )*};
+}
+
+forward_event_store!(&S, Arc<S>);

@@ -1,22 +1,36 @@
-//! Errors of configuration and migration, and how driver errors map onto
-//! [`StoreError`].
+//! Errors of configuration, connection and migration, and how driver and
+//! pool errors map onto them and onto [`StoreError`].
+//!
+//! Every message says what happened, carries the server's words (message,
+//! detail, hint, SQLSTATE) and says what to do. A message that includes its
+//! cause's text does not also return the cause as `source()`, so printing
+//! the chain never repeats a line.
 
 use std::error::Error as StdError;
 use std::io;
+use std::path::PathBuf;
 
-use deadpool_postgres::{BuildError, PoolError};
-use es_core::{BoxError, StoreError};
+use deadpool_postgres::{PoolError, TimeoutType};
+use es_core::StoreError;
+use tokio_postgres::config::Host;
 use tokio_postgres::error::SqlState;
 
-/// An error while configuring, connecting or migrating a [`PgEventStore`](crate::PgEventStore).
-///
-/// Reading and writing events fail with [`es_core::StoreError`] instead.
+/// What went wrong configuring, connecting to or migrating a
+/// [`PgEventStore`](crate::PgEventStore). Reading and writing events fail
+/// with [`es_core::StoreError`], which carries this error:
+/// [`StoreError::Unavailable`] when [`is_unavailable`](Self::is_unavailable),
+/// [`StoreError::Backend`] otherwise.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PgError {
-    /// The connection string does not parse.
-    #[error("invalid connection string: {0}")]
-    Config(#[source] tokio_postgres::Error),
+    /// The connection string or configuration is wrong.
+    #[error("invalid connection string{}: {reason}", option.as_ref().map(|o| format!(" (option `{o}`)")).unwrap_or_default())]
+    InvalidConfig {
+        /// The option at fault, when one is.
+        option: Option<String>,
+        /// What is wrong, and the fix.
+        reason: String,
+    },
     /// The schema name cannot be used.
     #[error("invalid schema name {name:?}: {reason}")]
     InvalidSchema {
@@ -25,14 +39,89 @@ pub enum PgError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The certificate authority file cannot be used.
+    #[error("cannot use CA file {}: {reason}; give a readable PEM file of the server's certificate authority", path.display())]
+    InvalidCaFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The connection pool cannot be built.
     #[error("cannot build the connection pool: {0}")]
-    Pool(#[source] BuildError),
-    /// The database cannot be reached.
-    #[error("the database is unreachable: {0}")]
-    Unavailable(#[source] BoxError),
+    Pool(String),
+    /// No connection to the server could be opened.
+    #[error("cannot reach PostgreSQL at {endpoint}: {reason}")]
+    Unreachable {
+        /// The host(s) and port(s) tried.
+        endpoint: String,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// An open connection broke.
+    #[error("the connection to PostgreSQL was lost: {reason}; the server restarted or the network dropped, retry")]
+    ConnectionLost {
+        /// What the driver or server said.
+        reason: String,
+    },
+    /// Every connection of the pool stayed in use past the wait timeout.
+    #[error(
+        "all {pool_size} connections of the pool stayed busy past the wait timeout; \
+         raise `pool_size` or `wait_timeout` on the builder, or hold connections for shorter"
+    )]
+    PoolExhausted {
+        /// The pool's size.
+        pool_size: usize,
+    },
+    /// The TLS handshake failed or TLS cannot be set up.
+    #[error("TLS {}failed: {reason}", endpoint.as_ref().map(|e| format!("with {e} ")).unwrap_or_default())]
+    Tls {
+        /// The host and port, when connecting.
+        endpoint: Option<String>,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// The server refused the credentials.
+    #[error(
+        "authentication failed for user `{user}`: {server}; check the user and password in the connection \
+         string and the server's pg_hba.conf"
+    )]
+    Authentication {
+        /// The user connected as.
+        user: String,
+        /// The server's (or driver's) words.
+        server: String,
+    },
+    /// The database named in the connection string does not exist.
+    #[error(
+        "database `{database}` does not exist ({server}); create it (`CREATE DATABASE`) or fix the \
+         database name in the connection string"
+    )]
+    DatabaseMissing {
+        /// The database's name.
+        database: String,
+        /// The server's words.
+        server: String,
+    },
+    /// The role named in the connection string does not exist.
+    #[error(
+        "role `{role}` does not exist ({server}); create it (`CREATE ROLE … LOGIN`) or fix the user in the \
+         connection string"
+    )]
+    RoleMissing {
+        /// The role's name.
+        role: String,
+        /// The server's words.
+        server: String,
+    },
+    /// The store's schema or tables do not exist.
+    #[error("the event store's tables are missing ({server}); call `migrate()` once before using the store")]
+    NotMigrated {
+        /// The server's words, naming the missing relation or schema.
+        server: String,
+    },
     /// A migration failed; nothing of it was applied.
-    #[error("migration {version} ({name}) of schema {schema} failed: {source}")]
+    #[error("migration {version} ({name}) of schema {schema} failed: {cause}")]
     Migration {
         /// The schema being migrated.
         schema: String,
@@ -41,7 +130,7 @@ pub enum PgError {
         /// The migration's name.
         name: &'static str,
         /// The database's complaint.
-        source: tokio_postgres::Error,
+        cause: Box<PgError>,
     },
     /// The schema holds a migration this version of the crate does not know:
     /// it was migrated by a newer release.
@@ -54,53 +143,255 @@ pub enum PgError {
         /// The unknown migration's version.
         version: i32,
     },
-    /// Any other database error.
-    #[error("database error: {0}")]
-    Database(#[source] tokio_postgres::Error),
+    /// The server refused a statement for another reason.
+    #[error("PostgreSQL refused a statement: {}", describe(.0))]
+    Database(tokio_postgres::Error),
 }
 
-impl From<PoolError> for PgError {
-    fn from(e: PoolError) -> Self {
-        PgError::Unavailable(Box::new(e))
+impl PgError {
+    /// Whether the server could not be reached or the connection broke:
+    /// worth retrying later, unlike a refused statement.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, PgError::Unreachable { .. } | PgError::ConnectionLost { .. } | PgError::PoolExhausted { .. })
+    }
+
+    /// The SQLSTATE of a server error, when the server sent one.
+    pub fn code(&self) -> Option<&SqlState> {
+        match self {
+            PgError::Database(e) => e.code(),
+            PgError::Migration { cause, .. } => cause.code(),
+            _ => None,
+        }
+    }
+
+    /// A connection string tokio-postgres refused; the option it names, if any.
+    pub(crate) fn config(e: tokio_postgres::Error) -> PgError {
+        let cause = e.source().map_or_else(|| e.to_string(), ToString::to_string);
+        let option = cause.split('`').nth(1).map(str::to_owned);
+        let reason = format!(
+            "{cause}; correct it (the forms are postgres://user:password@host:5432/database?option=value \
+             and host=… port=… user=… dbname=…)"
+        );
+        PgError::InvalidConfig { option, reason }
+    }
+
+    /// A pool error, with the driver's error inside it classified as
+    /// [`connecting`](Self::connecting) to the server `config` points at.
+    pub(crate) fn pool(e: PoolError, config: &tokio_postgres::Config, pool_size: usize) -> PgError {
+        match e {
+            PoolError::Backend(e) => PgError::connecting(e, config),
+            PoolError::Timeout(TimeoutType::Wait) => PgError::PoolExhausted { pool_size },
+            PoolError::Timeout(TimeoutType::Create) => PgError::Unreachable {
+                endpoint: endpoint(config),
+                reason: "the server did not answer in time; check that it runs and the network lets you through"
+                    .to_owned(),
+            },
+            other => PgError::ConnectionLost { reason: other.to_string() },
+        }
+    }
+
+    /// An error while opening a connection to the server `config` points at.
+    pub(crate) fn connecting(e: tokio_postgres::Error, config: &tokio_postgres::Config) -> PgError {
+        let server = || describe(&e);
+        if let Some(db) = e.as_db_error() {
+            let code = db.code();
+            let user = || config.get_user().unwrap_or("(default)").to_owned();
+            if *code == SqlState::INVALID_CATALOG_NAME {
+                let database = config.get_dbname().or(config.get_user()).unwrap_or("(default)").to_owned();
+                return PgError::DatabaseMissing { database, server: server() };
+            }
+            if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION && db.message().ends_with("does not exist") {
+                return PgError::RoleMissing { role: user(), server: server() };
+            }
+            if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+                return PgError::Authentication { user: user(), server: server() };
+            }
+            if let Some(state) = not_ready(code) {
+                return PgError::Unreachable {
+                    endpoint: endpoint(config),
+                    reason: format!("the server {state} ({}); retry shortly", server()),
+                };
+            }
+            return PgError::from(e);
+        }
+        match Kind::of(&e) {
+            Kind::Connect => {
+                let refused = e
+                    .source()
+                    .and_then(|s| s.downcast_ref::<io::Error>())
+                    .is_some_and(|io| io.kind() == io::ErrorKind::ConnectionRefused);
+                let reason = if refused {
+                    "it refused the connection; check that the server runs and listens on that host and port".to_owned()
+                } else {
+                    format!("{}; check the host name and that the network lets you through", server())
+                };
+                PgError::Unreachable { endpoint: endpoint(config), reason }
+            }
+            Kind::Timeout | Kind::Closed | Kind::Io => PgError::Unreachable {
+                endpoint: endpoint(config),
+                reason: format!("{}; check that the server runs and the network lets you through", server()),
+            },
+            Kind::Tls => PgError::Tls { endpoint: Some(endpoint(config)), reason: tls_advice(&e) },
+            Kind::Authentication => {
+                PgError::Authentication { user: config.get_user().unwrap_or("(default)").to_owned(), server: server() }
+            }
+            Kind::Config => PgError::config(e),
+            Kind::Other => PgError::from(e),
+        }
     }
 }
 
+/// A driver error on an open connection.
 impl From<tokio_postgres::Error> for PgError {
     fn from(e: tokio_postgres::Error) -> Self {
-        if is_unavailable(&e) { PgError::Unavailable(Box::new(e)) } else { PgError::Database(e) }
-    }
-}
-
-/// A pool error: the database could not be reached in time.
-pub(crate) fn pool_error(e: PoolError) -> StoreError {
-    StoreError::Unavailable(Box::new(e))
-}
-
-/// A driver error: [`StoreError::Unavailable`] when the connection is gone,
-/// [`StoreError::Backend`] otherwise.
-pub(crate) fn store_error(e: tokio_postgres::Error) -> StoreError {
-    if is_unavailable(&e) { StoreError::Unavailable(Box::new(e)) } else { StoreError::Backend(Box::new(e)) }
-}
-
-/// Whether the error means the server cannot be reached (rather than that it
-/// refused a statement).
-pub(crate) fn is_unavailable(e: &tokio_postgres::Error) -> bool {
-    if e.is_closed() {
-        return true;
-    }
-    match e.code() {
-        Some(code) => {
-            code.code().starts_with("08")
-                || *code == SqlState::ADMIN_SHUTDOWN
-                || *code == SqlState::CRASH_SHUTDOWN
-                || *code == SqlState::CANNOT_CONNECT_NOW
-                || *code == SqlState::TOO_MANY_CONNECTIONS
+        if let Some(code) = e.code() {
+            if *code == SqlState::UNDEFINED_TABLE || *code == SqlState::INVALID_SCHEMA_NAME {
+                // Every statement that reaches here is the store's own, on
+                // its own tables.
+                return PgError::NotMigrated { server: describe(&e) };
+            }
+            if code.code().starts_with("08") || not_ready(code).is_some() {
+                return PgError::ConnectionLost { reason: describe(&e) };
+            }
         }
-        None => e.source().is_some_and(|s| s.is::<io::Error>()),
+        match Kind::of(&e) {
+            Kind::Closed | Kind::Io => PgError::ConnectionLost { reason: describe(&e) },
+            _ => PgError::Database(e),
+        }
     }
+}
+
+impl From<PgError> for StoreError {
+    fn from(e: PgError) -> Self {
+        if e.is_unavailable() { StoreError::Unavailable(Box::new(e)) } else { StoreError::Backend(Box::new(e)) }
+    }
+}
+
+/// A driver error on one of the store's statements.
+pub(crate) fn store_error(e: tokio_postgres::Error) -> StoreError {
+    PgError::from(e).into()
 }
 
 /// Whether the error is the unique violation of `constraint`.
 pub(crate) fn is_unique_violation(e: &tokio_postgres::Error, constraint: &str) -> bool {
     e.as_db_error().is_some_and(|db| *db.code() == SqlState::UNIQUE_VIOLATION && db.constraint() == Some(constraint))
+}
+
+/// What a server that refuses connections for a while is doing.
+fn not_ready(code: &SqlState) -> Option<&'static str> {
+    match code {
+        c if *c == SqlState::ADMIN_SHUTDOWN || *c == SqlState::CRASH_SHUTDOWN => Some("is shutting down"),
+        c if *c == SqlState::CANNOT_CONNECT_NOW => Some("is starting up or shutting down"),
+        c if *c == SqlState::TOO_MANY_CONNECTIONS => Some("has no connection slot free"),
+        _ => None,
+    }
+}
+
+/// The kinds of driver error that matter here. tokio-postgres exposes no
+/// accessor for its error kind, but each kind displays a fixed text.
+enum Kind {
+    Connect,
+    Timeout,
+    Closed,
+    Io,
+    Tls,
+    Authentication,
+    Config,
+    Other,
+}
+
+impl Kind {
+    fn of(e: &tokio_postgres::Error) -> Kind {
+        if e.is_closed() {
+            return Kind::Closed;
+        }
+        match e.to_string().as_str() {
+            "error connecting to server" => Kind::Connect,
+            "timeout waiting for server" => Kind::Timeout,
+            "error communicating with the server" => Kind::Io,
+            "error performing TLS handshake" => Kind::Tls,
+            "authentication error" => Kind::Authentication,
+            "invalid connection string" | "invalid configuration" => Kind::Config,
+            _ => Kind::Other,
+        }
+    }
+}
+
+/// The TLS failure, with the fix for the common ones.
+fn tls_advice(e: &tokio_postgres::Error) -> String {
+    let cause = e.source().map_or_else(|| e.to_string(), chain);
+    let certificate = e.source().and_then(|s| s.downcast_ref::<io::Error>()).and_then(|io| io.get_ref());
+    let rustls = certificate.and_then(|c| c.downcast_ref::<rustls::Error>());
+    let fix = match rustls {
+        Some(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::NotValidForName | rustls::CertificateError::NotValidForNameContext { .. },
+        )) => {
+            "the server's certificate does not match the host name connected to; connect with a host name \
+             the certificate names, or use sslmode=verify-ca to check the chain only"
+        }
+        Some(rustls::Error::InvalidCertificate(_)) => {
+            "the server's certificate is not trusted; give its certificate authority with `sslrootcert=<file>` \
+             or `PgEventStoreBuilder::ca_file`"
+        }
+        _ if cause.contains("does not support TLS") => {
+            "turn on `ssl` on the server, or connect with sslmode=prefer or sslmode=disable"
+        }
+        _ => "check the server's TLS settings and the sslmode",
+    };
+    format!("{cause}; {fix}")
+}
+
+/// The host(s) and port(s) `config` connects to.
+pub(crate) fn endpoint(config: &tokio_postgres::Config) -> String {
+    let ports = config.get_ports();
+    let port = |i: usize| ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| match host {
+            Host::Tcp(name) if name.contains(':') => format!("[{name}]:{}", port(i)),
+            Host::Tcp(name) => format!("{name}:{}", port(i)),
+            Host::Unix(dir) => format!("{}/.s.PGSQL.{}", dir.display(), port(i)),
+        })
+        .collect();
+    if hosts.is_empty() {
+        let addrs: Vec<String> =
+            config.get_hostaddrs().iter().enumerate().map(|(i, a)| format!("{a}:{}", port(i))).collect();
+        return if addrs.is_empty() { "(no host given)".to_owned() } else { addrs.join(", ") };
+    }
+    hosts.join(", ")
+}
+
+/// A driver error as one line: the server's message, detail, hint and
+/// SQLSTATE, or the driver's message and its causes.
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!("; detail: {detail}"));
+            }
+            if let Some(hint) = db.hint() {
+                text.push_str(&format!("; hint: {hint}"));
+            }
+            text
+        }
+        None => chain(e),
+    }
+}
+
+/// An error and its causes, each once, joined by `: `.
+fn chain(e: &(dyn StdError + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        next = cause.source();
+    }
+    text
 }

@@ -18,6 +18,7 @@ use es_core::projection::{CheckpointState, CheckpointWatch};
 use futures_util::future::select;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::listen::Listener;
 use crate::schema::Statements;
@@ -42,6 +43,7 @@ pub(crate) struct Feed {
 pub(crate) struct Source {
     pub(crate) pool: Pool,
     pub(crate) config: Arc<tokio_postgres::Config>,
+    pub(crate) tls: MakeRustlsConnect,
     pub(crate) sql: Arc<Statements>,
     pub(crate) channel: String,
     pub(crate) application_name: String,
@@ -114,7 +116,10 @@ async fn run(feed: Weak<Feed>, wake: Arc<Notify>, source: Source) {
 }
 
 async fn connect(source: &Source) -> Option<Listener> {
-    let listener = Listener::connect(&source.config, source.channel.clone(), &source.application_name).await.ok()?;
+    let listener =
+        Listener::connect(&source.config, source.tls.clone(), source.channel.clone(), &source.application_name)
+            .await
+            .ok()?;
     listener.listen().await.ok()?;
     Some(listener)
 }

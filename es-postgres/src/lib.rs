@@ -53,9 +53,20 @@
 //!   transaction left open anywhere in the cluster holds `read_all` back
 //!   (it delays, never loses), so set `idle_in_transaction_session_timeout`
 //!   and watch [`PgEventStore::read_lag`].
-//! - **Errors**: an unreachable server is
-//!   [`StoreError::Unavailable`](es_core::StoreError::Unavailable); a row
-//!   that does not decode is
+//! - **TLS** on every connection, as `sslmode` says (libpq's five modes,
+//!   [`PgSslMode`]); `verify-full` with `sslrootcert=<file>` in the URL or
+//!   [`PgEventStoreBuilder::ca_file`] is the setting for a server across a
+//!   network.
+//! - **Errors** name their cause and the fix, with the server's message,
+//!   detail, hint and SQLSTATE: a [`PgError`] such as
+//!   [`Unreachable`](PgError::Unreachable) (naming host and port),
+//!   [`Authentication`](PgError::Authentication) or
+//!   [`NotMigrated`](PgError::NotMigrated), carried by
+//!   [`StoreError::Unavailable`](es_core::StoreError::Unavailable) or
+//!   [`StoreError::Backend`](es_core::StoreError::Backend) on reads and
+//!   writes. A stream id is checked before any SQL
+//!   ([`StoreError::InvalidStreamId`](es_core::StoreError::InvalidStreamId)).
+//!   A row that does not decode is
 //!   [`StoreError::Corrupt`](es_core::StoreError::Corrupt) naming its
 //!   stream and version. Nothing read from the database can panic.
 #![warn(missing_docs)]
@@ -68,12 +79,15 @@ mod projection;
 mod row;
 mod schema;
 mod store;
+mod tls;
 mod transaction;
+mod url;
 mod xid8;
 
 pub use error::PgError;
 pub use projection::{PgProjection, PgProjectionRunner};
 pub use store::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgEventStore, PgEventStoreBuilder, PgReadLag};
+pub use tls::PgSslMode;
 pub use transaction::PgTransaction;
 
 /// The driver and pool this crate is built on, so that configuration types

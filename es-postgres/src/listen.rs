@@ -7,9 +7,10 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use tokio_postgres::{AsyncMessage, Client, NoTls};
+use tokio_postgres::{AsyncMessage, Client};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::error::store_error;
+use crate::error::{PgError, store_error};
 use crate::transaction::StatementCache;
 use es_core::StoreError;
 
@@ -29,6 +30,7 @@ impl Listener {
     /// `pg_stat_activity`, to listen on `channel`.
     pub(crate) async fn connect(
         config: &tokio_postgres::Config,
+        tls: MakeRustlsConnect,
         channel: String,
         application_name: &str,
     ) -> Result<Self, StoreError> {
@@ -40,7 +42,8 @@ impl Listener {
             .keepalives_idle(Duration::from_secs(10))
             .keepalives_interval(Duration::from_secs(5))
             .keepalives_retries(3);
-        let (client, mut connection) = config.connect(NoTls).await.map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        let (client, mut connection) =
+            config.connect(tls).await.map_err(|e| StoreError::from(PgError::connecting(e, &config)))?;
         let wake = Arc::new(Notify::new());
         let wake_on_message = Arc::clone(&wake);
         let driver = tokio::spawn(async move {

@@ -50,11 +50,11 @@ pub(crate) async fn migrate(client: &mut Client, schema: &Schema) -> Result<Vec<
     let record = schema.render("INSERT INTO {schema}.schema_migrations (version, name) VALUES ($1, $2)");
     let mut done = Vec::new();
     for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-        let failed = |source| PgError::Migration {
+        let failed = |e| PgError::Migration {
             schema: schema.name().to_owned(),
             version: migration.version,
             name: migration.name,
-            source,
+            cause: Box::new(PgError::from(e)),
         };
         tx.batch_execute(&schema.render(migration.sql)).await.map_err(failed)?;
         tx.execute(&record, &[&migration.version, &migration.name]).await.map_err(failed)?;

@@ -11,7 +11,7 @@ use es_core::{BoxError, Categories, Event, EventStore, Page, Position, RecordedE
 use futures_util::future::Either;
 use tokio_postgres::types::ToSql;
 
-use crate::error::{pool_error, store_error};
+use crate::error::store_error;
 use crate::listen::Listener;
 use crate::store::PgEventStore;
 use crate::transaction::{PgTransaction, StatementCache};
@@ -297,7 +297,7 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     async fn session(&self) -> Result<Listener, ProjectionError> {
         let store = &self.engine.backend().store;
         let application_name = format!("es projection {}.{}", store.schema(), self.engine.name());
-        Listener::connect(store.config(), store.channel(), &application_name)
+        Listener::connect(store.config(), store.tls(), store.channel(), &application_name)
             .await
             .map_err(|e| self.engine.store_error(e))
     }
@@ -371,7 +371,7 @@ impl<P: PgProjection> Backend for PgBackend<P> {
             None => {
                 let spare = match self.spare.take() {
                     Some(spare) => spare,
-                    None => (self.store.pool().get().await.map_err(pool_error)?, StatementCache::default()),
+                    None => (self.store.client().await?, StatementCache::default()),
                 };
                 let (object, statements) = self.spare.insert(spare);
                 (&mut ***object, &*statements)
@@ -425,7 +425,7 @@ impl<P: PgProjection> Backend for PgBackend<P> {
     }
 
     async fn note_failed_retry(&self, id: u64, error: String) -> Result<(), StoreError> {
-        let client = self.store.pool().get().await.map_err(pool_error)?;
+        let client = self.store.client().await?;
         let statement = client.prepare_cached(&self.store.sql().retry_failed).await.map_err(store_error)?;
         client.execute(&statement, &[&self.name, &number(id), &error]).await.map_err(store_error)?;
         Ok(())

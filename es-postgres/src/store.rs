@@ -1,6 +1,7 @@
 //! [`PgEventStore`]: the [`EventStore`] on PostgreSQL.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -8,18 +9,19 @@ use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, R
 use es_core::projection::{CheckpointWaiter, CheckpointWatch, ParkedEvent, ProjectionError, WaitError};
 use es_core::{
     Appended, Categories, EncodedEvent, EventStore, ExpectedVersion, Metadata, Page, Position, RecordedEvent, Snapshot,
-    StoreError, StreamRange,
+    StoreError, StreamRange, validate_stream_id,
 };
 use futures_util::TryStreamExt;
 use serde_json::Value;
-use tokio_postgres::NoTls;
 use tokio_postgres::types::{Json, ToSql};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::error::{PgError, is_unique_violation, pool_error, store_error};
+use crate::error::{PgError, is_unique_violation, store_error};
 use crate::feed::{self, Feed};
 use crate::schema::{Schema, Statements};
+use crate::tls::{PgSslMode, Roots, TlsOptions};
 use crate::xid8::Xid8;
-use crate::{migrate, row};
+use crate::{migrate, row, url};
 
 /// The schema the store lives in unless [`PgEventStoreBuilder::schema`] says otherwise.
 pub const DEFAULT_SCHEMA: &str = "es";
@@ -42,6 +44,7 @@ const ANY_APPEND_ATTEMPTS: u32 = 64;
 pub struct PgEventStore {
     pool: Pool,
     config: Arc<tokio_postgres::Config>,
+    tls: MakeRustlsConnect,
     schema: Arc<Schema>,
     sql: Arc<Statements>,
     feed: Arc<Feed>,
@@ -59,9 +62,10 @@ impl fmt::Debug for PgEventStore {
 /// use es_postgres::PgEventStore;
 ///
 /// # fn main() -> Result<(), es_postgres::PgError> {
-/// let config = "postgres://app@db.internal/orders".parse::<tokio_postgres::Config>()
-///     .map_err(es_postgres::PgError::Config)?;
-/// let store = PgEventStore::builder(config).pool_size(32).schema("orders_events").build()?;
+/// let store = PgEventStore::builder_from_url("postgres://app@db.internal/orders?sslmode=require")?
+///     .pool_size(32)
+///     .schema("orders_events")
+///     .build()?;
 /// assert_eq!(store.schema(), "orders_events");
 /// # Ok(())
 /// # }
@@ -72,6 +76,7 @@ pub struct PgEventStoreBuilder {
     pool_size: usize,
     schema: String,
     wait_timeout: Option<Duration>,
+    tls: TlsOptions,
 }
 
 impl PgEventStoreBuilder {
@@ -95,25 +100,66 @@ impl PgEventStoreBuilder {
         self
     }
 
-    /// Builds the store. No connection is opened until one is needed.
+    /// How connections use TLS, overriding the `sslmode` of the
+    /// configuration (default: [`PgSslMode::Prefer`], as in libpq).
+    /// tokio-postgres' `Config` only knows `disable`, `prefer` and
+    /// `require`; the verifying modes are set here or in the URL given to
+    /// [`PgEventStore::builder_from_url`].
+    pub fn ssl_mode(mut self, mode: PgSslMode) -> Self {
+        self.tls.mode = Some(mode);
+        self
+    }
+
+    /// The PEM file of the certificate authorities that
+    /// [`PgSslMode::VerifyCa`] and [`PgSslMode::VerifyFull`] trust, such as
+    /// a managed service's CA bundle (`sslrootcert=` in a URL). Without it
+    /// they trust the operating system's authorities.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), es_postgres::PgError> {
+    /// let store = es_postgres::PgEventStore::builder_from_url("postgres://app@db.example.com/orders")?
+    ///     .ssl_mode(es_postgres::PgSslMode::VerifyFull)
+    ///     .ca_file("/etc/ssl/db-ca.pem")
+    ///     .build()?; // reads the file
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls.roots = Roots::File(path.into());
+        self
+    }
+
+    /// Builds the store. No connection is opened until one is needed; the
+    /// CA file, if any, is read now.
     pub fn build(self) -> Result<PgEventStore, PgError> {
         let schema = Schema::new(&self.schema)?;
         let mut config = self.config;
+        if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
+            return Err(PgError::InvalidConfig {
+                option: Some("host".to_owned()),
+                reason: "no host given; name the server, as in postgres://user@localhost:5432/database".to_owned(),
+            });
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
-        let manager =
-            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let tls = self.tls.apply(&mut config)?;
+        let manager = Manager::from_config(
+            config.clone(),
+            tls.clone(),
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
         let pool = Pool::builder(manager)
             .max_size(self.pool_size)
             .runtime(Runtime::Tokio1)
             .wait_timeout(self.wait_timeout)
             .build()
-            .map_err(PgError::Pool)?;
+            .map_err(|e| PgError::Pool(e.to_string()))?;
         let sql = Statements::new(&schema);
         Ok(PgEventStore {
             pool,
             config: Arc::new(config),
+            tls,
             schema: Arc::new(schema),
             sql: Arc::new(sql),
             feed: Arc::default(),
@@ -123,13 +169,23 @@ impl PgEventStoreBuilder {
 
 impl PgEventStore {
     /// Connects to the database at `url` (`postgres://user@host:port/db` or
-    /// `host=… user=…`) with the default pool size and schema, and checks
-    /// that it can be reached.
+    /// `host=… user=…`, see [`builder_from_url`](Self::builder_from_url))
+    /// with the default pool size and schema, and checks that it can be
+    /// reached.
     pub async fn connect(url: &str) -> Result<Self, PgError> {
-        let config = url.parse::<tokio_postgres::Config>().map_err(PgError::Config)?;
-        let store = Self::builder(config).build()?;
-        drop(store.pool.get().await?);
+        let store = Self::builder_from_url(url)?.build()?;
+        drop(store.connection().await?);
         Ok(store)
+    }
+
+    /// A builder for a store on the database `url` points at: a
+    /// `postgres://` URL or a `key=value` string, with every option
+    /// tokio-postgres knows plus libpq's `sslmode=verify-ca`,
+    /// `sslmode=verify-full` and `sslrootcert=<PEM file>` (or
+    /// `sslrootcert=system`).
+    pub fn builder_from_url(url: &str) -> Result<PgEventStoreBuilder, PgError> {
+        let (config, tls) = url::parse(url)?;
+        Ok(PgEventStoreBuilder { tls, ..Self::builder(config) })
     }
 
     /// A builder for a store on the database `config` points at.
@@ -139,6 +195,7 @@ impl PgEventStore {
             pool_size: DEFAULT_POOL_SIZE,
             schema: DEFAULT_SCHEMA.to_owned(),
             wait_timeout: Some(Duration::from_secs(30)),
+            tls: TlsOptions::default(),
         }
     }
 
@@ -148,7 +205,7 @@ impl PgEventStore {
     /// Safe to call from every process at startup: concurrent calls on one
     /// schema wait for each other, and each migration applies once.
     pub async fn migrate(&self) -> Result<Vec<u32>, PgError> {
-        let mut client = self.pool.get().await?;
+        let mut client = self.connection().await?;
         migrate::migrate(&mut client, &self.schema).await
     }
 
@@ -176,6 +233,11 @@ impl PgEventStore {
     /// The connection settings, for connections outside the pool.
     pub(crate) fn config(&self) -> &tokio_postgres::Config {
         &self.config
+    }
+
+    /// The TLS connector, for connections outside the pool.
+    pub(crate) fn tls(&self) -> MakeRustlsConnect {
+        self.tls.clone()
     }
 
     /// The store's statements, rendered for its schema.
@@ -212,6 +274,7 @@ impl PgEventStore {
         self.feed.follow(|| feed::Source {
             pool: self.pool.clone(),
             config: Arc::clone(&self.config),
+            tls: self.tls(),
             sql: Arc::clone(&self.sql),
             channel: self.checkpoint_channel(),
             application_name: format!("es checkpoints {}", self.schema()),
@@ -314,6 +377,7 @@ impl PgEventStore {
         range: StreamRange,
         decode: impl Fn(&tokio_postgres::Row) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
+        validate_stream_id(stream_id)?;
         let client = self.client().await?;
         let statement = client.prepare_cached(sql).await.map_err(store_error)?;
         let after = i64::try_from(range.after_version).unwrap_or(i64::MAX);
@@ -350,8 +414,13 @@ impl PgEventStore {
         })
     }
 
-    async fn client(&self) -> Result<Client, StoreError> {
-        self.pool.get().await.map_err(pool_error)
+    pub(crate) async fn client(&self) -> Result<Client, StoreError> {
+        Ok(self.connection().await?)
+    }
+
+    /// A connection from the pool; a failure to open one names the server.
+    async fn connection(&self) -> Result<Client, PgError> {
+        self.pool.get().await.map_err(|e| PgError::pool(e, &self.config, self.pool.status().max_size))
     }
 
     /// The stream's current version (0 when it has no events).
@@ -361,6 +430,11 @@ impl PgEventStore {
         let version: i64 = row.try_get(0).map_err(store_error)?;
         Ok(u64::try_from(version).unwrap_or(0))
     }
+}
+
+/// A number beyond what its column holds.
+fn invalid_input(what: &str, max: impl fmt::Display) -> StoreError {
+    StoreError::InvalidInput { reason: format!("{what} is larger than PostgreSQL stores ({max} at most)") }
 }
 
 /// How far [`EventStore::read_all`] lags behind the committed events; see
@@ -384,6 +458,7 @@ impl EventStore for PgEventStore {
         events: Vec<EncodedEvent>,
         metadata: &Metadata,
     ) -> Result<Appended, StoreError> {
+        validate_stream_id(stream_id)?;
         let client = self.client().await?;
         // One event at an exact version (a command's append) takes the lean
         // statement; anything else the general one.
@@ -402,7 +477,7 @@ impl EventStore for PgEventStore {
             .iter()
             .map(|e| i32::try_from(e.version))
             .collect::<Result<Vec<i32>, _>>()
-            .map_err(|e| StoreError::Backend(format!("event schema version out of range: {e}").into()))?;
+            .map_err(|_| invalid_input("an event's schema version", i32::MAX))?;
         let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
         let metadata_sql = Json(metadata);
         let params: [&(dyn ToSql + Sync); 7] = match (one, names.first(), versions.first(), payloads.first()) {
@@ -568,12 +643,12 @@ impl EventStore for PgEventStore {
     }
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        validate_stream_id(&snapshot.stream_id)?;
         let client = self.client().await?;
         let statement = client.prepare_cached(&self.sql.save_snapshot).await.map_err(store_error)?;
-        let version = i64::try_from(snapshot.version)
-            .map_err(|e| StoreError::Backend(format!("snapshot version out of range: {e}").into()))?;
+        let version = i64::try_from(snapshot.version).map_err(|_| invalid_input("a snapshot's version", i64::MAX))?;
         let schema_version = i32::try_from(snapshot.schema_version)
-            .map_err(|e| StoreError::Backend(format!("snapshot schema version out of range: {e}").into()))?;
+            .map_err(|_| invalid_input("a snapshot's schema version", i32::MAX))?;
         client
             .execute(
                 &statement,
@@ -585,6 +660,7 @@ impl EventStore for PgEventStore {
     }
 
     async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
+        validate_stream_id(stream_id)?;
         let client = self.client().await?;
         let statement = client.prepare_cached(&self.sql.load_snapshot).await.map_err(store_error)?;
         let row = client.query_opt(&statement, &[&stream_id]).await.map_err(store_error)?;

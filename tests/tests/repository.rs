@@ -157,8 +157,14 @@ async fn retries_are_bounded_and_end_in_a_typed_error() {
         .await
         .unwrap_err();
     match err {
-        ExecuteError::Failed(Error::RetriesExhausted { stream_id, attempts }) => {
+        ExecuteError::Failed(e @ Error::RetriesExhausted { .. }) => {
+            let text = e.to_string();
+            let Error::RetriesExhausted { stream_id, attempts, expected, actual } = e else { unreachable!() };
             assert_eq!((stream_id.as_str(), attempts, runs), ("a", 3, 3));
+            // The last attempt loaded version 3 and lost to the other
+            // writer's fourth event.
+            assert_eq!((expected, actual), (ExpectedVersion::Exact(3), 4), "the last conflict is kept");
+            assert!(text.contains("expected version 3, but the stream was at version 4"), "{text}");
         }
         other => panic!("expected RetriesExhausted, got {other:?}"),
     }
@@ -310,6 +316,41 @@ async fn time_travel_by_version() {
     assert_eq!(at_snapshot.snapshot_version, Some(10), "the snapshot is used when it is not past the target");
     let before_snapshot = accounts.load_at_version("a", 7).await.unwrap();
     assert_eq!(before_snapshot.snapshot_version, None, "a snapshot past the target is not");
+}
+
+#[tokio::test]
+async fn time_travel_past_the_head_is_an_error_naming_it() {
+    let accounts = Accounts::new(InMemoryEventStore::new());
+    opened_account(&accounts, "a").await;
+    accounts.execute("a", |a| a.deposit(5)).await.unwrap();
+    match accounts.load_at_version("a", 3).await {
+        Err(e @ Error::VersionNotReached { .. }) => {
+            assert!(e.to_string().contains("stream `a` has no version 3: it ends at version 2"), "{e}");
+            assert!(matches!(e, Error::VersionNotReached { version: 3, head: 2, .. }));
+        }
+        other => panic!("expected VersionNotReached, got {other:?}"),
+    }
+    assert!(matches!(accounts.load_at_version("nobody", 1).await, Err(Error::VersionNotReached { head: 0, .. })));
+    assert_eq!(accounts.load_at_version("nobody", 0).await.unwrap().version, 0, "version 0 is every stream's start");
+}
+
+#[tokio::test]
+async fn a_store_can_be_shared_by_reference_or_arc() {
+    let store = InMemoryEventStore::new();
+    let by_reference = Repository::<Account, _>::new(&store);
+    opened_account(&by_reference, "a").await;
+    let by_arc = Repository::<Account, _>::new(Arc::new(store.clone()));
+    let committed = by_arc.execute("a", |a| a.deposit(3)).await.unwrap();
+    assert_eq!((committed.version, committed.state.balance), (2, 3), "both see one store");
+    assert_eq!(by_reference.load("a").await.unwrap().version, 2);
+}
+
+#[tokio::test]
+async fn an_invalid_stream_id_is_refused_before_the_store_is_asked() {
+    let accounts = Accounts::new(InMemoryEventStore::new());
+    let refused = accounts.execute("", |a| a.open("alice")).await.unwrap_err();
+    assert!(matches!(refused, ExecuteError::Failed(Error::Store(StoreError::InvalidStreamId { .. }))), "{refused:?}");
+    assert!(matches!(accounts.load("a\0b").await, Err(Error::Store(StoreError::InvalidStreamId { .. }))));
 }
 
 #[tokio::test]

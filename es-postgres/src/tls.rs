@@ -1,0 +1,266 @@
+//! TLS for every connection the store opens: the `sslmode`, the certificate
+//! authorities trusted, and the one connector the pool and the projection
+//! runners' own connections share.
+//!
+//! The modes are libpq's. `prefer` and `require` encrypt without checking
+//! the server's certificate (they defend against eavesdropping, not against
+//! a server in the middle); `verify-ca` also checks that the certificate
+//! chains to a trusted authority; `verify-full` also checks that it was
+//! issued for the host name connected to. tokio-postgres knows the first
+//! three, so the connection is made with its `require` and the checks of the
+//! last two happen in the certificate verifier here.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio_postgres::config::SslMode;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::error::PgError;
+
+/// How connections use TLS: libpq's `sslmode`, set with `sslmode=` in the
+/// connection string or with
+/// [`PgEventStoreBuilder::ssl_mode`](crate::PgEventStoreBuilder::ssl_mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PgSslMode {
+    /// Never encrypt.
+    Disable,
+    /// Encrypt when the server offers it, without checking its certificate;
+    /// fall back to plain text otherwise (the default, as in libpq).
+    #[default]
+    Prefer,
+    /// Always encrypt; do not check the certificate.
+    Require,
+    /// Always encrypt, and check that the server's certificate chains to a
+    /// trusted certificate authority (any host name).
+    VerifyCa,
+    /// Always encrypt, check the chain and that the certificate names the
+    /// host connected to. The mode for a server across a network.
+    VerifyFull,
+}
+
+impl PgSslMode {
+    /// Every mode, by its `sslmode` name.
+    const ALL: [(&'static str, PgSslMode); 5] = [
+        ("disable", PgSslMode::Disable),
+        ("prefer", PgSslMode::Prefer),
+        ("require", PgSslMode::Require),
+        ("verify-ca", PgSslMode::VerifyCa),
+        ("verify-full", PgSslMode::VerifyFull),
+    ];
+
+    /// The mode named `name` in a connection string.
+    pub(crate) fn parse(name: &str) -> Result<Self, PgError> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, mode)| *mode).ok_or_else(|| PgError::InvalidConfig {
+            option: Some("sslmode".to_owned()),
+            reason: format!("`{name}` is not one of disable, prefer, require, verify-ca, verify-full"),
+        })
+    }
+
+    /// The mode tokio-postgres sets in its `Config` (it has no verifying modes).
+    pub(crate) fn from_driver(mode: SslMode) -> Self {
+        match mode {
+            SslMode::Disable => PgSslMode::Disable,
+            SslMode::Require => PgSslMode::Require,
+            _ => PgSslMode::Prefer,
+        }
+    }
+
+    /// The mode tokio-postgres connects with: the verifying modes are its
+    /// `require`, checked further by the connector.
+    fn driver(self) -> SslMode {
+        match self {
+            PgSslMode::Disable => SslMode::Disable,
+            PgSslMode::Prefer => SslMode::Prefer,
+            PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull => SslMode::Require,
+        }
+    }
+}
+
+impl fmt::Display for PgSslMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = Self::ALL.iter().find(|(_, mode)| mode == self).map_or("prefer", |(n, _)| n);
+        f.write_str(name)
+    }
+}
+
+/// Which certificate authorities `verify-ca` and `verify-full` trust.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum Roots {
+    /// The operating system's store.
+    #[default]
+    System,
+    /// The certificates of a PEM file.
+    File(PathBuf),
+}
+
+/// The TLS settings of a store, from its connection string or its builder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TlsOptions {
+    /// The mode; `None` takes the one of the `tokio_postgres::Config`.
+    pub(crate) mode: Option<PgSslMode>,
+    pub(crate) roots: Roots,
+}
+
+impl TlsOptions {
+    /// Sets the mode on `config` and builds the connector every connection
+    /// of the store uses.
+    pub(crate) fn apply(&self, config: &mut tokio_postgres::Config) -> Result<MakeRustlsConnect, PgError> {
+        let mode = self.mode.unwrap_or_else(|| PgSslMode::from_driver(config.get_ssl_mode()));
+        config.ssl_mode(mode.driver());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| PgError::Tls { endpoint: None, reason: e.to_string() })?;
+        let verifier: Arc<dyn ServerCertVerifier> = match mode {
+            PgSslMode::Disable | PgSslMode::Prefer | PgSslMode::Require => {
+                Arc::new(Unverified(provider.signature_verification_algorithms))
+            }
+            PgSslMode::VerifyCa => Arc::new(ChainOnly(self.webpki(provider)?)),
+            PgSslMode::VerifyFull => self.webpki(provider)?,
+        };
+        let tls = builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth();
+        Ok(MakeRustlsConnect::new(tls))
+    }
+
+    /// The standard verifier (chain and host name) over the trusted roots.
+    fn webpki(&self, provider: Arc<CryptoProvider>) -> Result<Arc<WebPkiServerVerifier>, PgError> {
+        let roots = match &self.roots {
+            Roots::System => system_roots()?,
+            Roots::File(path) => file_roots(path)?,
+        };
+        WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| PgError::Tls { endpoint: None, reason: e.to_string() })
+    }
+}
+
+/// The certificates of the PEM file at `path`.
+fn file_roots(path: &Path) -> Result<RootCertStore, PgError> {
+    let invalid = |reason: String| PgError::InvalidCaFile { path: path.to_owned(), reason };
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| invalid(e.to_string()))?;
+    let mut roots = RootCertStore::empty();
+    for cert in certs {
+        roots.add(cert).map_err(|e| invalid(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(invalid("it holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)".to_owned()));
+    }
+    Ok(roots)
+}
+
+/// The operating system's certificate authorities.
+fn system_roots() -> Result<RootCertStore, PgError> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = RootCertStore::empty();
+    roots.add_parsable_certificates(found.certs);
+    if roots.is_empty() {
+        let errors: Vec<String> = found.errors.iter().map(ToString::to_string).collect();
+        return Err(PgError::Tls {
+            endpoint: None,
+            reason: format!(
+                "the system has no certificate authorities to verify the server with ({}); \
+                 give the server's CA with `sslrootcert=<file>` or `PgEventStoreBuilder::ca_file`",
+                if errors.is_empty() { "none found".to_owned() } else { errors.join("; ") }
+            ),
+        });
+    }
+    Ok(roots)
+}
+
+/// `prefer` and `require`: any certificate, as in libpq. The handshake's
+/// signatures are still checked, so the session is encrypted to whoever
+/// holds the certificate's key.
+#[derive(Debug)]
+struct Unverified(WebPkiSupportedAlgorithms);
+
+impl ServerCertVerifier for Unverified {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_schemes()
+    }
+}
+
+/// `verify-ca`: the standard verifier, except that a certificate issued for
+/// another host name passes. The name is checked after the chain, so a
+/// name mismatch means the chain was good.
+#[derive(Debug)]
+struct ChainOnly(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
