@@ -143,11 +143,12 @@ pub struct Balances {
 }
 
 impl Balances {
-    /// Creates the table.
+    /// Creates the table unless it exists.
     pub async fn create(store: &PgEventStore) -> Self {
         let table = format!("{}.balances", store.quoted_schema());
-        let create =
-            format!("CREATE TABLE {table} (id text PRIMARY KEY, owner text NOT NULL, balance bigint NOT NULL)");
+        let create = format!(
+            "CREATE TABLE IF NOT EXISTS {table} (id text PRIMARY KEY, owner text NOT NULL, balance bigint NOT NULL)"
+        );
         raw_client().await.batch_execute(&create).await.expect("create the balances table");
         Balances { table }
     }
