@@ -1,6 +1,6 @@
 //! `projections`, `projection NAME reset` and `projection NAME rebuild`.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::time::{Duration, Instant, SystemTime};
 
 use es_core::Position;
@@ -163,6 +163,10 @@ fn confirm(name: &str, input: &mut dyn BufRead) -> Result<bool, Error> {
     stderr.write_all(question.as_bytes()).and_then(|()| stderr.flush())?;
     let mut answer = String::new();
     input.read_line(&mut answer).map_err(|source| Error::Io { doing: "read the answer", source })?;
+    if !std::io::stdin().is_terminal() {
+        // The answer was not typed, so no newline follows the question yet.
+        writeln!(stderr)?;
+    }
     Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
 }
 
