@@ -14,7 +14,7 @@ use crate::app::{AggregateKind, Rebuild, Registered};
 use crate::args::{Args, Command, ProjectionAction};
 use crate::error::Error;
 use crate::output::Output;
-use crate::{check, projections, status, stream, streams, tail};
+use crate::{check, projections, sql, status, stream, streams, tail};
 
 /// The `es` command line, with the aggregates and projections of an
 /// application registered.
@@ -98,6 +98,9 @@ impl Cli {
     {
         let args = Args::try_parse_from(args)?;
         let store = connect(&args).await?;
+        if !matches!(args.command, Command::Migrate) {
+            ensure_migrated(&store).await?;
+        }
         let mut out = Output::new(out, args.json);
         self.dispatch(&store, args.command, &mut out, input).await
     }
@@ -158,6 +161,17 @@ async fn connect(args: &Args) -> Result<PgEventStore, Error> {
         .build()?;
     drop(store.pool().get().await?);
     Ok(store)
+}
+
+/// Fails with [`Error::NoStore`] unless the schema holds an event store.
+async fn ensure_migrated(store: &PgEventStore) -> Result<(), Error> {
+    let client = sql::client(store).await?;
+    let events = format!("{}.events", store.quoted_schema());
+    let row = client.query_one(include_str!("sql/store_exists.sql"), &[&events]).await?;
+    match row.try_get("exists")? {
+        true => Ok(()),
+        false => Err(Error::NoStore { schema: store.schema().to_owned() }),
+    }
 }
 
 /// `es migrate`.

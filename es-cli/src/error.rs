@@ -51,6 +51,12 @@ pub enum Error {
         /// What it needs: aggregates or projections.
         needs: &'static str,
     },
+    /// The schema holds no event store.
+    #[error("schema `{schema}` holds no event store: check --schema, or create one with `es migrate`")]
+    NoStore {
+        /// The schema.
+        schema: String,
+    },
     /// The schema holds no checkpoint for the projection.
     #[error("schema `{schema}` has no projection `{name}`: `es projections` lists those it has")]
     UnknownProjection {
@@ -134,7 +140,7 @@ impl Error {
                 PgError::Config(_) | PgError::InvalidSchema { .. } | PgError::Pool(_) | PgError::Unavailable(_),
             ) => 2,
             Error::Store(StoreError::Unavailable(_)) => 2,
-            Error::NotRegistered { .. } | Error::NeedsApplication { .. } => 2,
+            Error::NotRegistered { .. } | Error::NeedsApplication { .. } | Error::NoStore { .. } => 2,
             _ => 1,
         }
     }

@@ -14,8 +14,16 @@ use es_postgres::PgProjectionRunner;
 use serde_json::{Value, json};
 
 #[tokio::test]
-async fn migrate_applies_the_migrations_once() {
+async fn migrate_applies_the_migrations_once_and_other_commands_need_them() {
     let store = common::blank_store().await;
+    let before = es(&store, &["status"]);
+    assert_eq!(before.code, 2, "{before:#?}");
+    let expected = format!(
+        "error: schema `{}` holds no event store: check --schema, or create one with `es migrate`\n",
+        store.schema()
+    );
+    assert_eq!(before.stderr, expected);
+
     let first = es(&store, &["migrate"]).ok();
     assert!(first.stdout.contains("migrated: applied 1, 2, 3"), "{first:#?}");
     let again = es(&store, &["migrate", "--json"]).ok().json();
