@@ -80,6 +80,8 @@ impl Cli {
                 let _ = e.print();
                 ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
             }
+            // A reader that stopped early (`es tail | head`) is not a failure.
+            Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {}", e.report());
                 ExitCode::from(e.exit_code())

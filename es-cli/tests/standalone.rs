@@ -96,6 +96,14 @@ async fn stream_shows_events_with_their_envelopes() {
     let before = es(&store, &["stream", "acc-1", "--as-of", "2000-01-01T00:00:00Z"]);
     assert_eq!(before.code, 1, "{before:#?}");
     assert!(before.stderr.contains("stream `acc-1` has no events in that range"), "{before:#?}");
+    let metadata = Metadata::default().with_actor("ada").with("ip", "10.0.0.1");
+    let placed = EncodedEvent { name: "Placed".into(), version: 1, payload: json!({ "total": 3 }) };
+    store.append("order", "ord-1", ExpectedVersion::NoStream, vec![placed], &metadata).await.unwrap();
+    let order = es(&store, &["stream", "ord-1"]).ok().stdout;
+    assert!(order.contains("\n    metadata {\"actor\":\"ada\",\"extra\":{\"ip\":\"10.0.0.1\"}}\n"), "{order}");
+    let order = es(&store, &["stream", "ord-1", "--json"]).ok().json();
+    assert_eq!(order[0]["metadata"], json!({ "actor": "ada", "extra": { "ip": "10.0.0.1" } }));
+
     let missing = es(&store, &["stream", "nope"]);
     assert_eq!((missing.code, missing.stderr.trim()), (1, "error: stream `nope` has no events"));
 }
