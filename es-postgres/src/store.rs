@@ -418,8 +418,9 @@ impl PgEventStore {
         Ok(self.connection().await?)
     }
 
-    /// A connection from the pool; a failure to open one names the server.
-    async fn connection(&self) -> Result<Client, PgError> {
+    /// A connection from the pool, for queries of your own; a failure to
+    /// open one names the server and the cause.
+    pub async fn connection(&self) -> Result<Client, PgError> {
         self.pool.get().await.map_err(|e| PgError::pool(e, &self.config, self.pool.status().max_size))
     }
 

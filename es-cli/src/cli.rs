@@ -1,0 +1,195 @@
+//! [`Cli`]: the commands, with the application's types registered.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::{self, BufRead, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use es_core::{Aggregate, StreamRange};
+use es_postgres::{PgEventStore, PgProjection};
+
+use crate::app::{AggregateKind, Rebuild, Registered};
+use crate::args::{Args, Command, ProjectionAction};
+use crate::error::Error;
+use crate::output::Output;
+use crate::{check, projections, sql, status, stream, streams, tail};
+
+/// The `es` command line, with the aggregates and projections of an
+/// application registered.
+///
+/// The standalone `es` binary is `Cli::new()` with nothing registered: it
+/// inspects, migrates and resets. Commands that need the application's
+/// types (`projection NAME rebuild`, `stream ID --state`, `check`) work
+/// once the application registers them and runs the `Cli` from its own
+/// binary. See the [crate documentation](crate) for an example.
+pub struct Cli {
+    aggregates: Vec<Box<dyn AggregateKind>>,
+    projections: Vec<Box<dyn Rebuild>>,
+}
+
+impl Default for Cli {
+    fn default() -> Self {
+        Cli::new()
+    }
+}
+
+impl fmt::Debug for Cli {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cli")
+            .field("aggregates", &self.aggregates.iter().map(|a| a.name()).collect::<Vec<_>>())
+            .field("projections", &self.projections.iter().map(|p| p.name()).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Cli {
+    /// The command line with no application types: what the `es` binary runs.
+    pub fn new() -> Self {
+        Cli { aggregates: Vec::new(), projections: Vec::new() }
+    }
+
+    /// Registers aggregate `A`: `stream ID --state` folds streams of its
+    /// type with it, and `check` decodes their events with its event type.
+    pub fn aggregate<A: Aggregate>(mut self) -> Self {
+        self.aggregates.push(Box::new(Registered::<A>::new()));
+        self
+    }
+
+    /// Registers a projection, for `projection NAME rebuild` under its name.
+    pub fn projection<P: PgProjection + 'static>(mut self, projection: P) -> Self {
+        self.projections.push(Box::new(projection));
+        self
+    }
+
+    /// Runs the command line on `args` (the first is the program's name),
+    /// printing to stdout, errors and their causes to stderr. Returns 0 on
+    /// success, 1 when the command failed, 2 for a usage or connection
+    /// error.
+    pub async fn run<I, T>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let stdout = io::stdout();
+        let result = self.run_with(args, &mut stdout.lock(), &mut io::stdin().lock()).await;
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(Error::Usage(e)) => {
+                let _ = e.print();
+                ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+            }
+            // A reader that stopped early (`es tail | head`) is not a failure.
+            Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {}", e.report());
+                ExitCode::from(e.exit_code())
+            }
+        }
+    }
+
+    /// Runs the command line on `args`, printing to `out` and reading a
+    /// confirmation from `input`; for tests and for applications that print
+    /// elsewhere. A progress bar, if any, goes to stderr when it is a
+    /// terminal.
+    pub async fn run_with<I, T>(self, args: I, out: &mut dyn Write, input: &mut dyn BufRead) -> Result<(), Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let args = Args::try_parse_from(args)?;
+        let store = connect(&args).await?;
+        if !matches!(args.command, Command::Migrate) {
+            ensure_migrated(&store).await?;
+        }
+        let mut out = Output::new(out, args.json);
+        self.dispatch(&store, args.command, &mut out, input).await
+    }
+
+    async fn dispatch(
+        mut self,
+        store: &PgEventStore,
+        command: Command,
+        out: &mut Output<'_>,
+        input: &mut dyn BufRead,
+    ) -> Result<(), Error> {
+        match command {
+            Command::Migrate => migrate(store, out).await,
+            Command::Status => status::show(store, out).await,
+            Command::Streams { category, limit, after } => {
+                streams::show(store, category.as_deref(), limit, after.as_deref(), out).await
+            }
+            Command::Stream { id, from, to, as_of, state, at } => {
+                let mut range = StreamRange::after(from.unwrap_or(1).saturating_sub(1));
+                range.up_to_version = to.or(at);
+                range.up_to_time = as_of;
+                if state {
+                    stream::states(store, &id, range, &self.aggregates, out).await
+                } else {
+                    stream::events(store, &id, range, out).await
+                }
+            }
+            Command::Tail { category, last, follow, interval } => {
+                let tail = tail::Tail { category: category.as_deref(), last, follow, interval };
+                tail::run(store, tail, out).await
+            }
+            Command::Projections => projections::show(store, out).await,
+            Command::Projection { name, action: ProjectionAction::Reset { yes } } => {
+                projections::reset(store, &name, yes, input, out).await
+            }
+            Command::Projection { name, action: ProjectionAction::Rebuild } => {
+                let Some(index) = self.projections.iter().position(|p| p.name() == name) else {
+                    if self.projections.is_empty() {
+                        return Err(Error::NeedsApplication { command: "projection rebuild", needs: "projections" });
+                    }
+                    let known = self.projections.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ");
+                    return Err(Error::NotRegistered { kind: "projection", name, known });
+                };
+                projections::rebuild(store, self.projections.swap_remove(index), out).await
+            }
+            Command::Check => check::run(store, &self.aggregates, out).await,
+        }
+    }
+}
+
+/// A store on the server and schema the arguments name, once it answers.
+async fn connect(args: &Args) -> Result<PgEventStore, Error> {
+    let store = PgEventStore::builder_from_url(&args.database_url)?
+        .schema(&args.schema)
+        .pool_size(4)
+        .wait_timeout(Some(Duration::from_secs(10)))
+        .build()?;
+    drop(store.connection().await?);
+    Ok(store)
+}
+
+/// Fails with [`Error::NoStore`] unless the schema holds an event store.
+async fn ensure_migrated(store: &PgEventStore) -> Result<(), Error> {
+    let client = sql::client(store).await?;
+    let events = format!("{}.events", store.quoted_schema());
+    let row = client.query_one(include_str!("sql/store_exists.sql"), &[&events]).await?;
+    match row.try_get("exists")? {
+        true => Ok(()),
+        false => Err(Error::NoStore { schema: store.schema().to_owned() }),
+    }
+}
+
+/// `es migrate`.
+async fn migrate(store: &PgEventStore, out: &mut Output<'_>) -> Result<(), Error> {
+    let applied = store.migrate().await?;
+    #[derive(serde::Serialize)]
+    struct Migrated<'a> {
+        schema: &'a str,
+        applied: &'a [u32],
+        latest: u32,
+    }
+    let migrated = Migrated { schema: store.schema(), applied: &applied, latest: PgEventStore::latest_migration() };
+    out.emit(&migrated, |w, m| match m.applied {
+        [] => writeln!(w, "schema `{}` is up to date (migration {})", m.schema, m.latest),
+        applied => {
+            let list = applied.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+            writeln!(w, "schema `{}` migrated: applied {list}; now at migration {}", m.schema, m.latest)
+        }
+    })
+}

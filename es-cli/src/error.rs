@@ -1,0 +1,208 @@
+//! What can go wrong, the exit code each failure maps to, and how an error
+//! is reported.
+
+use std::error::Error as StdError;
+use std::fmt::Write as _;
+
+use es_core::{DecodeError, ProjectionError, StoreError};
+use es_postgres::PgError;
+
+/// Why a command failed.
+///
+/// [`exit_code`](Error::exit_code) tells a usage or connection problem
+/// (2) from a command that ran and failed (1).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The arguments do not parse (or help or the version was asked for).
+    #[error(transparent)]
+    Usage(#[from] clap::Error),
+    /// Connecting, migrating or a query of the command failed.
+    #[error(transparent)]
+    Database(#[from] PgError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A projection failed while rebuilding.
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+    /// The command needs an application type that was not registered.
+    #[error(
+        "no {kind} `{name}` is registered with this command line (registered: {known}); \
+         register it with `es_cli::Cli::{kind}`"
+    )]
+    NotRegistered {
+        /// `aggregate` or `projection`.
+        kind: &'static str,
+        /// The name asked for.
+        name: String,
+        /// The names that are registered.
+        known: String,
+    },
+    /// The command decodes events, which the standalone `es` cannot do.
+    #[error(
+        "`{command}` needs the application's {needs}: run it from the application's binary, \
+         which mounts `es_cli::Cli` with its types registered"
+    )]
+    NeedsApplication {
+        /// The command.
+        command: &'static str,
+        /// What it needs: aggregates or projections.
+        needs: &'static str,
+    },
+    /// The schema holds no event store.
+    #[error("schema `{schema}` holds no event store: check --schema, or create one with `es migrate`")]
+    NoStore {
+        /// The schema.
+        schema: String,
+    },
+    /// The schema holds no checkpoint for the projection.
+    #[error("schema `{schema}` has no projection `{name}`: `es projections` lists those it has")]
+    UnknownProjection {
+        /// The schema.
+        schema: String,
+        /// The projection asked for.
+        name: String,
+    },
+    /// A runner holds the projection, so its checkpoint must not move.
+    #[error("projection `{name}` is being run by {runner}: stop that runner first")]
+    ProjectionRunning {
+        /// The projection.
+        name: String,
+        /// Who runs it.
+        runner: String,
+    },
+    /// The user did not confirm a reset.
+    #[error("reset of projection `{name}` not confirmed: nothing changed (pass --yes to skip the question)")]
+    NotConfirmed {
+        /// The projection.
+        name: String,
+    },
+    /// The stream has no events (in the range asked for).
+    #[error("stream `{stream_id}` has no events{range}")]
+    NoEvents {
+        /// The stream.
+        stream_id: String,
+        /// `" in that range"` when a range was given, else empty.
+        range: &'static str,
+    },
+    /// A stored event does not decode into its aggregate's event type.
+    #[error("cannot decode event {version} of stream `{stream_id}`: {source}")]
+    Decode {
+        /// The stream.
+        stream_id: String,
+        /// The event's version.
+        version: u64,
+        /// Why it does not decode.
+        source: DecodeError,
+    },
+    /// A state or a value could not be turned into JSON.
+    #[error("cannot serialize {what} as JSON: {source}")]
+    Json {
+        /// What was being serialized.
+        what: &'static str,
+        /// The serializer's complaint.
+        source: serde_json::Error,
+    },
+    /// A number column holds a negative value where a count or position is
+    /// expected.
+    #[error("column `{column}` holds {value}, where a number of at least 0 is expected")]
+    Negative {
+        /// The column.
+        column: &'static str,
+        /// What it holds.
+        value: i64,
+    },
+    /// `check` found events that do not decode or versions that are missing.
+    #[error("check found {problems} problem(s) in the store")]
+    CheckFailed {
+        /// How many.
+        problems: usize,
+    },
+    /// Writing the output or reading the terminal failed.
+    #[error("cannot {doing}: {source}")]
+    Io {
+        /// What was being done.
+        doing: &'static str,
+        /// The system's complaint.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The process exit code: 2 for a usage or connection problem (and 0
+    /// for `--help` and `--version`), 1 for a command that failed.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(e) => u8::try_from(e.exit_code()).unwrap_or(2),
+            Error::Database(e) if e.is_unavailable() => 2,
+            Error::Database(
+                PgError::InvalidConfig { .. }
+                | PgError::InvalidSchema { .. }
+                | PgError::InvalidCaFile { .. }
+                | PgError::Pool(_)
+                | PgError::Tls { .. }
+                | PgError::Authentication { .. }
+                | PgError::DatabaseMissing { .. }
+                | PgError::RoleMissing { .. },
+            ) => 2,
+            Error::Store(StoreError::Unavailable(_)) => 2,
+            Error::NotRegistered { .. } | Error::NeedsApplication { .. } | Error::NoStore { .. } => 2,
+            _ => 1,
+        }
+    }
+
+    /// The error and its causes, one per line, leaving out a cause whose
+    /// text the lines before already carry.
+    pub fn report(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = self.source();
+        while let Some(cause) = source {
+            let line = cause.to_string();
+            if !text.contains(&line) {
+                let _ = write!(text, "\n  caused by: {line}");
+            }
+            source = cause.source();
+        }
+        text
+    }
+
+    pub(crate) fn output(source: std::io::Error) -> Self {
+        Error::Io { doing: "write the output", source }
+    }
+}
+
+impl From<es_postgres::tokio_postgres::Error> for Error {
+    fn from(e: es_postgres::tokio_postgres::Error) -> Self {
+        Error::Database(PgError::from(e))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(source: std::io::Error) -> Self {
+        Error::output(source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("connection refused")]
+    struct Refused;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let error = Error::Store(StoreError::Unavailable(Box::new(Refused)));
+        assert_eq!(error.report(), "the event store is unreachable: connection refused");
+        assert_eq!(error.exit_code(), 2);
+    }
+
+    #[test]
+    fn a_cause_not_in_the_message_gets_its_own_line() {
+        let error = Error::Io { doing: "read", source: std::io::Error::other(Refused) };
+        assert_eq!(error.exit_code(), 1);
+        assert!(error.report().starts_with("cannot read: connection refused"));
+    }
+}

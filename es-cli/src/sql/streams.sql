@@ -1,0 +1,35 @@
+-- A page of streams in stream id order: each stream's id, aggregate type,
+-- version and when its last event was recorded.
+--
+-- The streams are walked on the (stream_id, version) unique index, one probe
+-- for the next id and one for its last event (a loose index scan), so a page
+-- costs the streams it reads, not the whole table: pass the last id shown as
+-- $1 to read the next page. The recursive walk yields ids in ascending order
+-- and the outer query keeps that order, stopping the walk at $3 rows.
+--
+-- $1 the stream id to start after (NULL: from the first), $2 only this
+-- aggregate type (NULL: all), $3 the page size.
+WITH RECURSIVE ids (stream_id) AS (
+    (SELECT stream_id FROM {schema}.events
+     WHERE $1::text IS NULL OR stream_id > $1::text
+     ORDER BY stream_id
+     LIMIT 1)
+    UNION ALL
+    SELECT (SELECT e.stream_id FROM {schema}.events e
+            WHERE e.stream_id > ids.stream_id
+            ORDER BY e.stream_id
+            LIMIT 1)
+    FROM ids
+    WHERE ids.stream_id IS NOT NULL
+)
+SELECT last.stream_id, last.aggregate_type, last.version, last.recorded_at
+FROM ids
+CROSS JOIN LATERAL (
+    SELECT stream_id, aggregate_type, version, recorded_at
+    FROM {schema}.events
+    WHERE stream_id = ids.stream_id
+    ORDER BY version DESC
+    LIMIT 1
+) last
+WHERE $2::text IS NULL OR last.aggregate_type = $2::text
+LIMIT $3
