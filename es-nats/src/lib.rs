@@ -59,7 +59,7 @@ pub use message::{
     AGGREGATE_TYPE_HEADER, CAUSATION_ID_HEADER, CORRELATION_ID_HEADER, EVENT_HEADER, POSITION_HEADER,
     RECORDED_AT_HEADER, SCHEMA_VERSION_HEADER, STREAM_HEADER, VERSION_HEADER,
 };
-pub use publisher::{INITIAL_BACKOFF, JetStreamPublisher, MAX_BACKOFF, PublisherStatus, StoredEvent};
+pub use publisher::{IN_FLIGHT, INITIAL_BACKOFF, JetStreamPublisher, MAX_BACKOFF, PublisherStatus, StoredEvent};
 pub use subject::{decode_token, subject_token};
 
 /// The NATS client this crate is built on, so that its types match.

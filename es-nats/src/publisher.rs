@@ -1,10 +1,11 @@
 //! The publisher: a projection of the store whose read model is a
 //! JetStream stream.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
 
 use async_nats::jetstream;
+use async_nats::jetstream::context::PublishAckFuture;
 use es_core::projection::{Envelope, RetryPolicy, RunnerOptions};
 use es_core::{BoxError, Categories, DecodeError, EncodedEvent, Event, Position, RecordedEvent};
 use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner, PgTransaction};
@@ -19,6 +20,10 @@ use crate::subject::Prefix;
 pub const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest wait between two tries while NATS is down.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The most acknowledgments a publisher waits for at once; the JetStream
+/// context's `max_ack_inflight` must be at least this.
+pub const IN_FLIGHT: usize = 512;
 
 /// Where the publisher stands, as its [`status`](JetStreamPublisher::status)
 /// reports it.
@@ -155,16 +160,21 @@ impl JetStreamPublisher {
     /// Publishes `events` and waits until JetStream acknowledged each.
     async fn publish(&self, events: &[&RecordedEvent]) -> Result<(), PublishError> {
         for wave in waves(events) {
-            let mut acks = Vec::with_capacity(wave.len());
+            let mut acks = VecDeque::with_capacity(wave.len().min(IN_FLIGHT));
             for event in wave {
+                if acks.len() == IN_FLIGHT {
+                    if let Some((ack, event, subject)) = acks.pop_front() {
+                        acknowledged(ack, event, subject).await?;
+                    }
+                }
                 let Outgoing { subject, message } = outgoing(event, &self.prefix, &self.store);
                 match self.jetstream.send_publish(subject.clone(), message).await {
-                    Ok(ack) => acks.push((ack, event, subject)),
+                    Ok(ack) => acks.push_back((ack, event, subject)),
                     Err(cause) => return Err(PublishError::of(event, subject, cause)),
                 }
             }
             for (ack, event, subject) in acks {
-                ack.await.map_err(|cause| PublishError::of(event, subject, cause))?;
+                acknowledged(ack, event, subject).await?;
             }
         }
         Ok(())
@@ -187,6 +197,11 @@ impl JetStreamPublisher {
             }
         });
     }
+}
+
+/// Waits for JetStream's acknowledgment of `event`.
+async fn acknowledged(ack: PublishAckFuture, event: &RecordedEvent, subject: String) -> Result<(), PublishError> {
+    ack.await.map(drop).map_err(|cause| PublishError::of(event, subject, cause))
 }
 
 /// `events` in waves: the first event of each stream, then the second of
