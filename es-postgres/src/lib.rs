@@ -71,8 +71,10 @@
 //!   stream and version. Nothing read from the database can panic.
 #![warn(missing_docs)]
 
+mod append;
 mod error;
 mod feed;
+mod in_transaction;
 mod listen;
 mod migrate;
 mod projection;
@@ -85,6 +87,7 @@ mod url;
 mod xid8;
 
 pub use error::PgError;
+pub use in_transaction::PgStoreInTransaction;
 pub use projection::{PgProjection, PgProjectionRunner};
 pub use store::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgEventStore, PgEventStoreBuilder, PgReadLag};
 pub use tls::PgSslMode;

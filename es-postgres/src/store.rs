@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use es_core::projection::{CheckpointWaiter, CheckpointWatch, ParkedEvent, ProjectionError, WaitError};
@@ -12,15 +12,15 @@ use es_core::{
     StoreError, StreamRange, validate_stream_id,
 };
 use futures_util::TryStreamExt;
-use serde_json::Value;
-use tokio_postgres::types::{Json, ToSql};
+use tokio_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::error::{PgError, is_unique_violation, store_error};
+use crate::append::{self, Append, Session, invalid_input};
+use crate::error::{PgError, store_error};
 use crate::feed::{self, Feed};
 use crate::schema::{Schema, Statements};
 use crate::tls::{PgSslMode, Roots, TlsOptions};
-use crate::xid8::Xid8;
 use crate::{migrate, row, url};
 
 /// The schema the store lives in unless [`PgEventStoreBuilder::schema`] says otherwise.
@@ -28,13 +28,6 @@ pub const DEFAULT_SCHEMA: &str = "es";
 
 /// The pool size unless [`PgEventStoreBuilder::pool_size`] says otherwise.
 pub const DEFAULT_POOL_SIZE: usize = 16;
-
-const UNIQUE_STREAM_VERSION: &str = "events_stream_version";
-
-/// How often an append with [`ExpectedVersion::Any`] is tried when other
-/// writers keep taking the stream's next version, before it reports the
-/// conflict.
-const ANY_APPEND_ATTEMPTS: u32 = 64;
 
 /// An [`EventStore`] on PostgreSQL, sharing a connection pool by cloning.
 ///
@@ -379,17 +372,7 @@ impl PgEventStore {
     ) -> Result<Vec<T>, StoreError> {
         validate_stream_id(stream_id)?;
         let client = self.client().await?;
-        let statement = client.prepare_cached(sql).await.map_err(store_error)?;
-        let after = i64::try_from(range.after_version).unwrap_or(i64::MAX);
-        let up_to = range.up_to_version.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
-        let params: [&(dyn ToSql + Sync); 4] = [&stream_id, &after, &up_to, &range.up_to_time];
-        let rows = client.query_raw(&statement, params).await.map_err(store_error)?;
-        let mut rows = std::pin::pin!(rows);
-        let mut decoded = Vec::new();
-        while let Some(row) = rows.try_next().await.map_err(store_error)? {
-            decoded.push(decode(&row)?);
-        }
-        Ok(decoded)
+        query_stream(&client, sql, stream_id, range, decode).await
     }
 
     /// How far [`read_all`](EventStore::read_all) lags behind the committed
@@ -423,19 +406,28 @@ impl PgEventStore {
     pub async fn connection(&self) -> Result<Client, PgError> {
         self.pool.get().await.map_err(|e| PgError::pool(e, &self.config, self.pool.status().max_size))
     }
-
-    /// The stream's current version (0 when it has no events).
-    async fn stream_version(&self, client: &Client, stream_id: &str) -> Result<u64, StoreError> {
-        let statement = client.prepare_cached(&self.sql.stream_version).await.map_err(store_error)?;
-        let row = client.query_one(&statement, &[&stream_id]).await.map_err(store_error)?;
-        let version: i64 = row.try_get(0).map_err(store_error)?;
-        Ok(u64::try_from(version).unwrap_or(0))
-    }
 }
 
-/// A number beyond what its column holds.
-fn invalid_input(what: &str, max: impl fmt::Display) -> StoreError {
-    StoreError::InvalidInput { reason: format!("{what} is larger than PostgreSQL stores ({max} at most)") }
+/// Reads a stream with `sql` (parameters: stream id, after version, up to
+/// version, up to time) on `session`, decoding each row as it arrives.
+pub(crate) async fn query_stream<S: Session, T>(
+    session: &S,
+    sql: &str,
+    stream_id: &str,
+    range: StreamRange,
+    decode: impl Fn(&tokio_postgres::Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let statement = session.prepare(sql).await.map_err(store_error)?;
+    let after = i64::try_from(range.after_version).unwrap_or(i64::MAX);
+    let up_to = range.up_to_version.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+    let params: [&(dyn ToSql + Sync); 4] = [&stream_id, &after, &up_to, &range.up_to_time];
+    let rows = session.client().query_raw(&statement, params).await.map_err(store_error)?;
+    let mut rows = std::pin::pin!(rows);
+    let mut decoded = Vec::new();
+    while let Some(row) = rows.try_next().await.map_err(store_error)? {
+        decoded.push(decode(&row)?);
+    }
+    Ok(decoded)
 }
 
 /// How far [`EventStore::read_all`] lags behind the committed events; see
@@ -461,103 +453,8 @@ impl EventStore for PgEventStore {
     ) -> Result<Appended, StoreError> {
         validate_stream_id(stream_id)?;
         let client = self.client().await?;
-        // One event at an exact version (a command's append) takes the lean
-        // statement; anything else the general one.
-        let one = events.len() == 1 && expected != ExpectedVersion::Any;
-        let sql = if one { &self.sql.append_one } else { &self.sql.append };
-        let statement = client.prepare_cached(sql).await.map_err(store_error)?;
-        // A version beyond `i64::MAX` cannot be the head of any stream: -1
-        // never matches, so the statement reports the actual version.
-        let expected_sql: Option<i64> = match expected {
-            ExpectedVersion::Any => None,
-            ExpectedVersion::NoStream => Some(0),
-            ExpectedVersion::Exact(v) => Some(i64::try_from(v).unwrap_or(-1)),
-        };
-        let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
-        let versions = events
-            .iter()
-            .map(|e| i32::try_from(e.version))
-            .collect::<Result<Vec<i32>, _>>()
-            .map_err(|_| invalid_input("an event's schema version", i32::MAX))?;
-        let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
-        let metadata_sql = Json(metadata);
-        let params: [&(dyn ToSql + Sync); 7] = match (one, names.first(), versions.first(), payloads.first()) {
-            (true, Some(name), Some(version), Some(payload)) => {
-                [&stream_id, &aggregate_type, &expected_sql, name, version, payload, &metadata_sql]
-            }
-            _ => [&stream_id, &aggregate_type, &expected_sql, &names, &versions, &payloads, &metadata_sql],
-        };
-        let notify = client.prepare_cached("SELECT pg_notify($1, '')").await.map_err(store_error)?;
-        let channel = self.channel();
-        let mut collisions = 0;
-        let rows = loop {
-            // The notification is pipelined behind the append, in a
-            // transaction of its own: it wakes projection runners after the
-            // append commits, costs no round trip, and keeps the lock that
-            // NOTIFY takes at commit away from the append's WAL flush.
-            let (appended, _) =
-                futures_util::future::join(client.query(&statement, &params), client.execute(&notify, &[&channel]))
-                    .await;
-            match appended {
-                Ok(rows) => break rows,
-                // Another writer took the versions after the head we read.
-                Err(e) if is_unique_violation(&e, UNIQUE_STREAM_VERSION) => {
-                    // With `Any` the append is simply tried again on the new
-                    // head, a bounded number of times.
-                    collisions += 1;
-                    if expected == ExpectedVersion::Any && collisions < ANY_APPEND_ATTEMPTS {
-                        continue;
-                    }
-                    let actual = self.stream_version(&client, stream_id).await?;
-                    return Err(StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual });
-                }
-                Err(e) => return Err(store_error(e)),
-            }
-        };
-        let head = |row: &tokio_postgres::Row| -> Result<u64, StoreError> {
-            let v: i64 = row.try_get(0).map_err(store_error)?;
-            Ok(u64::try_from(v).unwrap_or(0))
-        };
-        let Some(first) = rows.first() else {
-            // Only the lean statement inserts nothing: the stream has no
-            // event at the expected version.
-            let actual = self.stream_version(&client, stream_id).await?;
-            return Err(StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual });
-        };
-        let actual = head(first)?;
-        let inserted = first.try_get::<_, Option<i64>>(1).map_err(store_error)?.is_some();
-        if !inserted {
-            return if events.is_empty() && expected.admits(actual) {
-                Ok(Appended { stream_version: actual, events: Vec::new() })
-            } else {
-                Err(StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual })
-            };
-        }
-        if rows.len() != events.len() {
-            return Err(StoreError::Backend(
-                format!("append of {} events returned {} rows", events.len(), rows.len()).into(),
-            ));
-        }
-        let mut recorded = Vec::with_capacity(events.len());
-        for (row, event) in rows.iter().zip(events) {
-            let number = |i: usize| -> Result<u64, StoreError> {
-                let v: i64 = row.try_get(i).map_err(store_error)?;
-                u64::try_from(v).map_err(|e| StoreError::Backend(Box::new(e)))
-            };
-            let recorded_at: SystemTime = row.try_get(4).map_err(store_error)?;
-            let Xid8(commit) = row.try_get(2).map_err(store_error)?;
-            recorded.push(RecordedEvent {
-                aggregate_type: aggregate_type.to_owned(),
-                stream_id: stream_id.to_owned(),
-                version: number(3)?,
-                position: Position::new(commit, number(1)?),
-                recorded_at,
-                event,
-                metadata: metadata.clone(),
-            });
-        }
-        let stream_version = recorded.last().map_or(actual, |e| e.version);
-        Ok(Appended { stream_version, events: recorded })
+        let request = Append { aggregate_type, stream_id, expected, events, metadata };
+        append::append(&client, &self.sql, &self.channel(), request).await
     }
 
     async fn read_stream(&self, stream_id: &str, range: StreamRange) -> Result<Vec<RecordedEvent>, StoreError> {
