@@ -28,8 +28,8 @@
 //! # What it stores
 //!
 //! [`PgEventStore::migrate`] creates, in its own Postgres schema (`es` unless
-//! configured), the tables `events`, `snapshots`, `checkpoints` and
-//! `schema_migrations`. The migrations are SQL files shipped in the crate;
+//! configured), the tables `events`, `snapshots`, `checkpoints`, `outbox`
+//! and `schema_migrations`. The migrations are SQL files shipped in the crate;
 //! they run in one transaction under an advisory lock, so every process may
 //! call `migrate` at startup.
 //!
@@ -53,6 +53,12 @@
 //!   transaction left open anywhere in the cluster holds `read_all` back
 //!   (it delays, never loses), so set `idle_in_transaction_session_timeout`
 //!   and watch [`PgEventStore::read_lag`].
+//! - **In the caller's transaction**: [`PgEventStore::append_in`] appends
+//!   inside a transaction the application holds, so that events and its own
+//!   rows commit together; [`PgEventStore::in_transaction`] gives a
+//!   `Repository` the same. A write side without events enqueues messages
+//!   the same way in [`PgOutbox`], delivered in commit order by
+//!   [`PgOutboxRunner`].
 //! - **TLS** on every connection, as `sslmode` says (libpq's five modes,
 //!   [`PgSslMode`]); `verify-full` with `sslrootcert=<file>` in the URL or
 //!   [`PgEventStoreBuilder::ca_file`] is the setting for a server across a
@@ -77,6 +83,7 @@ mod feed;
 mod in_transaction;
 mod listen;
 mod migrate;
+mod outbox;
 mod projection;
 mod row;
 mod schema;
@@ -88,6 +95,9 @@ mod xid8;
 
 pub use error::PgError;
 pub use in_transaction::PgStoreInTransaction;
+pub use outbox::{
+    DEFAULT_OUTBOX_PAGE_SIZE, OUTBOX_POLL_INTERVAL, OutboxError, OutboxHandler, OutboxMessage, PgOutbox, PgOutboxRunner,
+};
 pub use projection::{PgProjection, PgProjectionRunner};
 pub use store::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgEventStore, PgEventStoreBuilder, PgReadLag};
 pub use tls::PgSslMode;
