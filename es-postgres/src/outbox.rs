@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
+use es_core::projection::RetryPolicy;
 use es_core::{BoxError, Position, StoreError};
 use futures_util::future::Either;
 use serde_json::Value;
@@ -164,6 +165,7 @@ pub struct PgOutboxRunner<H> {
     handler: H,
     consumer: String,
     page_size: usize,
+    retry: RetryPolicy,
     session: Option<Listener>,
     checkpoint: Position,
 }
@@ -188,6 +190,7 @@ impl<H: OutboxHandler> PgOutboxRunner<H> {
             handler,
             consumer,
             page_size: DEFAULT_OUTBOX_PAGE_SIZE,
+            retry: RetryPolicy::NEVER,
             session: None,
             checkpoint: Position::START,
         }
@@ -196,6 +199,14 @@ impl<H: OutboxHandler> PgOutboxRunner<H> {
     /// Sets how many messages one transaction delivers at most.
     pub fn page_size(mut self, page_size: usize) -> Self {
         self.page_size = page_size.max(1);
+        self
+    }
+
+    /// Sets how a failing page is retried (default: not at all, the
+    /// runner stops at it). Each try is a transaction of its own, and the
+    /// pauses between tries hold none open.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
         self
     }
 
@@ -253,44 +264,52 @@ impl<H: OutboxHandler> PgOutboxRunner<H> {
         }
     }
 
-    /// Delivers pages until none is left; returns how many messages.
+    /// Delivers pages until none is left; returns how many messages. A
+    /// page the handler fails on is tried again per the retry policy.
     async fn deliver(&mut self) -> Result<u64, OutboxError> {
-        let mut delivered = 0;
+        let (mut delivered, mut failures) = (0, 0);
         loop {
-            let sql = self.store.sql();
-            let Some(session) = self.session.as_mut() else { return Ok(delivered) };
-            let (client, statements) = session.parts();
-            let tx = client
-                .transaction()
-                .await
-                .map_err(|e| OutboxError::Store { consumer: self.handler.name().to_owned(), source: store_error(e) })?;
-            let tx = PgTransaction::new(tx, statements);
-            let page = read_page(&tx, &sql.outbox_read, self.checkpoint, self.page_size)
-                .await
-                .map_err(|source| OutboxError::Store { consumer: self.handler.name().to_owned(), source })?;
-            let (Some(first), Some(last)) = (page.first(), page.last()) else { return Ok(delivered) };
-            if let Err(source) = self.handler.handle(&tx, &page).await {
-                return Err(OutboxError::Handler {
-                    consumer: self.handler.name().to_owned(),
-                    position: first.position,
-                    topic: first.topic.clone(),
-                    key: first.key.clone(),
-                    source,
-                });
+            match self.deliver_page().await {
+                Ok(0) => return Ok(delivered),
+                Ok(count) => (delivered, failures) = (delivered + count, 0),
+                Err(error @ OutboxError::Handler { .. }) => {
+                    failures += 1;
+                    if failures >= self.retry.attempts() {
+                        return Err(error);
+                    }
+                    tokio::time::sleep(self.retry.backoff(failures)).await;
+                }
+                Err(error) => return Err(error),
             }
-            let to = last.position;
-            let moved = save_checkpoint(&tx, &sql.save_checkpoint, &self.consumer, self.checkpoint, to, &self.store)
-                .await
-                .map_err(|source| OutboxError::Store { consumer: self.handler.name().to_owned(), source })?;
-            if !moved {
-                return Err(OutboxError::Busy { consumer: self.handler.name().to_owned() });
-            }
-            tx.commit()
-                .await
-                .map_err(|e| OutboxError::Store { consumer: self.handler.name().to_owned(), source: store_error(e) })?;
-            self.checkpoint = to;
-            delivered += page.len() as u64;
         }
+    }
+
+    /// Delivers one page in one transaction; returns how many messages.
+    async fn deliver_page(&mut self) -> Result<u64, OutboxError> {
+        let name = self.handler.name().to_owned();
+        let consumer = || name.clone();
+        let sql = self.store.sql();
+        let Some(session) = self.session.as_mut() else { return Ok(0) };
+        let (client, statements) = session.parts();
+        let store_failed = |source| OutboxError::Store { consumer: consumer(), source };
+        let tx = client.transaction().await.map_err(|e| store_failed(store_error(e)))?;
+        let tx = PgTransaction::new(tx, statements);
+        let page = read_page(&tx, &sql.outbox_read, self.checkpoint, self.page_size).await.map_err(store_failed)?;
+        let (Some(first), Some(last)) = (page.first(), page.last()) else { return Ok(0) };
+        if let Err(source) = self.handler.handle(&tx, &page).await {
+            let (position, topic, key) = (first.position, first.topic.clone(), first.key.clone());
+            return Err(OutboxError::Handler { consumer: consumer(), position, topic, key, source });
+        }
+        let to = last.position;
+        let moved = save_checkpoint(&tx, &sql.save_checkpoint, &self.consumer, self.checkpoint, to, &self.store)
+            .await
+            .map_err(store_failed)?;
+        if !moved {
+            return Err(OutboxError::Busy { consumer: consumer() });
+        }
+        tx.commit().await.map_err(|e| store_failed(store_error(e)))?;
+        self.checkpoint = to;
+        Ok(page.len() as u64)
     }
 
     /// Loads the checkpoint on the session holding the lock and keeps it.

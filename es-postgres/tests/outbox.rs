@@ -6,15 +6,17 @@ mod common;
 use std::time::Duration;
 
 use es_core::BoxError;
+use es_core::projection::RetryPolicy;
 use es_postgres::{OutboxError, OutboxHandler, OutboxMessage, PgEventStore, PgOutbox, PgOutboxRunner, PgTransaction};
 use serde_json::json;
 
 /// Writes each message into `delivered`, under its consumer's name; fails
-/// at the message with key `fail_at` while it is set.
+/// at the message with key `fail_at`, `failures` times.
 struct Recorder {
     name: String,
     table: String,
     fail_at: Option<String>,
+    failures: u32,
 }
 
 impl OutboxHandler for Recorder {
@@ -30,7 +32,8 @@ impl OutboxHandler for Recorder {
             ))
             .await?;
         for m in messages {
-            if self.fail_at.as_deref() == Some(m.key.as_str()) {
+            if self.fail_at.as_deref() == Some(m.key.as_str()) && self.failures > 0 {
+                self.failures -= 1;
                 return Err(format!("cannot handle {}", m.key).into());
             }
             let (commit, sequence) = (m.position.commit as i64, m.position.sequence as i64);
@@ -52,7 +55,7 @@ async fn store_with_read_model() -> (PgEventStore, String) {
 }
 
 fn recorder(name: &str, table: &str) -> Recorder {
-    Recorder { name: name.into(), table: table.into(), fail_at: None }
+    Recorder { name: name.into(), table: table.into(), fail_at: None, failures: 0 }
 }
 
 /// The keys `consumer` delivered, in the order delivered.
@@ -139,9 +142,11 @@ async fn a_handler_failing_mid_page_leaves_the_read_model_equal_to_a_replay() {
     for chunk in keys.chunks(5) {
         enqueue_committed(&store, &chunk.iter().map(String::as_str).collect::<Vec<_>>()).await;
     }
-    let mut failing =
-        PgOutboxRunner::new(store.clone(), Recorder { fail_at: Some("o-13".into()), ..recorder("a", &table) })
-            .page_size(10);
+    let mut failing = PgOutboxRunner::new(
+        store.clone(),
+        Recorder { fail_at: Some("o-13".into()), failures: u32::MAX, ..recorder("a", &table) },
+    )
+    .page_size(10);
     let failed = loop {
         match failing.catch_up().await {
             Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
@@ -172,4 +177,17 @@ async fn pruning_deletes_only_what_every_consumer_delivered() {
     assert_eq!(outbox.prune(Duration::ZERO).await.expect("prune"), 2, "the two delivered, not o-3");
     deliver(&mut PgOutboxRunner::new(store.clone(), recorder("b", &table)), 1).await;
     assert_eq!(delivered(&store, &table, "b").await, ["o-3"], "a new consumer starts at what is left");
+}
+
+#[tokio::test]
+async fn a_page_that_fails_is_retried_and_delivered_once() {
+    let (store, table) = store_with_read_model().await;
+    enqueue_committed(&store, &["o-1", "o-2", "o-3"]).await;
+    let flaky = Recorder { fail_at: Some("o-2".into()), failures: 2, ..recorder("a", &table) };
+    let retry =
+        RetryPolicy { attempts: 3, initial_backoff: Duration::from_millis(1), max_backoff: Duration::from_millis(5) };
+    let mut runner = PgOutboxRunner::new(store.clone(), flaky).retry(retry);
+    deliver(&mut runner, 3).await;
+    assert_eq!(runner.handler().failures, 0, "it failed twice, then went through");
+    assert_eq!(delivered(&store, &table, "a").await, ["o-1", "o-2", "o-3"]);
 }
