@@ -1,7 +1,6 @@
 //! What can go wrong when publishing.
 
 use async_nats::jetstream::context::PublishError as NatsPublishError;
-use es_core::RecordedEvent;
 
 /// A publisher that cannot be built as configured.
 #[derive(Debug, thiserror::Error)]
@@ -18,28 +17,20 @@ pub enum ConfigError {
     },
 }
 
-/// JetStream did not take an event: NATS is down or unreachable, no
+/// JetStream did not take a message: NATS is down or unreachable, no
 /// JetStream stream listens on the subject, or the acknowledgment did not
-/// come in time. The checkpoint stays before the event, and the publisher
-/// tries again.
+/// come in time. The checkpoint stays before the message, and the
+/// publisher tries again.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "JetStream did not acknowledge event {version} of stream `{stream_id}` on subject `{subject}`: {cause}; \
+    "JetStream did not acknowledge {what} on subject `{subject}`: {cause}; \
      check that NATS is up and that a JetStream stream captures the subject"
 )]
 pub struct PublishError {
-    /// The event's stream.
-    pub stream_id: String,
-    /// The event's version in its stream.
-    pub version: u64,
+    /// What was published: an event of a stream, or an outbox message.
+    pub what: String,
     /// The subject it was published on.
     pub subject: String,
     /// What the client reported.
     pub cause: NatsPublishError,
-}
-
-impl PublishError {
-    pub(crate) fn of(event: &RecordedEvent, subject: String, cause: NatsPublishError) -> Self {
-        PublishError { stream_id: event.stream_id.clone(), version: event.version, subject, cause }
-    }
 }

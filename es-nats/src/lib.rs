@@ -47,19 +47,29 @@
 //! global position) lets JetStream drop what is published again after a
 //! crash. While NATS is down it retries with bounded backoff and reports
 //! the outage through [`JetStreamPublisher::status`].
+//!
+//! # Outboxes
+//!
+//! [`JetStreamOutbox`] publishes an `es_postgres::PgOutbox` (messages a
+//! write side without events enqueues in its own transactions) the same
+//! way: exactly once, in order per key, through outages.
 #![warn(missing_docs)]
 
 mod error;
 mod message;
+mod outbox;
 mod publisher;
+mod send;
 mod subject;
 
 pub use error::{ConfigError, PublishError};
 pub use message::{
-    AGGREGATE_TYPE_HEADER, CAUSATION_ID_HEADER, CORRELATION_ID_HEADER, EVENT_HEADER, POSITION_HEADER,
-    RECORDED_AT_HEADER, SCHEMA_VERSION_HEADER, STREAM_HEADER, VERSION_HEADER,
+    AGGREGATE_TYPE_HEADER, CAUSATION_ID_HEADER, CORRELATION_ID_HEADER, ENQUEUED_AT_HEADER, EVENT_HEADER, KEY_HEADER,
+    POSITION_HEADER, RECORDED_AT_HEADER, SCHEMA_VERSION_HEADER, STREAM_HEADER, TOPIC_HEADER, VERSION_HEADER,
 };
-pub use publisher::{IN_FLIGHT, INITIAL_BACKOFF, JetStreamPublisher, MAX_BACKOFF, PublisherStatus, StoredEvent};
+pub use outbox::JetStreamOutbox;
+pub use publisher::{INITIAL_BACKOFF, JetStreamPublisher, MAX_BACKOFF, StoredEvent};
+pub use send::{IN_FLIGHT, PublisherStatus};
 pub use subject::{decode_token, subject_token};
 
 /// The NATS client this crate is built on, so that its types match.

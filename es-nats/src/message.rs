@@ -3,6 +3,7 @@
 use async_nats::HeaderMap;
 use async_nats::jetstream::message::PublishMessage;
 use es_core::RecordedEvent;
+use es_postgres::OutboxMessage;
 
 use crate::subject::{Prefix, header_value};
 
@@ -16,10 +17,18 @@ pub const AGGREGATE_TYPE_HEADER: &str = "Es-Aggregate-Type";
 pub const STREAM_HEADER: &str = "Es-Stream";
 /// Header: the event's version in its stream.
 pub const VERSION_HEADER: &str = "Es-Version";
-/// Header: the event's global position, `<commit>:<sequence>`.
+/// Header: the event's global position (or the outbox message's place in
+/// the outbox), `<commit>:<sequence>`.
 pub const POSITION_HEADER: &str = "Es-Position";
 /// Header: when the event was recorded, RFC 3339 in UTC with microseconds.
 pub const RECORDED_AT_HEADER: &str = "Es-Recorded-At";
+/// Header (outbox): the message's topic.
+pub const TOPIC_HEADER: &str = "Es-Topic";
+/// Header (outbox): the message's key.
+pub const KEY_HEADER: &str = "Es-Key";
+/// Header (outbox): when the message was enqueued, RFC 3339 in UTC with
+/// microseconds.
+pub const ENQUEUED_AT_HEADER: &str = "Es-Enqueued-At";
 /// Header: the correlation id of the command that recorded the event, when
 /// it had one.
 pub const CORRELATION_ID_HEADER: &str = "Es-Correlation-Id";
@@ -27,10 +36,15 @@ pub const CORRELATION_ID_HEADER: &str = "Es-Correlation-Id";
 /// it had one.
 pub const CAUSATION_ID_HEADER: &str = "Es-Causation-Id";
 
-/// What one event is published as.
+/// What one event or outbox message is published as.
 pub(crate) struct Outgoing {
+    /// Messages with the same key are published in order, one after the
+    /// other; others in parallel.
+    pub(crate) key: String,
     pub(crate) subject: String,
     pub(crate) message: PublishMessage,
+    /// What it is, for errors.
+    pub(crate) what: String,
 }
 
 /// The message for `event`: its payload as JSON, its envelope in headers,
@@ -55,7 +69,33 @@ pub(crate) fn outgoing(event: &RecordedEvent, prefix: &Prefix, store: &str) -> O
         .payload(event.event.payload.to_string().into())
         .headers(headers)
         .message_id(message_id(store, event));
-    Outgoing { subject: prefix.subject(&event.aggregate_type, &event.stream_id), message }
+    Outgoing {
+        key: event.stream_id.clone(),
+        subject: prefix.subject(&event.aggregate_type, &event.stream_id),
+        message,
+        what: format!("event {} of stream `{}`", event.version, event.stream_id),
+    }
+}
+
+/// The message for an outbox message: its payload as JSON, topic, key,
+/// position and time in headers, and a message id of its own.
+pub(crate) fn outbox_outgoing(message: &OutboxMessage, prefix: &Prefix, store: &str) -> Outgoing {
+    let position = format!("{}:{}", message.position.commit, message.position.sequence);
+    let mut headers = HeaderMap::new();
+    headers.insert(TOPIC_HEADER, header_value(&message.topic));
+    headers.insert(KEY_HEADER, header_value(&message.key));
+    headers.insert(POSITION_HEADER, position.as_str());
+    headers.insert(ENQUEUED_AT_HEADER, humantime::format_rfc3339_micros(message.enqueued_at).to_string());
+    let publish = PublishMessage::build()
+        .payload(message.payload.to_string().into())
+        .headers(headers)
+        .message_id(format!("{}:outbox:{position}", header_value(store)));
+    Outgoing {
+        key: message.key.clone(),
+        subject: prefix.subject(&message.topic, &message.key),
+        message: publish,
+        what: format!("outbox message {position} (topic `{}`, key `{}`)", message.topic, message.key),
+    }
 }
 
 fn position(event: &RecordedEvent) -> String {
@@ -64,6 +104,6 @@ fn position(event: &RecordedEvent) -> String {
 
 /// `<store>:<commit>:<sequence>`: the store (its schema) and the event's
 /// global position.
-pub(crate) fn message_id(store: &str, event: &RecordedEvent) -> String {
+fn message_id(store: &str, event: &RecordedEvent) -> String {
     format!("{}:{}", header_value(store), position(event))
 }

@@ -146,6 +146,12 @@ pub struct Delivered {
 /// them all with a consumer, in the stream's order, and checks that no more
 /// came.
 pub async fn delivered(js: &jetstream::Context, count: u64) -> Vec<Delivered> {
+    messages(js, count).await.iter().map(Delivered::of).collect()
+}
+
+/// Waits until the JetStream stream holds `count` messages, then reads
+/// them all, in the stream's order, and checks that no more came.
+pub async fn messages(js: &jetstream::Context, count: u64) -> Vec<jetstream::Message> {
     let mut stream = js.get_stream(STREAM).await.expect("the JetStream stream");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
@@ -164,20 +170,29 @@ pub async fn delivered(js: &jetstream::Context, count: u64) -> Vec<Delivered> {
     let mut messages = consumer.messages().await.expect("messages");
     let mut read = Vec::new();
     while (read.len() as u64) < count {
-        let message = messages.next().await.expect("a message").expect("a message, not an error");
-        let headers = message.headers.as_ref().expect("headers");
-        let header = |name: &str| headers.get(name).map(|v| v.as_str().to_owned()).unwrap_or_default();
-        read.push(Delivered {
-            subject: message.subject.to_string(),
-            stream_id: percent_decode(&header(es_nats::STREAM_HEADER)),
-            version: header(es_nats::VERSION_HEADER).parse().expect("a version"),
-            event: header(es_nats::EVENT_HEADER),
-            position: header(es_nats::POSITION_HEADER),
-            msg_id: headers.get(async_nats::header::NATS_MESSAGE_ID).map(|v| v.as_str().to_owned()).unwrap_or_default(),
-            payload: serde_json::from_slice(&message.payload).expect("a JSON payload"),
-        });
+        read.push(messages.next().await.expect("a message").expect("a message, not an error"));
     }
     read
+}
+
+impl Delivered {
+    fn of(message: &jetstream::Message) -> Delivered {
+        Delivered {
+            subject: message.subject.to_string(),
+            stream_id: header(message, es_nats::STREAM_HEADER),
+            version: header(message, es_nats::VERSION_HEADER).parse().expect("a version"),
+            event: header(message, es_nats::EVENT_HEADER),
+            position: header(message, es_nats::POSITION_HEADER),
+            msg_id: header(message, async_nats::header::NATS_MESSAGE_ID),
+            payload: serde_json::from_slice(&message.payload).expect("a JSON payload"),
+        }
+    }
+}
+
+/// A header of `message`, percent-decoded ("" when missing).
+pub fn header(message: &jetstream::Message, name: impl async_nats::header::IntoHeaderName) -> String {
+    let value = message.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str().to_owned());
+    percent_decode(&value.unwrap_or_default())
 }
 
 fn percent_decode(value: &str) -> String {
