@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use es_core::projection::{CheckpointWaiter, Envelope, RunnerOptions};
 use es_core::{
-    Aggregate, Apply, BoxError, Categories, Event, EventStore, ExpectedVersion, Metadata, Position, ProjectionError,
-    RecordedEvent,
+    Aggregate, Apply, BoxError, Categories, EncodedEvent, Event, EventStore, ExpectedVersion, Metadata, Position,
+    ProjectionError, RecordedEvent,
 };
 use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner, PgTransaction};
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,13 @@ impl Apply<Deposited> for Account {
     fn apply(&mut self, e: &Deposited) {
         self.balance += e.amount;
     }
+}
+
+/// An event the program knows (it is registered) that the ledger does not
+/// read.
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Noted {
+    pub note: String,
 }
 
 /// Keeps balances and a log of every event it handled, in the order it
@@ -154,6 +161,12 @@ pub async fn deposit(store: &PgEventStore, stream: &str, amount: i64) -> Positio
     let appended =
         store.append("account", stream, ExpectedVersion::Any, vec![event], &Metadata::default()).await.unwrap();
     appended.position().unwrap()
+}
+
+/// Appends `event` to `stream` of aggregate type `category`.
+pub async fn append_to(store: &PgEventStore, category: &str, stream: &str, event: EncodedEvent) -> Position {
+    let appended = store.append(category, stream, ExpectedVersion::Any, vec![event], &Metadata::default()).await;
+    appended.unwrap().position().unwrap()
 }
 
 /// Every event of the store, read after all writers finished.
