@@ -348,8 +348,14 @@ impl<P: PgProjection> Backend for PgBackend<P> {
     type Event = P::Event;
     type Unit<'u> = PgUnit<'u>;
 
-    async fn read(&self, after: Position, limit: usize, categories: &Categories) -> Result<Page, StoreError> {
-        self.store.read_categories(after, limit, categories).await
+    fn read(
+        &self,
+        after: Position,
+        limit: usize,
+        categories: Categories,
+    ) -> impl Future<Output = Result<Page, StoreError>> + Send + 'static {
+        let store = self.store.clone();
+        async move { store.read_categories(after, limit, &categories).await }
     }
 
     async fn count(&self, categories: &Categories) -> Result<u64, StoreError> {

@@ -42,13 +42,15 @@ pub trait Backend: Send + 'static {
     /// One unit of work (a transaction).
     type Unit<'u>: Send + Sync;
 
-    /// Reads a page of the projection's categories after `after`.
+    /// Reads a page of the projection's categories after `after`. The read
+    /// holds no borrow of the backend, so that the engine reads the next
+    /// page while it hands the current one over.
     fn read(
         &self,
         after: Position,
         limit: usize,
-        categories: &Categories,
-    ) -> impl Future<Output = Result<Page, StoreError>> + Send;
+        categories: Categories,
+    ) -> impl Future<Output = Result<Page, StoreError>> + Send + 'static;
 
     /// The number of events in `categories`, for progress reports.
     fn count(&self, categories: &Categories) -> impl Future<Output = Result<u64, StoreError>> + Send;
@@ -270,24 +272,26 @@ impl<B: Backend> Engine<B> {
         mut on_page: impl FnMut(u64) + Send + 'a,
     ) -> impl Future<Output = Result<u64, ProjectionError>> + Send + 'a {
         async move {
-            let mut read = 0;
+            let (size, mut read) = (self.options.page_size, 0);
+            let first = self.backend.read(self.cursor.checkpoint, size, self.categories.clone());
+            let mut page = first.await.map_err(|e| self.store_error(e))?;
             loop {
-                let page = self
-                    .backend
-                    .read(self.cursor.checkpoint, self.options.page_size, &self.categories)
-                    .await
-                    .map_err(|e| self.store_error(e))?;
                 let reached = page.events.last().map_or(page.through, |e| e.position.max(page.through));
                 if reached <= self.cursor.checkpoint {
                     return Ok(read);
                 }
-                self.handle_page(&page.events).await?;
+                // The next page is read while this one is handled: where it
+                // starts does not depend on how this one goes.
+                let next = self.backend.read(reached, size, self.categories.clone());
+                let (handled, next) = futures_util::future::join(self.handle_page(&page.events), next).await;
+                handled?;
                 if reached > self.cursor.checkpoint {
                     // Events of other categories follow the last one read.
                     self.commit_events(&[], reached).await?.map_err(|failed| self.unexpected(failed.source))?;
                 }
                 read += page.events.len() as u64;
                 on_page(read);
+                page = next.map_err(|e| self.store_error(e))?;
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use crate::envelope::{Position, RecordedEvent};
@@ -60,7 +60,12 @@ impl<P: Projection + 'static, S: EventStore + 'static> InMemoryProjectionRunner<
         let name = projection.name().to_owned();
         let categories = projection.categories();
         let watch = CheckpointWatch::new(&name);
-        let backend = MemoryBackend { store, name: name.clone(), parked: Mutex::default(), projection: PhantomData };
+        let backend = MemoryBackend {
+            store: Arc::new(store),
+            name: name.clone(),
+            parked: Mutex::default(),
+            projection: PhantomData,
+        };
         InMemoryProjectionRunner { engine: Engine::new(backend, projection, name, categories, watch) }
     }
 
@@ -150,7 +155,7 @@ struct Parked {
 
 #[derive(Debug)]
 struct MemoryBackend<P, S> {
-    store: S,
+    store: Arc<S>,
     name: String,
     parked: Mutex<Parked>,
     projection: PhantomData<fn() -> P>,
@@ -181,8 +186,14 @@ impl<P: Projection + 'static, S: EventStore + 'static> Backend for MemoryBackend
     type Event = P::Event;
     type Unit<'u> = MemoryUnit<'u>;
 
-    async fn read(&self, after: Position, limit: usize, categories: &Categories) -> Result<Page, StoreError> {
-        self.store.read_categories(after, limit, categories).await
+    fn read(
+        &self,
+        after: Position,
+        limit: usize,
+        categories: Categories,
+    ) -> impl Future<Output = Result<Page, StoreError>> + Send + 'static {
+        let store = Arc::clone(&self.store);
+        async move { store.read_categories(after, limit, &categories).await }
     }
 
     async fn count(&self, categories: &Categories) -> Result<u64, StoreError> {
