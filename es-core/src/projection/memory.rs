@@ -10,7 +10,8 @@ use crate::envelope::{Position, RecordedEvent};
 use crate::error::{BoxError, StoreError};
 use crate::projection::engine::{Backend, Engine, Failed, call};
 use crate::projection::{
-    CheckpointWaiter, CheckpointWatch, Envelope, ParkedEvent, Progress, Projection, ProjectionError, RunnerOptions,
+    CheckpointWaiter, CheckpointWatch, Envelope, Health, ParkedEvent, Progress, Projection, ProjectionError,
+    RunnerOptions, RunnerState,
 };
 use crate::store::{Categories, EventStore, Page, StreamRange};
 
@@ -109,12 +110,22 @@ impl<P: Projection + 'static, S: EventStore + 'static> InMemoryProjectionRunner<
     /// Catches up, then follows new events until `stop` resolves.
     pub async fn run(&mut self, stop: impl Future<Output = ()>) -> Result<(), ProjectionError> {
         let mut stop = std::pin::pin!(stop);
+        self.engine.set_state(RunnerState::Running);
         loop {
-            self.catch_up().await?;
+            if let Err(error) = self.catch_up().await {
+                self.engine.set_failed(RunnerState::Stopped, &error);
+                return Err(error);
+            }
             if tokio::time::timeout(self.engine.options().poll_interval, &mut stop).await.is_ok() {
+                self.engine.set_state(RunnerState::Idle);
                 return Ok(());
             }
         }
+    }
+
+    /// A handle to read what the runner is doing while it runs.
+    pub fn health(&self) -> Health {
+        self.engine.health()
     }
 
     /// Empties the read model and replays every event from the start,
