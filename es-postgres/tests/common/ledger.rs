@@ -142,9 +142,13 @@ impl PgProjection for Ledger {
 }
 
 pub async fn ledger_store() -> PgEventStore {
-    let store = super::fresh_store().await;
+    with_ledger_tables(super::fresh_store().await).await
+}
+
+/// `store`, with the ledger's tables in its schema.
+pub async fn with_ledger_tables(store: PgEventStore) -> PgEventStore {
     let s = store.quoted_schema();
-    let client = super::raw_client().await;
+    let client = store.connection().await.unwrap();
     client
         .batch_execute(&format!(
             "CREATE TABLE {s}.balances (id TEXT PRIMARY KEY, balance BIGINT NOT NULL);
@@ -176,7 +180,7 @@ pub async fn replay(store: &PgEventStore, last: Position) -> Vec<Position> {
 
 /// What the read model says it handled, in the order it handled it.
 pub async fn handled(store: &PgEventStore) -> Vec<(Position, String)> {
-    let client = super::raw_client().await;
+    let client = store.connection().await.unwrap();
     let rows = client
         .query(&format!("SELECT tx, position, runner FROM {}.handled ORDER BY n", store.quoted_schema()), &[])
         .await
@@ -185,13 +189,13 @@ pub async fn handled(store: &PgEventStore) -> Vec<(Position, String)> {
 }
 
 pub async fn balances(store: &PgEventStore) -> Vec<(String, i64)> {
-    let client = super::raw_client().await;
+    let client = store.connection().await.unwrap();
     let sql = format!("SELECT id, balance FROM {}.balances ORDER BY id", store.quoted_schema());
     client.query(&sql, &[]).await.unwrap().iter().map(|r| (r.get(0), r.get(1))).collect()
 }
 
 pub async fn stored_checkpoint(store: &PgEventStore) -> Position {
-    let client = super::raw_client().await;
+    let client = store.connection().await.unwrap();
     let sql = format!(
         "SELECT tx::text::int8, position FROM {}.checkpoints WHERE projection = 'ledger'",
         store.quoted_schema()
