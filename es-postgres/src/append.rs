@@ -16,6 +16,8 @@ use crate::xid8::Xid8;
 
 const UNIQUE_STREAM_VERSION: &str = "events_stream_version";
 
+const UNIQUE_COMMAND: &str = "commands_once";
+
 /// How often an append with [`ExpectedVersion::Any`] is tried when other
 /// writers keep taking the stream's next version, before it reports the
 /// conflict.
@@ -81,9 +83,16 @@ pub(crate) async fn append<S: Session>(
 ) -> Result<Appended, StoreError> {
     let Append { aggregate_type, stream_id, expected, events, metadata } = append;
     // One event at an exact version (a command's append) takes the lean
-    // statement; anything else the general one.
-    let one = events.len() == 1 && expected != ExpectedVersion::Any;
-    let statement = session.prepare(if one { &sql.append_one } else { &sql.append }).await.map_err(store_error)?;
+    // statement; anything else the general one; a command id, the one
+    // that also records it.
+    let command_id = metadata.command_id.as_deref().filter(|_| !events.is_empty());
+    let one = events.len() == 1 && expected != ExpectedVersion::Any && command_id.is_none();
+    let sql_text = match (one, command_id) {
+        (true, _) => &sql.append_one,
+        (false, None) => &sql.append,
+        (false, Some(_)) => &sql.append_command,
+    };
+    let statement = session.prepare(sql_text).await.map_err(store_error)?;
     // A version beyond `i64::MAX` cannot be the head of any stream: -1
     // never matches, so the statement reports the actual version.
     let expected_sql: Option<i64> = match expected {
@@ -99,12 +108,15 @@ pub(crate) async fn append<S: Session>(
         .map_err(|_| invalid_input("an event's schema version", i32::MAX))?;
     let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
     let metadata_sql = Json(metadata);
-    let params: [&(dyn ToSql + Sync); 7] = match (one, names.first(), versions.first(), payloads.first()) {
+    let mut params: Vec<&(dyn ToSql + Sync)> = match (one, names.first(), versions.first(), payloads.first()) {
         (true, Some(name), Some(version), Some(payload)) => {
-            [&stream_id, &aggregate_type, &expected_sql, name, version, payload, &metadata_sql]
+            vec![&stream_id, &aggregate_type, &expected_sql, name, version, payload, &metadata_sql]
         }
-        _ => [&stream_id, &aggregate_type, &expected_sql, &names, &versions, &payloads, &metadata_sql],
+        _ => vec![&stream_id, &aggregate_type, &expected_sql, &names, &versions, &payloads, &metadata_sql],
     };
+    if let Some(command_id) = &command_id {
+        params.push(command_id);
+    }
     let notify = session.prepare("SELECT pg_notify($1, '')").await.map_err(store_error)?;
     let client = session.client();
     let mut collisions = 0;
@@ -127,13 +139,20 @@ pub(crate) async fn append<S: Session>(
         } else {
             futures_util::future::join(client.query(&statement, &params), client.execute(&notify, &[&channel])).await
         };
+        let collided =
+            |e: &Error| is_unique_violation(e, UNIQUE_COMMAND) || is_unique_violation(e, UNIQUE_STREAM_VERSION);
+        if S::IN_TRANSACTION && appended.as_ref().is_err_and(collided) {
+            client.batch_execute("ROLLBACK TO SAVEPOINT es_append").await.map_err(store_error)?;
+        }
         match appended {
             Ok(rows) => break rows,
+            // The command was appended before.
+            Err(e) if is_unique_violation(&e, UNIQUE_COMMAND) => {
+                let (stream_id, command_id) = (stream_id.to_owned(), command_id.unwrap_or_default().to_owned());
+                return Err(StoreError::DuplicateCommand { stream_id, command_id });
+            }
             // Another writer took the versions after the head we read.
             Err(e) if is_unique_violation(&e, UNIQUE_STREAM_VERSION) => {
-                if S::IN_TRANSACTION {
-                    client.batch_execute("ROLLBACK TO SAVEPOINT es_append").await.map_err(store_error)?;
-                }
                 // With `Any` the append is simply tried again on the new
                 // head, a bounded number of times.
                 collisions += 1;

@@ -19,7 +19,8 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "snapshots", sql: include_str!("../migrations/0002_snapshots.sql") },
     Migration { version: 3, name: "checkpoints", sql: include_str!("../migrations/0003_checkpoints.sql") },
     Migration { version: 4, name: "projection_health", sql: include_str!("../migrations/0004_projection_health.sql") },
-    Migration { version: 5, name: "outbox", sql: include_str!("../migrations/0005_outbox.sql") },
+    Migration { version: 5, name: "commands", sql: include_str!("../migrations/0005_commands.sql") },
+    Migration { version: 6, name: "outbox", sql: include_str!("../migrations/0006_outbox.sql") },
 ];
 
 /// Applies the migrations `schema` lacks, in one transaction, and returns
