@@ -13,8 +13,10 @@
 //!   order with the same subjects, payloads, headers and message ids, all
 //!   acknowledgments awaited.
 //!
-//! It prints one JSON line: events/s published and acknowledged by each,
-//! `ratio` = publisher / plain, and the workload.
+//! Both run three times, alternating, each round into JetStream streams of
+//! its own. It prints one JSON line: the median events/s published and
+//! acknowledged by each, `ratio` = publisher / plain, every round, and the
+//! workload.
 //! `ES_BENCH_SCALE` (default 1) shrinks the workload while iterating.
 
 use std::collections::VecDeque;
@@ -32,6 +34,13 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const STREAMS: usize = 1_000;
 const EVENTS: usize = 20_000;
+const ROUNDS: usize = 3;
+
+/// The median of `rates` (sorted in place).
+fn median(rates: &mut [f64]) -> f64 {
+    rates.sort_by(f64::total_cmp);
+    rates[rates.len() / 2]
+}
 
 /// A `nats-server` of the bench's own, killed on drop.
 struct NatsServer {
@@ -128,7 +137,7 @@ async fn read_everything(store: &PgEventStore, events: usize) -> Result<Vec<Reco
 
 /// The plain loop: the same message for each event, published with up to
 /// [`es_nats::IN_FLIGHT`] acknowledgments outstanding, as the publisher. Returns events/s.
-async fn plain(js: &jetstream::Context, events: &[RecordedEvent], schema: &str) -> Result<f64, BoxError> {
+async fn plain(js: &jetstream::Context, prefix: &str, events: &[RecordedEvent], schema: &str) -> Result<f64, BoxError> {
     let started = Instant::now();
     let mut acks = VecDeque::with_capacity(es_nats::IN_FLIGHT);
     for event in events {
@@ -149,7 +158,7 @@ async fn plain(js: &jetstream::Context, events: &[RecordedEvent], schema: &str) 
         if let Some(id) = &event.metadata.correlation_id {
             headers.insert(es_nats::CORRELATION_ID_HEADER, id.as_str());
         }
-        let subject = format!("plain.{}.{}", subject_token(&event.aggregate_type), subject_token(&event.stream_id));
+        let subject = format!("{prefix}.{}.{}", subject_token(&event.aggregate_type), subject_token(&event.stream_id));
         let message = PublishMessage::build()
             .payload(event.event.payload.to_string().into())
             .headers(headers)
@@ -163,8 +172,14 @@ async fn plain(js: &jetstream::Context, events: &[RecordedEvent], schema: &str) 
 }
 
 /// The publisher catching up from the start. Returns events/s.
-async fn publisher(js: jetstream::Context, store: &PgEventStore, events: usize) -> Result<f64, BoxError> {
-    let mut runner = JetStreamPublisher::new("bench", store, js, "published")?.runner(store.clone());
+async fn publisher(
+    js: jetstream::Context,
+    name: &str,
+    prefix: &str,
+    store: &PgEventStore,
+    events: usize,
+) -> Result<f64, BoxError> {
+    let mut runner = JetStreamPublisher::new(name, store, js, prefix)?.runner(store.clone());
     let started = Instant::now();
     let mut published = 0;
     while published < events as u64 {
@@ -182,10 +197,18 @@ async fn main() -> Result<(), BoxError> {
     let store = workload(events, streams).await?;
     let recorded = read_everything(&store, events).await?;
 
-    let plain_js = jetstream_with_stream(&nats.url, "PLAIN", "plain").await?;
-    let publisher_js = jetstream_with_stream(&nats.url, "PUBLISHED", "published").await?;
-    let plain_rate = plain(&plain_js, &recorded, store.schema()).await?;
-    let publisher_rate = publisher(publisher_js, &store, events).await?;
+    // Alternating rounds, each into JetStream streams of its own, so that
+    // a busy moment of the machine does not fall on one side only.
+    let (mut plain_rates, mut publisher_rates) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let (plain_prefix, published_prefix) = (format!("plain{round}"), format!("published{round}"));
+        let plain_js = jetstream_with_stream(&nats.url, &format!("PLAIN{round}"), &plain_prefix).await?;
+        plain_rates.push(plain(&plain_js, &plain_prefix, &recorded, store.schema()).await?);
+        let publisher_js = jetstream_with_stream(&nats.url, &format!("PUBLISHED{round}"), &published_prefix).await?;
+        let name = format!("bench{round}");
+        publisher_rates.push(publisher(publisher_js, &name, &published_prefix, &store, events).await?);
+    }
+    let (plain_rate, publisher_rate) = (median(&mut plain_rates), median(&mut publisher_rates));
 
     let drop_schema = format!("DROP SCHEMA {} CASCADE", store.quoted_schema());
     store.connection().await?.batch_execute(&drop_schema).await?;
@@ -197,10 +220,13 @@ async fn main() -> Result<(), BoxError> {
             "publisher": publisher_rate.round(),
             "plain": plain_rate.round(),
             "ratio": (publisher_rate / plain_rate * 1000.0).round() / 1000.0,
+            "publisher_rounds": publisher_rates.iter().map(|r| r.round()).collect::<Vec<_>>(),
+            "plain_rounds": plain_rates.iter().map(|r| r.round()).collect::<Vec<_>>(),
             "workload": {
                 "events": events,
                 "streams": streams,
                 "page_size": JetStreamPublisher::runner_options().page_size,
+                "rounds": ROUNDS,
                 "payload_bytes": recorded.first().map_or(0, |e| e.event.payload.to_string().len()),
             },
         })
