@@ -8,6 +8,8 @@ pub use serde_json;
 
 use serde_json::Value;
 
+pub use crate::fingerprint::combine as combine_fingerprints;
+
 use crate::error::DecodeError;
 use crate::event::{EncodedEvent, Event};
 

@@ -74,6 +74,12 @@ fn expand_struct(s: &EventStruct<'_>) -> TokenStream {
         })
     });
 
+    let serde = &s.serde;
+    let fields = s.fields.iter().map(|f| {
+        let (name, ty, serde) = (&f.name, &f.ty, &f.serde);
+        quote! { ::es_core::registry::FieldShape { name: #name, ty: #ty, serde: #serde } }
+    });
+
     quote! {
         #[doc(hidden)]
         const _: () = {
@@ -158,6 +164,8 @@ fn expand_struct(s: &EventStruct<'_>) -> TokenStream {
                     #version,
                     &[#(#froms),*],
                     ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
+                    #serde,
+                    &[#(#fields),*],
                 )
             }
         };
