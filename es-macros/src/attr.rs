@@ -25,6 +25,9 @@ pub(crate) struct Spanned<T> {
 pub(crate) struct EventAttrs {
     pub(crate) name: Option<Spanned<String>>,
     pub(crate) version: Option<Spanned<u32>>,
+    /// Whether `version` was written, even malformed or misspelt: steps are
+    /// then not judged against a version the user did not mean.
+    pub(crate) version_given: bool,
 }
 
 /// One `#[upcast(...)]` attribute.
@@ -33,9 +36,9 @@ pub(crate) struct Upcast<'a> {
     pub(crate) from: Option<Spanned<u32>>,
     pub(crate) with: Option<Path>,
     pub(crate) via: Option<Type>,
-    /// Whether `from` was written, even with a malformed value.
+    /// Whether `from` was written, even malformed or misspelt.
     pub(crate) from_given: bool,
-    /// Whether `with` was written, even with a malformed value.
+    /// Whether `with` was written, even malformed or misspelt.
     pub(crate) with_given: bool,
 }
 
@@ -77,6 +80,7 @@ pub(crate) fn event_attrs(cx: &Ctxt, attrs: &[Attribute]) -> EventAttrs {
                     set(cx, &meta, &mut out.name, value, "event");
                 }
                 "version" => {
+                    out.version_given = true;
                     let value = integer(cx, &meta, "version = <integer>")?;
                     set(cx, &meta, &mut out.version, value, "event");
                 }
@@ -86,7 +90,9 @@ pub(crate) fn event_attrs(cx: &Ctxt, attrs: &[Attribute]) -> EventAttrs {
                     } else {
                         ""
                     };
-                    unknown(cx, &meta, &key, "event", &["name", "version"], hint)?;
+                    if unknown(cx, &meta, &key, "event", &["name", "version"], hint)? == Some("version") {
+                        out.version_given = true;
+                    }
                 }
             }
             Ok(())
@@ -120,7 +126,11 @@ pub(crate) fn upcast_attrs<'a>(cx: &Ctxt, attrs: &'a [Attribute]) -> Vec<Upcast<
                     let value = type_value(cx, &meta, "via = <type of the old payload>")?;
                     set(cx, &meta, &mut upcast.via, value, "upcast");
                 }
-                _ => unknown(cx, &meta, &key, "upcast", &["from", "with", "via"], "")?,
+                _ => match unknown(cx, &meta, &key, "upcast", &["from", "with", "via"], "")? {
+                    Some("from") => upcast.from_given = true,
+                    Some("with") => upcast.with_given = true,
+                    _ => {}
+                },
             }
             Ok(())
         });
@@ -158,14 +168,12 @@ pub(crate) fn aggregate_attrs<'a>(cx: &Ctxt, attrs: &'a [Attribute]) -> Aggregat
                     set(cx, &meta, &mut out.snapshot_version, value, "aggregate");
                 }
                 "nested" => out.nested.extend(type_list(cx, &meta, "nested(Type, ...)")?),
-                _ => unknown(
-                    cx,
-                    &meta,
-                    &key,
-                    "aggregate",
-                    &["name", "event", "snapshot_every", "snapshot_version", "nested"],
-                    "",
-                )?,
+                _ => {
+                    let known = ["name", "event", "snapshot_every", "snapshot_version", "nested"];
+                    if unknown(cx, &meta, &key, "aggregate", &known, "")? == Some("event") {
+                        out.event_given = true;
+                    }
+                }
             }
             Ok(())
         });
@@ -184,7 +192,9 @@ pub(crate) fn fingerprint_attrs(cx: &Ctxt, attrs: &[Attribute]) -> FingerprintAt
             let key = key_of(&meta);
             match key.as_str() {
                 "nested" => out.nested.extend(type_list(cx, &meta, "nested(Type, ...)")?),
-                _ => unknown(cx, &meta, &key, "fingerprint", &["nested"], "")?,
+                _ => {
+                    unknown(cx, &meta, &key, "fingerprint", &["nested"], "")?;
+                }
             }
             Ok(())
         });
@@ -216,16 +226,19 @@ fn set<T>(cx: &Ctxt, meta: &ParseNestedMeta<'_>, slot: &mut Option<T>, value: Op
     }
 }
 
-/// Reports an unknown key, suggesting the known key it is closest to.
-fn unknown(
+/// Reports an unknown key, suggesting the known key it is closest to, and
+/// returns that suggestion: the caller counts the key as written, so that
+/// one typo is one error.
+fn unknown<'k>(
     cx: &Ctxt,
     meta: &ParseNestedMeta<'_>,
     key: &str,
     attr: &str,
-    known: &[&str],
+    known: &[&'k str],
     hint: &str,
-) -> syn::Result<()> {
-    let message = match closest(key, known) {
+) -> syn::Result<Option<&'k str>> {
+    let near = closest(key, known);
+    let message = match near {
         Some(near) => format!("unknown key `{key}` in `#[{attr}(...)]`: did you mean `{near}`?"),
         None => format!("unknown key `{key}` in `#[{attr}(...)]`: expected {}{hint}", listing(known)),
     };
@@ -234,7 +247,7 @@ fn unknown(
     while !meta.input.is_empty() && !meta.input.peek(Token![,]) {
         meta.input.parse::<TokenTree>()?;
     }
-    Ok(())
+    Ok(near)
 }
 
 /// `` `a`, `b` or `c` ``.

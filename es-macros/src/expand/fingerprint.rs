@@ -8,7 +8,7 @@ use syn::{DeriveInput, Type};
 
 use crate::ast::StateInput;
 use crate::ctxt::Ctxt;
-use crate::shape;
+use crate::{fallback, shape};
 
 /// Parses and expands one `#[derive(StateFingerprint)]`.
 pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
@@ -16,7 +16,11 @@ pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     let parsed = StateInput::from_syn(&cx, input);
     match (cx.check(), parsed) {
         (Ok(()), Some(parsed)) => expand(&parsed),
-        (Err(error), _) => error.into_compile_error(),
+        (Err(error), parsed) => {
+            let fallback = parsed.map(|_| fallback::state_fingerprint(input));
+            let error = error.into_compile_error();
+            quote! { #error #fallback }
+        }
         (Ok(()), None) => TokenStream::new(),
     }
 }
