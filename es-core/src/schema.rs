@@ -4,7 +4,7 @@
 //!
 //! Stored events never change, so once `(name, version)` has been written
 //! its payload shape is fixed. `#[derive(Event)]` records each event's
-//! current shape in the [`registry`](crate::registry): its fields, their
+//! current shape in the [`registry`](mod@crate::registry): its fields, their
 //! types as written and their `#[serde(...)]` attributes. [`check_lock`]
 //! compares them with a lock file. Call it from one test of the crate that
 //! links all its events:

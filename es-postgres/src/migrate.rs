@@ -24,6 +24,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "snapshot_fingerprint",
         sql: include_str!("../migrations/0005_snapshot_fingerprint.sql"),
     },
+    Migration { version: 6, name: "rewrites", sql: include_str!("../migrations/0006_rewrites.sql") },
 ];
 
 /// Applies the migrations `schema` lacks, in one transaction, and returns
