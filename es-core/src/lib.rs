@@ -64,6 +64,7 @@
 //!
 //! - `derive` (default): re-exports the derive macros.
 //! - `conformance`: the tests every [`EventStore`] must pass, for backends.
+//! - `personal`: crypto-shredding of personal data, see `personal`.
 #![warn(missing_docs)]
 
 mod aggregate;
@@ -72,6 +73,8 @@ mod error;
 mod event;
 mod fingerprint;
 mod memory;
+#[cfg(feature = "personal")]
+pub mod personal;
 pub mod projection;
 pub mod registry;
 mod repository;

@@ -48,6 +48,10 @@
 //!   content. [`PgEventStore::grant_app_role`] sets up an application role
 //!   that can append and read but neither change events nor disable the
 //!   trigger.
+//! - **Personal data** (feature `personal`): `PgEventStore` implements
+//!   `es_core::personal::SubjectKeys`, keeping one key per subject in
+//!   `subject_keys`, for crypto-shredding with
+//!   `es_core::personal::PersonalDataStore`.
 //! - **Global order** is the pair (transaction id, position): `events.tx`
 //!   is an `xid8` set by `pg_current_xact_id()`, and
 //!   [`read_all`](es_core::EventStore::read_all) only returns events of
@@ -77,6 +81,8 @@
 
 mod error;
 mod feed;
+#[cfg(feature = "personal")]
+mod keys;
 mod listen;
 mod migrate;
 mod projection;

@@ -25,6 +25,7 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0005_snapshot_fingerprint.sql"),
     },
     Migration { version: 6, name: "rewrites", sql: include_str!("../migrations/0006_rewrites.sql") },
+    Migration { version: 7, name: "subject_keys", sql: include_str!("../migrations/0007_subject_keys.sql") },
 ];
 
 /// Applies the migrations `schema` lacks, in one transaction, and returns

@@ -73,7 +73,16 @@ async fn migrating_again_changes_nothing() {
     let tables: Vec<String> = tables.iter().map(|r| r.get(0)).collect();
     assert_eq!(
         tables,
-        ["checkpoints", "event_revisions", "events", "parked_events", "rewrites", "schema_migrations", "snapshots"]
+        [
+            "checkpoints",
+            "event_revisions",
+            "events",
+            "parked_events",
+            "rewrites",
+            "schema_migrations",
+            "snapshots",
+            "subject_keys"
+        ]
     );
 }
 
