@@ -250,14 +250,8 @@ impl From<tokio_postgres::Error> for PgError {
                 // its own tables.
                 return PgError::NotMigrated { server: describe(&e) };
             }
-            if code.code().starts_with("08") || not_ready(code).is_some() {
-                return PgError::ConnectionLost { reason: describe(&e) };
-            }
         }
-        match Kind::of(&e) {
-            Kind::Closed | Kind::Io => PgError::ConnectionLost { reason: describe(&e) },
-            _ => PgError::Database(e),
-        }
+        if connection_lost(&e) { PgError::ConnectionLost { reason: describe(&e) } } else { PgError::Database(e) }
     }
 }
 
@@ -270,6 +264,28 @@ impl From<PgError> for StoreError {
 /// A driver error on one of the store's statements.
 pub(crate) fn store_error(e: tokio_postgres::Error) -> StoreError {
     PgError::from(e).into()
+}
+
+/// Whether a driver error on an open connection means the connection is
+/// gone or the server is going away, rather than that a statement failed.
+fn connection_lost(e: &tokio_postgres::Error) -> bool {
+    match e.code() {
+        Some(code) => code.code().starts_with("08") || not_ready(code).is_some(),
+        None => matches!(Kind::of(e), Kind::Closed | Kind::Io),
+    }
+}
+
+/// Whether `error` or one of its causes is the driver losing the
+/// connection (or the server going away), rather than a statement failing.
+pub(crate) fn is_outage(error: &(dyn StdError + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(driver) = e.downcast_ref::<tokio_postgres::Error>() {
+            return connection_lost(driver);
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// Whether the error is the unique violation of `constraint`.

@@ -3,15 +3,18 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
+use std::time::SystemTime;
 
 use deadpool_postgres::Object;
 use es_core::projection::engine::{Backend, Engine, Failed};
-use es_core::projection::{CheckpointWaiter, Envelope, ParkedEvent, Progress, ProjectionError, RunnerOptions};
+use es_core::projection::{
+    CheckpointWaiter, Envelope, Health, ParkedEvent, Progress, ProjectionError, RunnerOptions, RunnerState,
+};
 use es_core::{BoxError, Categories, Event, EventStore, Page, Position, RecordedEvent, StoreError, StreamRange};
 use futures_util::future::Either;
 use tokio_postgres::types::ToSql;
 
-use crate::error::store_error;
+use crate::error::{is_outage, store_error};
 use crate::listen::Listener;
 use crate::store::PgEventStore;
 use crate::transaction::{PgTransaction, StatementCache};
@@ -177,25 +180,76 @@ impl<P: PgProjection> PgProjectionRunner<P> {
 
     /// Waits for the projection's lock (standing by while another runner
     /// holds it), then catches up and follows new events until `stop`
-    /// resolves. Returns an error when the connection dies or an event is
-    /// poison under [`PoisonPolicy::Stop`](es_core::projection::PoisonPolicy::Stop);
-    /// the lock is released either way.
+    /// resolves.
+    ///
+    /// An outage does not end it: when the connection is lost or the server
+    /// cannot be reached (a restart, a failover), it reconnects with
+    /// [`ReconnectBackoff`](es_core::projection::ReconnectBackoff), takes
+    /// the lock again (or stands by if another runner took over), reloads
+    /// the checkpoint and resumes, never applying an event twice or skipping
+    /// one; [`health`](Self::health) says it is reconnecting, since when and
+    /// why. It returns an error only for what retrying cannot fix: a poison
+    /// event under [`PoisonPolicy::Stop`](es_core::projection::PoisonPolicy::Stop),
+    /// a schema that is not migrated, refused credentials, a checkpoint
+    /// moved by another writer. The lock is released either way.
     pub async fn run(&mut self, stop: impl Future<Output = ()>) -> Result<(), ProjectionError> {
         let mut stop = std::pin::pin!(stop);
         // Waiters on this runner follow the committed checkpoint while it
         // stands by.
         self.engine.backend().store.follow_checkpoints();
+        let mut outage: Option<(SystemTime, u32)> = None;
+        loop {
+            let connected = self.run_connected(stop.as_mut(), &mut outage).await;
+            match self.release(connected).await {
+                Ok(()) => {
+                    self.engine.set_state(RunnerState::Idle);
+                    return Ok(());
+                }
+                Err(error @ ProjectionError::Store { source: StoreError::Unavailable(_), .. }) => {
+                    let (since, attempts) = outage.map_or((SystemTime::now(), 1), |(since, n)| (since, n + 1));
+                    outage = Some((since, attempts));
+                    self.engine.set_failed(RunnerState::Reconnecting { since, attempts }, &error);
+                    let pause = self.engine.options().reconnect.pause(attempts);
+                    if tokio::time::timeout(pause, stop.as_mut()).await.is_ok() {
+                        self.engine.set_state(RunnerState::Idle);
+                        return Ok(());
+                    }
+                }
+                Err(error) => {
+                    self.engine.set_failed(RunnerState::Stopped, &error);
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// One connection's life: stand by until the lock is free, then catch
+    /// up and follow until `stop` resolves or the connection fails. Clears
+    /// `outage` once the projection runs again.
+    async fn run_connected(
+        &mut self,
+        mut stop: std::pin::Pin<&mut impl Future<Output = ()>>,
+        outage: &mut Option<(SystemTime, u32)>,
+    ) -> Result<(), ProjectionError> {
         let session = self.session().await?;
+        self.engine.set_state(RunnerState::StandingBy);
         let key = self.lock_key();
         while !session.try_lock(key).await.map_err(|e| self.engine.store_error(e))? {
-            if tokio::time::timeout(self.engine.options().poll_interval, &mut stop).await.is_ok() {
+            if tokio::time::timeout(self.engine.options().poll_interval, stop.as_mut()).await.is_ok() {
                 return Ok(());
             }
         }
         session.listen().await.map_err(|e| self.engine.store_error(e))?;
         self.resume(session).await?;
-        let followed = self.follow(stop).await;
-        self.release(followed).await
+        *outage = None;
+        self.engine.set_state(RunnerState::Running);
+        self.follow(stop).await
+    }
+
+    /// A handle to read what the runner is doing (running, standing by,
+    /// reconnecting since when, the last error) while it runs.
+    pub fn health(&self) -> Health {
+        self.engine.health()
     }
 
     /// Catches up and waits for new events until `stop` resolves.
@@ -348,8 +402,14 @@ impl<P: PgProjection> Backend for PgBackend<P> {
     type Event = P::Event;
     type Unit<'u> = PgUnit<'u>;
 
-    async fn read(&self, after: Position, limit: usize, categories: &Categories) -> Result<Page, StoreError> {
-        self.store.read_categories(after, limit, categories).await
+    fn read(
+        &self,
+        after: Position,
+        limit: usize,
+        categories: Categories,
+    ) -> impl Future<Output = Result<Page, StoreError>> + Send + 'static {
+        let store = self.store.clone();
+        async move { store.read_categories(after, limit, &categories).await }
     }
 
     async fn count(&self, categories: &Categories) -> Result<u64, StoreError> {
@@ -422,6 +482,10 @@ impl<P: PgProjection> Backend for PgBackend<P> {
         let statement = unit.tx.prepare_cached(&unit.store.sql().unpark).await.map_err(store_error)?;
         let taken = unit.tx.execute(&statement, &[&unit.name, &number(id)]).await.map_err(store_error)?;
         Ok(taken == 1)
+    }
+
+    fn is_outage(error: &BoxError) -> bool {
+        is_outage(error.as_ref())
     }
 
     async fn note_failed_retry(&self, id: u64, error: String) -> Result<(), StoreError> {

@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::projection::health::ReconnectBackoff;
+
 /// How often and how patiently a runner retries a failing handler before
 /// it gives up on the event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +84,9 @@ pub struct RunnerOptions {
     /// How often a caught-up runner looks for new events when nothing wakes
     /// it, and how often a standby tries to take over.
     pub poll_interval: Duration,
+    /// How a runner that lost its connection waits between attempts to
+    /// reconnect.
+    pub reconnect: ReconnectBackoff,
 }
 
 impl Default for RunnerOptions {
@@ -91,6 +96,7 @@ impl Default for RunnerOptions {
             poison: PoisonPolicy::default(),
             page_size: 1000,
             poll_interval: Duration::from_millis(500),
+            reconnect: ReconnectBackoff::default(),
         }
     }
 }
@@ -114,6 +120,11 @@ impl RunnerOptions {
     /// Sets the poll interval.
     pub fn poll_interval(self, poll_interval: Duration) -> Self {
         RunnerOptions { poll_interval, ..self }
+    }
+
+    /// Sets how a runner waits between attempts to reconnect.
+    pub fn reconnect(self, reconnect: ReconnectBackoff) -> Self {
+        RunnerOptions { reconnect, ..self }
     }
 }
 
