@@ -145,9 +145,12 @@ pub(crate) fn state_fingerprint(input: &DeriveInput) -> TokenStream {
     let ident = &input.ident;
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
     quote! {
-        #[automatically_derived]
-        impl #impl_generics ::es_core::StateFingerprint for #ident #type_generics #where_clause {
-            const FINGERPRINT: u64 = 0;
-        }
+        #[doc(hidden)]
+        const _: () = {
+            #[automatically_derived]
+            impl #impl_generics ::es_core::StateFingerprint for #ident #type_generics #where_clause {
+                const FINGERPRINT: u64 = 0;
+            }
+        };
     }
 }

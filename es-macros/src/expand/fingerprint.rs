@@ -30,10 +30,13 @@ fn expand(state: &StateInput<'_>) -> TokenStream {
     let (impl_generics, type_generics, where_clause) = state.input.generics.split_for_impl();
     let value = value(&state.definition, &state.attrs.nested);
     quote! {
-        #[automatically_derived]
-        impl #impl_generics ::es_core::StateFingerprint for #ident #type_generics #where_clause {
-            const FINGERPRINT: u64 = #value;
-        }
+        #[doc(hidden)]
+        const _: () = {
+            #[automatically_derived]
+            impl #impl_generics ::es_core::StateFingerprint for #ident #type_generics #where_clause {
+                const FINGERPRINT: u64 = #value;
+            }
+        };
     }
 }
 
