@@ -1,5 +1,6 @@
 //! Loading aggregates and executing commands against them.
 
+use std::future::Future;
 use std::marker::PhantomData;
 use std::time::SystemTime;
 
@@ -196,6 +197,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// returns, expecting the version it was loaded at. On a concurrency
     /// conflict it reloads and runs the command again, up to the
     /// repository's maximum number of attempts.
+    ///
+    /// A command may therefore run more than once: keep it a decision over
+    /// the state, and leave effects on the world (emails, payments) to
+    /// projections, which see each committed event once.
     pub async fn execute<E, F>(&self, stream_id: &str, command: F) -> Result<Committed<A>, ExecuteError<E>>
     where
         F: FnMut(&A) -> Result<Vec<A::Event>, E>,
@@ -213,11 +218,79 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     where
         F: FnMut(&A) -> Result<Vec<A::Event>, E>,
     {
+        self.run_command(stream_id, metadata, SyncCommand(&mut command)).await
+    }
+
+    /// [`execute`](Self::execute) for a command that awaits something
+    /// before it decides, such as a uniqueness check or a price. The
+    /// command gets a copy of the state and returns a future that owns what
+    /// it uses, so the future of `execute_async` is `Send` and can run in a
+    /// spawned task or a web handler:
+    ///
+    /// ```
+    /// # use es_core::{Aggregate, Apply, Event, InMemoryEventStore, Repository};
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+    /// # struct Priced { cents: i64 }
+    /// # #[derive(Aggregate, Default, Serialize, Deserialize, Debug, Clone)]
+    /// # #[aggregate(name = "quote", event = Priced)]
+    /// # struct Quote { cents: i64 }
+    /// # impl Apply<Priced> for Quote { fn apply(&mut self, e: &Priced) { self.cents = e.cents } }
+    /// # async fn price_of(_sku: &str) -> Result<i64, String> { Ok(1250) }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let quotes = Repository::<Quote, _>::new(InMemoryEventStore::new());
+    /// let committed = quotes
+    ///     .execute_async("q-1", |_quote: Quote| async move {
+    ///         let cents = price_of("sku-7").await?;
+    ///         Ok::<_, String>(vec![Priced { cents }])
+    ///     })
+    ///     .await?;
+    /// assert_eq!(committed.state.cents, 1250);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Like a synchronous one, it may run more than once on conflicts, each
+    /// time on the state reloaded.
+    pub async fn execute_async<E, F, Fut>(&self, stream_id: &str, command: F) -> Result<Committed<A>, ExecuteError<E>>
+    where
+        A: Clone,
+        F: FnMut(A) -> Fut,
+        Fut: Future<Output = Result<Vec<A::Event>, E>>,
+    {
+        self.execute_async_with(stream_id, &Metadata::default(), command).await
+    }
+
+    /// [`execute_async`](Self::execute_async), recording `metadata` with
+    /// every event.
+    pub async fn execute_async_with<E, F, Fut>(
+        &self,
+        stream_id: &str,
+        metadata: &Metadata,
+        mut command: F,
+    ) -> Result<Committed<A>, ExecuteError<E>>
+    where
+        A: Clone,
+        F: FnMut(A) -> Fut,
+        Fut: Future<Output = Result<Vec<A::Event>, E>>,
+    {
+        self.run_command(stream_id, metadata, AsyncCommand(&mut command)).await
+    }
+
+    /// The command loop of every `execute`: load, decide, append, and on a
+    /// conflict the same again.
+    async fn run_command<E>(
+        &self,
+        stream_id: &str,
+        metadata: &Metadata,
+        mut command: impl Decide<A, E>,
+    ) -> Result<Committed<A>, ExecuteError<E>> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let loaded = self.load(stream_id).await?;
-            let events = command(&loaded.state).map_err(ExecuteError::Rejected)?;
+            let events = command.decide(&loaded.state).await.map_err(ExecuteError::Rejected)?;
             let encoded = events
                 .iter()
                 .map(Event::encode)
@@ -279,6 +352,35 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             state,
         };
         Ok(self.store.save_snapshot(snapshot).await?)
+    }
+}
+
+/// A command's decision over the state: a closure, or an async closure.
+trait Decide<A: Aggregate, E> {
+    fn decide(&mut self, state: &A) -> impl Future<Output = Result<Vec<A::Event>, E>>;
+}
+
+/// A synchronous command: its future is ready at once and borrows nothing,
+/// so the future of `execute` is `Send` whenever the command's result is.
+struct SyncCommand<'f, F>(&'f mut F);
+
+impl<A: Aggregate, E, F: FnMut(&A) -> Result<Vec<A::Event>, E>> Decide<A, E> for SyncCommand<'_, F> {
+    fn decide(&mut self, state: &A) -> impl Future<Output = Result<Vec<A::Event>, E>> {
+        std::future::ready((self.0)(state))
+    }
+}
+
+/// An async command, on a copy of the state: its future borrows nothing.
+struct AsyncCommand<'f, F>(&'f mut F);
+
+impl<A, E, F, Fut> Decide<A, E> for AsyncCommand<'_, F>
+where
+    A: Aggregate + Clone,
+    F: FnMut(A) -> Fut,
+    Fut: Future<Output = Result<Vec<A::Event>, E>>,
+{
+    fn decide(&mut self, state: &A) -> impl Future<Output = Result<Vec<A::Event>, E>> {
+        (self.0)(state.clone())
     }
 }
 

@@ -91,6 +91,7 @@ mod feed;
 mod keys;
 mod listen;
 mod migrate;
+mod partition;
 mod projection;
 mod rewrite;
 mod row;
@@ -102,6 +103,7 @@ mod url;
 mod xid8;
 
 pub use error::PgError;
+pub use partition::PgPartition;
 pub use projection::{PgProjection, PgProjectionRunner};
 pub use rewrite::{EventChange, RewriteError, RewriteFilter, RewriteReport, RewriteRequest};
 pub use store::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgEventStore, PgEventStoreBuilder, PgReadLag};

@@ -18,6 +18,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::{PgError, is_unique_violation, store_error};
 use crate::feed::{self, Feed};
+use crate::partition::PgPartition;
 use crate::schema::{Schema, Statements};
 use crate::tls::{PgSslMode, Roots, TlsOptions};
 use crate::xid8::Xid8;
@@ -315,6 +316,23 @@ impl PgEventStore {
         self.checkpoint_waiter(projection).wait_for(position, timeout).await
     }
 
+    /// Waits until every one of the `count` partitions of projection
+    /// `projection` (see [`PgPartition`]) has committed `position`, like
+    /// [`wait_for_projection`](Self::wait_for_projection) for one.
+    pub async fn wait_for_partitions(
+        &self,
+        projection: &str,
+        count: std::num::NonZeroU32,
+        position: Position,
+        timeout: Duration,
+    ) -> Result<(), WaitError> {
+        let waits = PgPartition::all(count).map(|partition| {
+            let waiter = self.checkpoint_waiter(&partition.projection_name(projection));
+            async move { waiter.wait_for(position, timeout).await }
+        });
+        futures_util::future::try_join_all(waits).await.map(drop)
+    }
+
     /// The events projection `projection` parked, oldest first, discarded
     /// ones included (marked).
     pub async fn parked_events(&self, projection: &str) -> Result<Vec<ParkedEvent>, StoreError> {
@@ -354,14 +372,62 @@ impl PgEventStore {
         Ok(())
     }
 
-    /// The number of events of `categories`.
-    pub(crate) async fn count_categories(&self, categories: &Categories) -> Result<u64, StoreError> {
-        let Categories::Only(names) = categories else { return self.count().await };
+    /// The number of events of `categories` in `partition`.
+    pub(crate) async fn count_filtered(
+        &self,
+        categories: &Categories,
+        partition: Option<PgPartition>,
+    ) -> Result<u64, StoreError> {
+        let (names, (count, index)) = (category_names(categories), partition_params(partition));
+        if names.is_none() && count.is_none() {
+            return self.count().await;
+        }
         let client = self.client().await?;
-        let statement = client.prepare_cached(&self.sql.count_categories).await.map_err(store_error)?;
-        let row = client.query_one(&statement, &[names]).await.map_err(store_error)?;
+        let statement = client.prepare_cached(&self.sql.count_filtered).await.map_err(store_error)?;
+        let row = client.query_one(&statement, &[&names, &count, &index]).await.map_err(store_error)?;
         let count: i64 = row.try_get(0).map_err(store_error)?;
         Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// A page of the events of `categories` in `partition` after `after`;
+    /// see [`EventStore::read_categories`].
+    pub(crate) async fn read_filtered(
+        &self,
+        after: Position,
+        limit: usize,
+        categories: &Categories,
+        partition: Option<PgPartition>,
+    ) -> Result<Page, StoreError> {
+        let (names, (count, index)) = (category_names(categories), partition_params(partition));
+        if names.is_none() && count.is_none() {
+            let events = self.read_all(after, limit).await?;
+            let through = events.last().map_or(after, |e| e.position);
+            return Ok(Page { events, through });
+        }
+        if limit == 0 {
+            return Ok(Page { events: Vec::new(), through: after });
+        }
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&self.sql.read_filtered).await.map_err(store_error)?;
+        let commit = i64::try_from(after.commit).unwrap_or(i64::MAX);
+        let sequence = i64::try_from(after.sequence).unwrap_or(i64::MAX);
+        let limit_sql = i64::try_from(limit).unwrap_or(i64::MAX);
+        let params: [&(dyn ToSql + Sync); 6] = [&commit, &sequence, &limit_sql, &names, &count, &index];
+        let rows = client.query_raw(&statement, params).await.map_err(store_error)?;
+        let mut rows = std::pin::pin!(rows);
+        let (mut events, mut through) = (Vec::new(), after);
+        while let Some(row) = rows.try_next().await.map_err(store_error)? {
+            through = through.max(row::through(&row)?);
+            if row::has_event(&row) {
+                events.push(row::event(&row)?);
+            }
+        }
+        // A full page may be followed by more events it reads: only its
+        // last event is known to be read through.
+        if events.len() == limit {
+            through = events.last().map_or(after, |e| e.position);
+        }
+        Ok(Page { events, through })
     }
 
     /// Runs a read of one stream (`sql` takes the stream id, the version to
@@ -436,6 +502,19 @@ impl PgEventStore {
 /// A number beyond what its column holds.
 fn invalid_input(what: &str, max: impl fmt::Display) -> StoreError {
     StoreError::InvalidInput { reason: format!("{what} is larger than PostgreSQL stores ({max} at most)") }
+}
+
+/// The `text[]` parameter of a category filter (`None`: all).
+fn category_names(categories: &Categories) -> Option<&[String]> {
+    match categories {
+        Categories::All => None,
+        Categories::Only(names) => Some(names),
+    }
+}
+
+/// The (count, index) parameters of a partition filter (`None`: all).
+fn partition_params(partition: Option<PgPartition>) -> (Option<i64>, Option<i64>) {
+    partition.map(|p| (i64::from(p.count().get()), i64::from(p.index()))).unzip()
 }
 
 /// How far [`EventStore::read_all`] lags behind the committed events; see
@@ -604,35 +683,7 @@ impl EventStore for PgEventStore {
         limit: usize,
         categories: &Categories,
     ) -> Result<Page, StoreError> {
-        let Categories::Only(names) = categories else {
-            let events = self.read_all(after, limit).await?;
-            let through = events.last().map_or(after, |e| e.position);
-            return Ok(Page { events, through });
-        };
-        if limit == 0 {
-            return Ok(Page { events: Vec::new(), through: after });
-        }
-        let client = self.client().await?;
-        let statement = client.prepare_cached(&self.sql.read_categories).await.map_err(store_error)?;
-        let commit = i64::try_from(after.commit).unwrap_or(i64::MAX);
-        let sequence = i64::try_from(after.sequence).unwrap_or(i64::MAX);
-        let limit_sql = i64::try_from(limit).unwrap_or(i64::MAX);
-        let params: [&(dyn ToSql + Sync); 4] = [&commit, &sequence, &limit_sql, names];
-        let rows = client.query_raw(&statement, params).await.map_err(store_error)?;
-        let mut rows = std::pin::pin!(rows);
-        let (mut events, mut through) = (Vec::new(), after);
-        while let Some(row) = rows.try_next().await.map_err(store_error)? {
-            through = through.max(row::through(&row)?);
-            if row::has_event(&row) {
-                events.push(row::event(&row)?);
-            }
-        }
-        // A full page may be followed by more events of its categories:
-        // only its last event is known to be read through.
-        if events.len() == limit {
-            through = events.last().map_or(after, |e| e.position);
-        }
-        Ok(Page { events, through })
+        self.read_filtered(after, limit, categories, None).await
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
