@@ -15,6 +15,8 @@ use std::ops::RangeInclusive;
 use es_core::{BoxError, EncodedEvent, Position, RecordedEvent, StoreError};
 use serde_json::json;
 
+use tokio_postgres::Transaction;
+
 use crate::error::{PgError, store_error};
 use crate::row;
 use crate::schema::{EVENT_COLUMNS, Schema};
@@ -142,43 +144,13 @@ impl PgEventStore {
         F: FnMut(&EncodedEvent) -> Result<EncodedEvent, E>,
         E: Into<BoxError>,
     {
-        if request.reason.trim().is_empty() {
-            return Err(RewriteError::Incomplete { missing: "reason", hint: "why the stored events must change" });
-        }
-        if request.actor.trim().is_empty() {
-            return Err(RewriteError::Incomplete { missing: "actor", hint: "who asked for the rewrite" });
-        }
+        request.check()?;
         let schema = Schema::new(self.schema())?;
-        let sql = |template: &str| schema.render(&template.replace("{columns}", EVENT_COLUMNS));
         let mut client = self.connection().await?;
         let tx = client.transaction().await.map_err(store_error)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&schema.lock_key("rewrite")]).await.map_err(store_error)?;
 
-        let filter = &request.filter;
-        let (lowest, highest) = match &filter.schema_versions {
-            Some(range) => (Some(schema_version(*range.start())?), Some(schema_version(*range.end())?)),
-            None => (None, None),
-        };
-        let rows = tx
-            .query(
-                &sql(include_str!("sql/rewrite_select.sql")),
-                &[&filter.event_name, &filter.stream_id, &lowest, &highest],
-            )
-            .await
-            .map_err(store_error)?;
-        let mut changes = Vec::new();
-        for row in &rows {
-            let before = row::event(row)?;
-            let after = rewrite(&before.event).map_err(|cause| RewriteError::Refused {
-                stream_id: before.stream_id.clone(),
-                version: before.version,
-                position: before.position,
-                cause: cause.into(),
-            })?;
-            if after != before.event {
-                changes.push(EventChange { before, after });
-            }
-        }
+        let changes = changes(&tx, &schema, &request.filter, &mut rewrite).await?;
         let streams: Vec<String> =
             changes.iter().map(|c| c.before.stream_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         let lowest_position = changes.iter().map(|c| c.before.position).min();
@@ -186,34 +158,13 @@ impl PgEventStore {
             tx.rollback().await.map_err(store_error)?;
             return Ok(RewriteReport { rewrite_id: None, changes, streams, lowest_position });
         }
-
-        let recorded_filter = json!({
-            "event_name": filter.event_name,
-            "stream_id": filter.stream_id,
-            "schema_versions": filter.schema_versions.as_ref().map(|r| [r.start(), r.end()]),
-        });
-        let declared = tx
-            .query_one(
-                &sql(include_str!("sql/rewrite_declare.sql")),
-                &[&request.reason, &request.actor, &recorded_filter],
-            )
+        let rewrite_id = declare(&tx, &schema, &request).await?;
+        apply(&tx, &schema, &changes).await?;
+        tx.execute(&sql(&schema, include_str!("sql/rewrite_drop_snapshots.sql")), &[&streams])
             .await
             .map_err(store_error)?;
-        let rewrite_id: i64 = declared.try_get(0).map_err(store_error)?;
-
-        let positions: Vec<i64> =
-            changes.iter().map(|c| i64::try_from(c.before.position.sequence)).collect::<Result<_, _>>().map_err(
-                |_| StoreError::InvalidInput { reason: "a position is larger than PostgreSQL stores".into() },
-            )?;
-        let names: Vec<&str> = changes.iter().map(|c| c.after.name.as_str()).collect();
-        let versions: Vec<i32> = changes.iter().map(|c| schema_version(c.after.version)).collect::<Result<_, _>>()?;
-        let payloads: Vec<&serde_json::Value> = changes.iter().map(|c| &c.after.payload).collect();
-        tx.execute(&sql(include_str!("sql/rewrite_apply.sql")), &[&positions, &names, &versions, &payloads])
-            .await
-            .map_err(store_error)?;
-        tx.execute(&sql(include_str!("sql/rewrite_drop_snapshots.sql")), &[&streams]).await.map_err(store_error)?;
         tx.commit().await.map_err(store_error)?;
-        Ok(RewriteReport { rewrite_id: Some(rewrite_id.unsigned_abs()), changes, streams, lowest_position })
+        Ok(RewriteReport { rewrite_id: Some(rewrite_id), changes, streams, lowest_position })
     }
 
     /// Grants `role` what an application needs and nothing more: read and
@@ -241,6 +192,98 @@ impl PgEventStore {
         tx.commit().await?;
         Ok(())
     }
+}
+
+impl RewriteRequest {
+    /// A rewrite without a reason or an actor is refused before anything
+    /// is read.
+    fn check(&self) -> Result<(), RewriteError> {
+        if self.reason.trim().is_empty() {
+            return Err(RewriteError::Incomplete { missing: "reason", hint: "why the stored events must change" });
+        }
+        if self.actor.trim().is_empty() {
+            return Err(RewriteError::Incomplete { missing: "actor", hint: "who asked for the rewrite" });
+        }
+        Ok(())
+    }
+}
+
+fn sql(schema: &Schema, template: &str) -> String {
+    schema.render(&template.replace("{columns}", EVENT_COLUMNS))
+}
+
+/// The selected events, locked, that `rewrite` changes, in global order.
+async fn changes<F, E>(
+    tx: &Transaction<'_>,
+    schema: &Schema,
+    filter: &RewriteFilter,
+    rewrite: &mut F,
+) -> Result<Vec<EventChange>, RewriteError>
+where
+    F: FnMut(&EncodedEvent) -> Result<EncodedEvent, E>,
+    E: Into<BoxError>,
+{
+    let (lowest, highest) = match &filter.schema_versions {
+        Some(range) => (Some(schema_version(*range.start())?), Some(schema_version(*range.end())?)),
+        None => (None, None),
+    };
+    let rows = tx
+        .query(
+            &sql(schema, include_str!("sql/rewrite_select.sql")),
+            &[&filter.event_name, &filter.stream_id, &lowest, &highest],
+        )
+        .await
+        .map_err(store_error)?;
+    let mut changes = Vec::new();
+    for row in &rows {
+        let before = row::event(row)?;
+        let after = rewrite(&before.event).map_err(|cause| RewriteError::Refused {
+            stream_id: before.stream_id.clone(),
+            version: before.version,
+            position: before.position,
+            cause: cause.into(),
+        })?;
+        if after != before.event {
+            changes.push(EventChange { before, after });
+        }
+    }
+    Ok(changes)
+}
+
+/// Records the rewrite in `rewrites`, which opens the trigger to this
+/// transaction, and returns its id.
+async fn declare(tx: &Transaction<'_>, schema: &Schema, request: &RewriteRequest) -> Result<u64, RewriteError> {
+    let filter = &request.filter;
+    let recorded_filter = json!({
+        "event_name": filter.event_name,
+        "stream_id": filter.stream_id,
+        "schema_versions": filter.schema_versions.as_ref().map(|r| [r.start(), r.end()]),
+    });
+    let declared = tx
+        .query_one(
+            &sql(schema, include_str!("sql/rewrite_declare.sql")),
+            &[&request.reason, &request.actor, &recorded_filter],
+        )
+        .await
+        .map_err(store_error)?;
+    let id: i64 = declared.try_get(0).map_err(store_error)?;
+    Ok(id.unsigned_abs())
+}
+
+/// Writes the new content of every changed event in one statement.
+async fn apply(tx: &Transaction<'_>, schema: &Schema, changes: &[EventChange]) -> Result<(), RewriteError> {
+    let positions: Vec<i64> = changes
+        .iter()
+        .map(|c| i64::try_from(c.before.position.sequence))
+        .collect::<Result<_, _>>()
+        .map_err(|_| StoreError::InvalidInput { reason: "a position is larger than PostgreSQL stores".into() })?;
+    let names: Vec<&str> = changes.iter().map(|c| c.after.name.as_str()).collect();
+    let versions: Vec<i32> = changes.iter().map(|c| schema_version(c.after.version)).collect::<Result<_, _>>()?;
+    let payloads: Vec<&serde_json::Value> = changes.iter().map(|c| &c.after.payload).collect();
+    tx.execute(&sql(schema, include_str!("sql/rewrite_apply.sql")), &[&positions, &names, &versions, &payloads])
+        .await
+        .map_err(store_error)?;
+    Ok(())
 }
 
 /// A schema version as the `INTEGER` column holds it.
