@@ -14,7 +14,6 @@ use std::ops::RangeInclusive;
 
 use es_core::{BoxError, EncodedEvent, Position, RecordedEvent, StoreError};
 use serde_json::json;
-
 use tokio_postgres::Transaction;
 
 use crate::error::{PgError, store_error};
