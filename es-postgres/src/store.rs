@@ -543,15 +543,11 @@ impl EventStore for PgEventStore {
         validate_stream_id(stream_id)?;
         let client = self.client().await?;
         // One event at an exact version (a command's append) takes the lean
-        // statement; anything else the general one; a command id, the one
-        // that also records it.
+        // statement; anything else, and a command with an id to record, the
+        // general one.
         let command_id = metadata.command_id.as_deref().filter(|_| !events.is_empty());
         let one = events.len() == 1 && expected != ExpectedVersion::Any && command_id.is_none();
-        let sql = match (one, command_id) {
-            (true, _) => &self.sql.append_one,
-            (false, None) => &self.sql.append,
-            (false, Some(_)) => &self.sql.append_command,
-        };
+        let sql = if one { &self.sql.append_one } else { &self.sql.append };
         let statement = client.prepare_cached(sql).await.map_err(store_error)?;
         // A version beyond `i64::MAX` cannot be the head of any stream: -1
         // never matches, so the statement reports the actual version.
@@ -568,15 +564,21 @@ impl EventStore for PgEventStore {
             .map_err(|_| invalid_input("an event's schema version", i32::MAX))?;
         let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
         let metadata_sql = Json(metadata);
-        let mut params: Vec<&(dyn ToSql + Sync)> = match (one, names.first(), versions.first(), payloads.first()) {
+        let params: Vec<&(dyn ToSql + Sync)> = match (one, names.first(), versions.first(), payloads.first()) {
             (true, Some(name), Some(version), Some(payload)) => {
                 vec![&stream_id, &aggregate_type, &expected_sql, name, version, payload, &metadata_sql]
             }
-            _ => vec![&stream_id, &aggregate_type, &expected_sql, &names, &versions, &payloads, &metadata_sql],
+            _ => vec![
+                &stream_id,
+                &aggregate_type,
+                &expected_sql,
+                &names,
+                &versions,
+                &payloads,
+                &metadata_sql,
+                &command_id,
+            ],
         };
-        if let Some(command_id) = &command_id {
-            params.push(command_id);
-        }
         let notify = client.prepare_cached("SELECT pg_notify($1, '')").await.map_err(store_error)?;
         let channel = self.channel();
         let mut collisions = 0;
