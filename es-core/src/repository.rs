@@ -40,7 +40,9 @@ pub struct Committed<A: Aggregate> {
     pub events: Vec<A::Event>,
     /// The aggregate's state after those events.
     pub state: A,
-    /// How many times the command ran (more than 1 after conflicts).
+    /// How many times the command ran (more than 1 after conflicts; 0
+    /// when its [command id](Metadata::command_id) was committed before and
+    /// this is that first commit, returned again).
     pub attempts: u32,
     /// Whether this commit took a snapshot.
     pub snapshot: SnapshotOutcome,
@@ -201,6 +203,13 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// A command may therefore run more than once: keep it a decision over
     /// the state, and leave effects on the world (emails, payments) to
     /// projections, which see each committed event once.
+    ///
+    /// A request that may be sent twice (a client retrying after a timeout)
+    /// carries a [command id](Metadata::with_command_id) in
+    /// [`execute_with`](Self::execute_with)'s metadata: once a command with
+    /// that id is committed on the stream, executing it again returns that
+    /// first commit (version, position, events, state) and appends
+    /// nothing. The store enforces it, so concurrent duplicates append once.
     pub async fn execute<E, F>(&self, stream_id: &str, command: F) -> Result<Committed<A>, ExecuteError<E>>
     where
         F: FnMut(&A) -> Result<Vec<A::Event>, E>,
@@ -288,6 +297,11 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     ) -> Result<Committed<A>, ExecuteError<E>> {
         let mut attempt = 0;
         loop {
+            if let Some(command_id) = &metadata.command_id {
+                if let Some(committed) = self.committed_before(stream_id, command_id).await? {
+                    return Ok(committed);
+                }
+            }
             attempt += 1;
             let loaded = self.load(stream_id).await?;
             let events = command.decide(&loaded.state).await.map_err(ExecuteError::Rejected)?;
@@ -313,6 +327,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                     });
                 }
                 Err(StoreError::Conflict { .. }) if attempt < self.max_attempts => continue,
+                // The same command committed meanwhile: the next round
+                // returns that commit.
+                Err(StoreError::DuplicateCommand { .. }) => continue,
                 Err(StoreError::Conflict { expected, actual, .. }) => {
                     let stream_id = stream_id.to_owned();
                     return Err(Error::RetriesExhausted { stream_id, attempts: attempt, expected, actual }.into());
@@ -320,6 +337,26 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 Err(e) => return Err(Error::Store(e).into()),
             }
         }
+    }
+
+    /// The commit of command `command_id` on the stream, as it was, if the
+    /// command was committed before.
+    async fn committed_before(&self, stream_id: &str, command_id: &str) -> Result<Option<Committed<A>>, Error> {
+        let Some(recorded) = self.store.command_events(stream_id, command_id).await? else { return Ok(None) };
+        let Some((version, position)) = recorded.last().map(|e| (e.version, e.position)) else { return Ok(None) };
+        let events = recorded
+            .into_iter()
+            .map(|e| {
+                A::Event::decode(&e.event.name, e.event.version, e.event.payload).map_err(|source| Error::Decode {
+                    stream_id: stream_id.to_owned(),
+                    version: e.version,
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let state = self.load_at_version(stream_id, version).await?.state;
+        let snapshot = SnapshotOutcome::NotDue;
+        Ok(Some(Committed { version, position: Some(position), events, state, attempts: 0, snapshot }))
     }
 
     /// Saves a snapshot if the commit from `before` to `after` crossed a

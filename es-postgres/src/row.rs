@@ -74,6 +74,12 @@ pub(crate) fn has_event(row: &Row) -> bool {
     row.try_get::<_, Option<i64>>(POSITION).is_ok_and(|p| p.is_some())
 }
 
+/// Decodes a row of `sql/command_versions.sql`: the first and last version.
+pub(crate) fn versions(stream_id: &str, row: &Row) -> Result<(u64, u64), StoreError> {
+    let col = |column| Column { row, stream_id, version: 0, column };
+    Ok((col(0).u64("first_version")?, col(1).u64("last_version")?))
+}
+
 /// Decodes a row of `sql/parked.sql`.
 pub(crate) fn parked(row: &Row) -> Result<ParkedEvent, StoreError> {
     let col = |column| Column { row, stream_id: "<parked events>", version: 0, column };

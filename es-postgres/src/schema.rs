@@ -63,6 +63,7 @@ impl Schema {
 pub(crate) struct Statements {
     pub(crate) append: String,
     pub(crate) append_one: String,
+    pub(crate) command_versions: String,
     pub(crate) stream_version: String,
     pub(crate) read_stream: String,
     pub(crate) read_stream_events: String,
@@ -97,6 +98,7 @@ impl Statements {
         Statements {
             append: render(include_str!("sql/append.sql")),
             append_one: render(include_str!("sql/append_one.sql")),
+            command_versions: render(include_str!("sql/command_versions.sql")),
             stream_version: render(include_str!("sql/stream_version.sql")),
             read_stream: render(include_str!("sql/read_stream.sql")),
             read_stream_events: render(include_str!("sql/read_stream_events.sql")),

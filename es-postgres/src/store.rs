@@ -32,6 +32,8 @@ pub const DEFAULT_POOL_SIZE: usize = 16;
 
 const UNIQUE_STREAM_VERSION: &str = "events_stream_version";
 
+const UNIQUE_COMMAND: &str = "commands_once";
+
 /// How often an append with [`ExpectedVersion::Any`] is tried when other
 /// writers keep taking the stream's next version, before it reports the
 /// conflict.
@@ -541,8 +543,10 @@ impl EventStore for PgEventStore {
         validate_stream_id(stream_id)?;
         let client = self.client().await?;
         // One event at an exact version (a command's append) takes the lean
-        // statement; anything else the general one.
-        let one = events.len() == 1 && expected != ExpectedVersion::Any;
+        // statement; anything else, and a command with an id to record, the
+        // general one.
+        let command_id = metadata.command_id.as_deref().filter(|_| !events.is_empty());
+        let one = events.len() == 1 && expected != ExpectedVersion::Any && command_id.is_none();
         let sql = if one { &self.sql.append_one } else { &self.sql.append };
         let statement = client.prepare_cached(sql).await.map_err(store_error)?;
         // A version beyond `i64::MAX` cannot be the head of any stream: -1
@@ -560,11 +564,20 @@ impl EventStore for PgEventStore {
             .map_err(|_| invalid_input("an event's schema version", i32::MAX))?;
         let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
         let metadata_sql = Json(metadata);
-        let params: [&(dyn ToSql + Sync); 7] = match (one, names.first(), versions.first(), payloads.first()) {
+        let params: Vec<&(dyn ToSql + Sync)> = match (one, names.first(), versions.first(), payloads.first()) {
             (true, Some(name), Some(version), Some(payload)) => {
-                [&stream_id, &aggregate_type, &expected_sql, name, version, payload, &metadata_sql]
+                vec![&stream_id, &aggregate_type, &expected_sql, name, version, payload, &metadata_sql]
             }
-            _ => [&stream_id, &aggregate_type, &expected_sql, &names, &versions, &payloads, &metadata_sql],
+            _ => vec![
+                &stream_id,
+                &aggregate_type,
+                &expected_sql,
+                &names,
+                &versions,
+                &payloads,
+                &metadata_sql,
+                &command_id,
+            ],
         };
         let notify = client.prepare_cached("SELECT pg_notify($1, '')").await.map_err(store_error)?;
         let channel = self.channel();
@@ -580,6 +593,10 @@ impl EventStore for PgEventStore {
             match appended {
                 Ok(rows) => break rows,
                 // Another writer took the versions after the head we read.
+                Err(e) if is_unique_violation(&e, UNIQUE_COMMAND) => {
+                    let (stream_id, command_id) = (stream_id.to_owned(), command_id.unwrap_or_default().to_owned());
+                    return Err(StoreError::DuplicateCommand { stream_id, command_id });
+                }
                 Err(e) if is_unique_violation(&e, UNIQUE_STREAM_VERSION) => {
                     // With `Any` the append is simply tried again on the new
                     // head, a bounded number of times.
@@ -725,5 +742,23 @@ impl EventStore for PgEventStore {
         let statement = client.prepare_cached(&self.sql.load_snapshot).await.map_err(store_error)?;
         let row = client.query_opt(&statement, &[&stream_id]).await.map_err(store_error)?;
         row.map(|row| row::snapshot(stream_id, &row)).transpose()
+    }
+
+    /// Looks the command up in the `commands` table, then reads its events.
+    async fn command_events(
+        &self,
+        stream_id: &str,
+        command_id: &str,
+    ) -> Result<Option<Vec<RecordedEvent>>, StoreError> {
+        validate_stream_id(stream_id)?;
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&self.sql.command_versions).await.map_err(store_error)?;
+        let Some(row) = client.query_opt(&statement, &[&stream_id, &command_id]).await.map_err(store_error)? else {
+            return Ok(None);
+        };
+        drop(client);
+        let (first, last) = row::versions(stream_id, &row)?;
+        let range = StreamRange::after(first.saturating_sub(1)).up_to_version(last);
+        Ok(Some(self.read_stream(stream_id, range).await?))
     }
 }

@@ -75,6 +75,7 @@ async fn migrating_again_changes_nothing() {
         tables,
         [
             "checkpoints",
+            "commands",
             "event_revisions",
             "events",
             "parked_events",

@@ -143,6 +143,17 @@ impl<S: EventStore, K: SubjectKeys> EventStore for PersonalDataStore<S, K> {
         self.store.count().await
     }
 
+    async fn command_events(
+        &self,
+        stream_id: &str,
+        command_id: &str,
+    ) -> Result<Option<Vec<RecordedEvent>>, StoreError> {
+        match self.store.command_events(stream_id, command_id).await? {
+            Some(events) => Ok(Some(self.open_recorded(events).await?)),
+            None => Ok(None),
+        }
+    }
+
     async fn save_snapshot(&self, mut snapshot: Snapshot) -> Result<(), StoreError> {
         self.seal(vec![&mut snapshot.state], &snapshot.stream_id).await?;
         self.store.save_snapshot(snapshot).await
