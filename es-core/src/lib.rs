@@ -54,6 +54,8 @@
 //! - [`registry`] lists every event type and aggregate linked into the
 //!   program and [`registry::validate`]s at start-up that no two share a
 //!   stored name.
+//! - [`telemetry`] lists the `tracing` spans and the metrics the runtime
+//!   reports; it installs no subscriber and no recorder.
 //!
 //! # Features
 //!
@@ -71,6 +73,7 @@ pub mod registry;
 mod repository;
 mod store;
 mod stream_id;
+pub mod telemetry;
 pub mod testing;
 
 #[cfg(feature = "conformance")]
