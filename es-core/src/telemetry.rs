@@ -25,7 +25,8 @@
 //! failed (it is retried) or was parked; a PostgreSQL projection runner
 //! that lost its connection (and with it the projection's lock) and
 //! reconnects. At `ERROR`: a projection that stops on an event it cannot
-//! handle.
+//! handle, and a PostgreSQL runner that stops on an error retrying cannot
+//! fix.
 //!
 //! # Metrics
 //!
