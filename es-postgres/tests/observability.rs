@@ -1,15 +1,19 @@
-//! The spans and metrics of commands on PostgreSQL: the repository's
-//! `append` span around the store's append, conflict included.
+//! The spans and metrics of commands and projections on PostgreSQL: the
+//! repository's `append` span around the store's append, conflict
+//! included; a runner's pages, and its warning when it loses its
+//! connection.
 
 mod common;
 
-use es_core::telemetry::{APPEND_DURATION_SECONDS, CONFLICTS_TOTAL, EVENTS_APPENDED_TOTAL};
+use std::time::Duration;
+
+use es_core::telemetry::{APPEND_DURATION_SECONDS, CONFLICTS_TOTAL, EVENTS_APPENDED_TOTAL, EVENTS_PROJECTED_TOTAL};
 use es_core::{Event, EventStore, ExpectedVersion, Metadata, Repository};
-use es_postgres::PgEventStore;
+use es_postgres::{PgEventStore, PgProjectionRunner};
 use es_tests::observe;
 use tracing::Level;
 
-use common::ledger::{Account, Deposited};
+use common::ledger::{Account, Deposited, Ledger, deposit, ledger_store, live, start, within};
 
 const ACCOUNT: [(&str, &str); 1] = [("aggregate", "account")];
 
@@ -73,4 +77,43 @@ fn an_append_on_postgres_is_spanned_and_timed_and_its_conflict_counted() {
     let durations = metrics.histogram(APPEND_DURATION_SECONDS, &ACCOUNT);
     assert_eq!(durations.len(), 2, "both appends are timed");
     assert!(durations.iter().all(|s| *s > 0.0 && *s < 60.0), "a round trip each: {durations:?}");
+}
+
+#[test]
+fn a_runner_that_loses_its_connection_warns_and_reconnects() {
+    let ((), report) = observe(|_| async {
+        let store = ledger_store().await;
+        let first = deposit(&store, "a", 1).await;
+        let (waiter, running) = start(live(PgProjectionRunner::new(store.clone(), Ledger::new(&store, "only"))));
+        within("the first event", waiter.wait_for(first, Duration::from_secs(60))).await.unwrap();
+        let killed: i64 = common::raw_client()
+            .await
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+                &[&format!("es projection {}.ledger", store.schema())],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(killed, 1, "the runner's own connection");
+        let second = deposit(&store, "a", 2).await;
+        within("the runner to reconnect", waiter.wait_for(second, Duration::from_secs(60))).await.unwrap();
+        running.stop().await;
+    });
+
+    let warnings = report.events_at(Level::WARN);
+    let lost: Vec<_> =
+        warnings.iter().filter(|w| w.field("message").is_some_and(|m| m.contains("reconnecting"))).collect();
+    assert_eq!(lost.len(), 1, "{warnings:?}");
+    assert_eq!((lost[0].field("projection"), lost[0].field("attempts")), (Some("ledger"), Some("1")));
+    assert!(lost[0].field("error").is_some_and(|e| e.contains("connection")), "{lost:?}");
+
+    let pages = report.spans("project");
+    assert!(pages.iter().all(|p| p.field("projection") == Some("ledger")), "{pages:?}");
+    // A page the lost connection interrupted records no checkpoint.
+    let committed = pages.iter().filter(|p| p.field("checkpoint").is_some());
+    let handled: usize = committed.map(|p| p.field("events").unwrap().parse::<usize>().unwrap()).sum();
+    assert_eq!(handled, 2, "each deposit committed in one page, once: {pages:?}");
+    let ledger = [("projection", "ledger")];
+    assert_eq!(report.metrics.counter(EVENTS_PROJECTED_TOTAL, &ledger), 2);
 }
