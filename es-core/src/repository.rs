@@ -298,6 +298,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            // The `execute` span, which `execute_with` runs this in.
             Span::current().record("attempts", attempt);
             let loaded = self.load(stream_id).await?;
             let events = command(&loaded.state).map_err(ExecuteError::Rejected)?;

@@ -11,8 +11,8 @@ use es_core::telemetry::{
     PROJECTION_LAG_SECONDS,
 };
 use es_core::{
-    BoxError, Categories, Event, EventStore, ExpectedVersion, InMemoryEventStore, InMemoryProjectionRunner, Metadata,
-    Projection, RecordedEvent, Repository, StreamRange,
+    Aggregate, BoxError, Categories, Event, EventStore, ExpectedVersion, InMemoryEventStore, InMemoryProjectionRunner,
+    Metadata, Projection, RecordedEvent, Repository, Snapshot, StreamRange,
 };
 use es_examples::account::{Account, AccountEvent, Deposited};
 use es_tests::{Probe, observe};
@@ -116,6 +116,39 @@ fn events_of_a_command_with_a_correlation_but_no_causation_carry_no_causation() 
     assert_eq!((execute.field("correlation_id"), execute.field("causation_id")), (Some("req-2"), None));
     let rejected = [ACCOUNT[0], ("outcome", "rejected")];
     assert_eq!(report.metrics.counter(COMMANDS_TOTAL, &rejected), 1);
+}
+
+#[test]
+fn a_load_that_starts_from_a_snapshot_says_so_and_one_that_cannot_warns() {
+    let (_, report) = observe(|_| async {
+        let accounts = Repository::<Account, _>::new(InMemoryEventStore::new());
+        accounts.execute("a", |a| a.open("ada")).await.unwrap();
+        for _ in 0..5 {
+            accounts.execute("a", |a| a.deposit(10)).await.unwrap();
+        }
+        // Taken at version 5, when the fifth event committed.
+        assert_eq!(accounts.load("a").await.unwrap().snapshot_version, Some(5));
+        let garbage = Snapshot {
+            aggregate_type: "account".into(),
+            stream_id: "a".into(),
+            version: 6,
+            schema_version: Account::SNAPSHOT_VERSION,
+            state: serde_json::json!("not an account"),
+        };
+        accounts.store().save_snapshot(garbage).await.unwrap();
+        assert_eq!(accounts.load("a").await.unwrap().snapshot_version, None);
+    });
+    let loads = report.spans("load");
+    let (from_snapshot, replayed) = (loads[loads.len() - 2], loads[loads.len() - 1]);
+    for (load, expected) in
+        [(from_snapshot, [Some("6"), Some("1"), Some("5")]), (replayed, [Some("6"), Some("6"), None])]
+    {
+        assert_eq!(["version", "events", "snapshot"].map(|f| load.field(f)), expected, "{load:?}");
+    }
+    let warnings = report.events_at(Level::WARN);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].span, Some("load"));
+    assert!(warnings[0].field("message").is_some_and(|m| m.contains("does not decode")), "{warnings:?}");
 }
 
 /// Balances per account; fails on every event of the streams in `poison`.
