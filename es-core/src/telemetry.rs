@@ -32,7 +32,8 @@
 //!
 //! Names start with `es_` and carry their unit; labels are few and of low
 //! cardinality (an aggregate type, a projection's name, an outcome; never a
-//! stream id).
+//! stream id). A partition of a projection is labelled with the name its
+//! checkpoint is kept under, such as `balances[1/3]`.
 //!
 //! | metric | kind | labels | counts or measures |
 //! |---|---|---|---|
