@@ -260,11 +260,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
 
     /// [`execute`](Self::execute), recording `metadata` with every event.
     ///
-    /// The events carry `metadata` as given, and its correlation and
-    /// causation ids are fields of the `execute` span. Metadata with a
-    /// correlation id but no causation id gives events with no causation
-    /// id: their cause is the request the correlation id names (see
-    /// [`telemetry`](crate::telemetry#causation)).
+    /// The events carry `metadata` as given, and its correlation,
+    /// causation and command ids are fields of the `execute` span. Metadata
+    /// with a correlation id but no causation id gives events with no
+    /// causation id (see [`telemetry`](crate::telemetry#causation)).
     pub async fn execute_with<E, F>(
         &self,
         stream_id: &str,
@@ -348,6 +347,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             stream = stream_id,
             correlation_id = metadata.correlation_id.as_deref(),
             causation_id = metadata.causation_id.as_deref(),
+            command_id = metadata.command_id.as_deref(),
             attempts = Empty,
             version = Empty,
         );
@@ -355,7 +355,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let outcome = match &executed {
             Ok(committed) => {
                 span.record("version", committed.version);
-                Outcome::Committed
+                if committed.attempts == 0 { Outcome::Duplicate } else { Outcome::Committed }
             }
             Err(ExecuteError::Rejected(_)) => Outcome::Rejected,
             Err(ExecuteError::Failed(Error::RetriesExhausted { .. })) => Outcome::Conflict,

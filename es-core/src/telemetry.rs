@@ -13,7 +13,7 @@
 //!
 //! | span | when | fields |
 //! |---|---|---|
-//! | `execute` | [`Repository::execute`](crate::Repository::execute) and `execute_with` | `aggregate`, `stream`, `correlation_id`, `causation_id` (from the metadata, when set), *`attempts`*, *`version`* (after the commit) |
+//! | `execute` | [`Repository::execute`](crate::Repository::execute) and `execute_with` | `aggregate`, `stream`, `correlation_id`, `causation_id`, `command_id` (from the metadata, when set), *`attempts`*, *`version`* (after the commit) |
 //! | `load` | every load of an aggregate, inside `execute` too | `aggregate`, `stream`, *`version`*, *`events`* (read and applied), *`snapshot`* (the version of the snapshot used, if one was) |
 //! | `append` | a command's append, inside `execute` | `aggregate`, `stream`, `events`, *`version`* (after it), *`conflict`* (`true` when another writer got there first) |
 //! | `project` | each page of events a projection runner handles | `projection`, `events` (in the page), *`checkpoint`* (after it) |
@@ -37,7 +37,7 @@
 //!
 //! | metric | kind | labels | counts or measures |
 //! |---|---|---|---|
-//! | [`es_commands_total`](COMMANDS_TOTAL) | counter | `aggregate`, `outcome` | commands executed: `committed`, `rejected` (by the aggregate), `conflict` (retries spent), `failed` |
+//! | [`es_commands_total`](COMMANDS_TOTAL) | counter | `aggregate`, `outcome` | commands executed: `committed`, `duplicate` (its command id was committed before: that commit is returned), `rejected` (by the aggregate), `conflict` (retries spent), `failed` |
 //! | [`es_conflicts_total`](CONFLICTS_TOTAL) | counter | `aggregate` | appends refused because another writer got there first |
 //! | [`es_command_retries_total`](COMMAND_RETRIES_TOTAL) | counter | `aggregate` | commands run again after a conflict |
 //! | [`es_events_appended_total`](EVENTS_APPENDED_TOTAL) | counter | `aggregate` | events committed by commands |
@@ -64,8 +64,10 @@
 //!
 //! The events of a command carry its metadata as given. A command whose
 //! metadata names a correlation id but no causation id appends events with
-//! no causation id: no id is made up, and their cause is the request the
-//! correlation id names.
+//! no causation id: none is made up. The command that appended them is
+//! named by their `command_id` when its sender gave it one (copying it into
+//! the causation id would only say it twice); otherwise their cause is the
+//! request the correlation id names.
 
 use std::time::{Duration, SystemTime};
 
@@ -100,6 +102,7 @@ pub const PROJECTION_LAG_SECONDS: &str = "es_projection_lag_seconds";
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Outcome {
     Committed,
+    Duplicate,
     Rejected,
     Conflict,
     Failed,
@@ -109,6 +112,7 @@ impl Outcome {
     fn label(self) -> &'static str {
         match self {
             Outcome::Committed => "committed",
+            Outcome::Duplicate => "duplicate",
             Outcome::Rejected => "rejected",
             Outcome::Conflict => "conflict",
             Outcome::Failed => "failed",

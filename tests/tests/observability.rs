@@ -101,21 +101,27 @@ fn a_command_retried_after_a_conflict_shows_its_spans_a_warning_and_counts() {
 }
 
 #[test]
-fn events_of_a_command_with_a_correlation_but_no_causation_carry_no_causation() {
-    let metadata = Metadata::default().with_correlation_id("req-2");
+fn command_ids_are_span_fields_no_causation_is_made_up_and_outcomes_count() {
+    let metadata = Metadata::default().with_correlation_id("req-2").with_command_id("cmd-2");
     let (stored, report) = observe(|_| async {
         let accounts = Repository::<Account, _>::new(InMemoryEventStore::new());
         accounts.execute_with("a", &metadata, |a| a.open("ada")).await.unwrap();
-        let rejected = accounts.execute_with("a", &metadata, |a| a.withdraw(1)).await;
+        let again = accounts.execute_with("a", &metadata, |a| a.open("ada")).await.unwrap();
+        assert_eq!(again.attempts, 0, "sent twice, committed once");
+        let other_command = Metadata::default().with_correlation_id("req-2");
+        let rejected = accounts.execute_with("a", &other_command, |a| a.withdraw(1)).await;
         assert!(rejected.is_err());
         accounts.store().read_stream("a", StreamRange::all()).await.unwrap()
     });
     assert_eq!(stored[0].metadata.correlation_id.as_deref(), Some("req-2"));
     assert_eq!(stored[0].metadata.causation_id, None, "no causation id is made up");
+    assert_eq!(stored[0].metadata.command_id.as_deref(), Some("cmd-2"), "the command is named");
     let execute = report.spans("execute")[0];
-    assert_eq!((execute.field("correlation_id"), execute.field("causation_id")), (Some("req-2"), None));
-    let rejected = [ACCOUNT[0], ("outcome", "rejected")];
-    assert_eq!(report.metrics.counter(COMMANDS_TOTAL, &rejected), 1);
+    let ids = ["correlation_id", "causation_id", "command_id"].map(|f| execute.field(f));
+    assert_eq!(ids, [Some("req-2"), None, Some("cmd-2")]);
+    for outcome in ["committed", "duplicate", "rejected"] {
+        assert_eq!(report.metrics.counter(COMMANDS_TOTAL, &[ACCOUNT[0], ("outcome", outcome)]), 1, "{outcome}");
+    }
 }
 
 #[test]
