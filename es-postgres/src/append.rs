@@ -83,15 +83,11 @@ pub(crate) async fn append<S: Session>(
 ) -> Result<Appended, StoreError> {
     let Append { aggregate_type, stream_id, expected, events, metadata } = append;
     // One event at an exact version (a command's append) takes the lean
-    // statement; anything else the general one; a command id, the one
-    // that also records it.
+    // statement; anything else, and a command with an id to record, the
+    // general one.
     let command_id = metadata.command_id.as_deref().filter(|_| !events.is_empty());
     let one = events.len() == 1 && expected != ExpectedVersion::Any && command_id.is_none();
-    let sql_text = match (one, command_id) {
-        (true, _) => &sql.append_one,
-        (false, None) => &sql.append,
-        (false, Some(_)) => &sql.append_command,
-    };
+    let sql_text = if one { &sql.append_one } else { &sql.append };
     let statement = session.prepare(sql_text).await.map_err(store_error)?;
     // A version beyond `i64::MAX` cannot be the head of any stream: -1
     // never matches, so the statement reports the actual version.
@@ -108,15 +104,12 @@ pub(crate) async fn append<S: Session>(
         .map_err(|_| invalid_input("an event's schema version", i32::MAX))?;
     let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
     let metadata_sql = Json(metadata);
-    let mut params: Vec<&(dyn ToSql + Sync)> = match (one, names.first(), versions.first(), payloads.first()) {
+    let params: Vec<&(dyn ToSql + Sync)> = match (one, names.first(), versions.first(), payloads.first()) {
         (true, Some(name), Some(version), Some(payload)) => {
             vec![&stream_id, &aggregate_type, &expected_sql, name, version, payload, &metadata_sql]
         }
-        _ => vec![&stream_id, &aggregate_type, &expected_sql, &names, &versions, &payloads, &metadata_sql],
+        _ => vec![&stream_id, &aggregate_type, &expected_sql, &names, &versions, &payloads, &metadata_sql, &command_id],
     };
-    if let Some(command_id) = &command_id {
-        params.push(command_id);
-    }
     let notify = session.prepare("SELECT pg_notify($1, '')").await.map_err(store_error)?;
     let client = session.client();
     let mut collisions = 0;

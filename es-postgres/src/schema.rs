@@ -63,7 +63,6 @@ impl Schema {
 pub(crate) struct Statements {
     pub(crate) append: String,
     pub(crate) append_one: String,
-    pub(crate) append_command: String,
     pub(crate) command_versions: String,
     pub(crate) stream_version: String,
     pub(crate) read_stream: String,
@@ -102,7 +101,6 @@ impl Statements {
         Statements {
             append: render(include_str!("sql/append.sql")),
             append_one: render(include_str!("sql/append_one.sql")),
-            append_command: render(include_str!("sql/append_command.sql")),
             command_versions: render(include_str!("sql/command_versions.sql")),
             stream_version: render(include_str!("sql/stream_version.sql")),
             read_stream: render(include_str!("sql/read_stream.sql")),

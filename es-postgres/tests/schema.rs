@@ -73,7 +73,18 @@ async fn migrating_again_changes_nothing() {
     let tables: Vec<String> = tables.iter().map(|r| r.get(0)).collect();
     assert_eq!(
         tables,
-        ["checkpoints", "commands", "events", "outbox", "parked_events", "schema_migrations", "snapshots"]
+        [
+            "checkpoints",
+            "commands",
+            "event_revisions",
+            "events",
+            "outbox",
+            "parked_events",
+            "rewrites",
+            "schema_migrations",
+            "snapshots",
+            "subject_keys"
+        ]
     );
 }
 
