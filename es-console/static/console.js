@@ -1,0 +1,9 @@
+// The live tail: rows that the server rendered and escaped, appended as
+// they arrive. EventSource reconnects by itself, resuming after the last
+// event it saw.
+document.addEventListener("DOMContentLoaded", () => {
+  const rows = document.getElementById("tail-rows");
+  if (!rows) return;
+  const source = new EventSource(rows.dataset.source);
+  source.addEventListener("event", (e) => rows.insertAdjacentHTML("beforeend", e.data));
+});
