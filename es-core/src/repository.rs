@@ -1,5 +1,6 @@
 //! Loading aggregates and executing commands against them.
 
+use std::future::Future;
 use std::marker::PhantomData;
 use std::time::SystemTime;
 
@@ -39,7 +40,9 @@ pub struct Committed<A: Aggregate> {
     pub events: Vec<A::Event>,
     /// The aggregate's state after those events.
     pub state: A,
-    /// How many times the command ran (more than 1 after conflicts).
+    /// How many times the command ran (more than 1 after conflicts; 0
+    /// when its [command id](Metadata::command_id) was committed before and
+    /// this is that first commit, returned again).
     pub attempts: u32,
     /// Whether this commit took a snapshot.
     pub snapshot: SnapshotOutcome,
@@ -194,6 +197,17 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// returns, expecting the version it was loaded at. On a concurrency
     /// conflict it reloads and runs the command again, up to the
     /// repository's maximum number of attempts.
+    ///
+    /// A command may therefore run more than once: keep it a decision over
+    /// the state, and leave effects on the world (emails, payments) to
+    /// projections, which see each committed event once.
+    ///
+    /// A request that may be sent twice (a client retrying after a timeout)
+    /// carries a [command id](Metadata::with_command_id) in
+    /// [`execute_with`](Self::execute_with)'s metadata: once a command with
+    /// that id is committed on the stream, executing it again returns that
+    /// first commit (version, position, events, state) and appends
+    /// nothing. The store enforces it, so concurrent duplicates append once.
     pub async fn execute<E, F>(&self, stream_id: &str, command: F) -> Result<Committed<A>, ExecuteError<E>>
     where
         F: FnMut(&A) -> Result<Vec<A::Event>, E>,
@@ -211,11 +225,84 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     where
         F: FnMut(&A) -> Result<Vec<A::Event>, E>,
     {
+        self.run_command(stream_id, metadata, SyncCommand(&mut command)).await
+    }
+
+    /// [`execute`](Self::execute) for a command that awaits something
+    /// before it decides, such as a uniqueness check or a price. The
+    /// command gets a copy of the state and returns a future that owns what
+    /// it uses, so the future of `execute_async` is `Send` and can run in a
+    /// spawned task or a web handler:
+    ///
+    /// ```
+    /// # use es_core::{Aggregate, Apply, Event, InMemoryEventStore, Repository};
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+    /// # struct Priced { cents: i64 }
+    /// # #[derive(Aggregate, Default, Serialize, Deserialize, Debug, Clone)]
+    /// # #[aggregate(name = "quote", event = Priced)]
+    /// # struct Quote { cents: i64 }
+    /// # impl Apply<Priced> for Quote { fn apply(&mut self, e: &Priced) { self.cents = e.cents } }
+    /// # async fn price_of(_sku: &str) -> Result<i64, String> { Ok(1250) }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let quotes = Repository::<Quote, _>::new(InMemoryEventStore::new());
+    /// let committed = quotes
+    ///     .execute_async("q-1", |_quote: Quote| async move {
+    ///         let cents = price_of("sku-7").await?;
+    ///         Ok::<_, String>(vec![Priced { cents }])
+    ///     })
+    ///     .await?;
+    /// assert_eq!(committed.state.cents, 1250);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Like a synchronous one, it may run more than once on conflicts, each
+    /// time on the state reloaded.
+    pub async fn execute_async<E, F, Fut>(&self, stream_id: &str, command: F) -> Result<Committed<A>, ExecuteError<E>>
+    where
+        A: Clone,
+        F: FnMut(A) -> Fut,
+        Fut: Future<Output = Result<Vec<A::Event>, E>>,
+    {
+        self.execute_async_with(stream_id, &Metadata::default(), command).await
+    }
+
+    /// [`execute_async`](Self::execute_async), recording `metadata` with
+    /// every event.
+    pub async fn execute_async_with<E, F, Fut>(
+        &self,
+        stream_id: &str,
+        metadata: &Metadata,
+        mut command: F,
+    ) -> Result<Committed<A>, ExecuteError<E>>
+    where
+        A: Clone,
+        F: FnMut(A) -> Fut,
+        Fut: Future<Output = Result<Vec<A::Event>, E>>,
+    {
+        self.run_command(stream_id, metadata, AsyncCommand(&mut command)).await
+    }
+
+    /// The command loop of every `execute`: load, decide, append, and on a
+    /// conflict the same again.
+    async fn run_command<E>(
+        &self,
+        stream_id: &str,
+        metadata: &Metadata,
+        mut command: impl Decide<A, E>,
+    ) -> Result<Committed<A>, ExecuteError<E>> {
         let mut attempt = 0;
         loop {
+            if let Some(command_id) = &metadata.command_id {
+                if let Some(committed) = self.committed_before(stream_id, command_id).await? {
+                    return Ok(committed);
+                }
+            }
             attempt += 1;
             let loaded = self.load(stream_id).await?;
-            let events = command(&loaded.state).map_err(ExecuteError::Rejected)?;
+            let events = command.decide(&loaded.state).await.map_err(ExecuteError::Rejected)?;
             let encoded = events
                 .iter()
                 .map(Event::encode)
@@ -238,6 +325,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                     });
                 }
                 Err(StoreError::Conflict { .. }) if attempt < self.max_attempts => continue,
+                // The same command committed meanwhile: the next round
+                // returns that commit.
+                Err(StoreError::DuplicateCommand { .. }) => continue,
                 Err(StoreError::Conflict { expected, actual, .. }) => {
                     let stream_id = stream_id.to_owned();
                     return Err(Error::RetriesExhausted { stream_id, attempts: attempt, expected, actual }.into());
@@ -245,6 +335,26 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 Err(e) => return Err(Error::Store(e).into()),
             }
         }
+    }
+
+    /// The commit of command `command_id` on the stream, as it was, if the
+    /// command was committed before.
+    async fn committed_before(&self, stream_id: &str, command_id: &str) -> Result<Option<Committed<A>>, Error> {
+        let Some(recorded) = self.store.command_events(stream_id, command_id).await? else { return Ok(None) };
+        let Some((version, position)) = recorded.last().map(|e| (e.version, e.position)) else { return Ok(None) };
+        let events = recorded
+            .into_iter()
+            .map(|e| {
+                A::Event::decode(&e.event.name, e.event.version, e.event.payload).map_err(|source| Error::Decode {
+                    stream_id: stream_id.to_owned(),
+                    version: e.version,
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let state = self.load_at_version(stream_id, version).await?.state;
+        let snapshot = SnapshotOutcome::NotDue;
+        Ok(Some(Committed { version, position: Some(position), events, state, attempts: 0, snapshot }))
     }
 
     /// Saves a snapshot if the commit from `before` to `after` crossed a
@@ -276,6 +386,35 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             state,
         };
         Ok(self.store.save_snapshot(snapshot).await?)
+    }
+}
+
+/// A command's decision over the state: a closure, or an async closure.
+trait Decide<A: Aggregate, E> {
+    fn decide(&mut self, state: &A) -> impl Future<Output = Result<Vec<A::Event>, E>>;
+}
+
+/// A synchronous command: its future is ready at once and borrows nothing,
+/// so the future of `execute` is `Send` whenever the command's result is.
+struct SyncCommand<'f, F>(&'f mut F);
+
+impl<A: Aggregate, E, F: FnMut(&A) -> Result<Vec<A::Event>, E>> Decide<A, E> for SyncCommand<'_, F> {
+    fn decide(&mut self, state: &A) -> impl Future<Output = Result<Vec<A::Event>, E>> {
+        std::future::ready((self.0)(state))
+    }
+}
+
+/// An async command, on a copy of the state: its future borrows nothing.
+struct AsyncCommand<'f, F>(&'f mut F);
+
+impl<A, E, F, Fut> Decide<A, E> for AsyncCommand<'_, F>
+where
+    A: Aggregate + Clone,
+    F: FnMut(A) -> Fut,
+    Fut: Future<Output = Result<Vec<A::Event>, E>>,
+{
+    fn decide(&mut self, state: &A) -> impl Future<Output = Result<Vec<A::Event>, E>> {
+        (self.0)(state.clone())
     }
 }
 

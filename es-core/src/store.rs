@@ -266,6 +266,26 @@ pub trait EventStore: Send + Sync {
 
     /// Loads the stream's latest snapshot.
     fn load_snapshot(&self, stream_id: &str) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send;
+
+    /// The events that the command with id `command_id` (see
+    /// [`Metadata::command_id`]) appended to `stream_id`, if it was
+    /// committed there. A store refuses a second append with the same
+    /// command id on a stream with [`StoreError::DuplicateCommand`]; the
+    /// repository uses both to make a retried command return its first
+    /// commit. The default reads the stream; a backend that keeps an index
+    /// overrides it.
+    fn command_events(
+        &self,
+        stream_id: &str,
+        command_id: &str,
+    ) -> impl Future<Output = Result<Option<Vec<RecordedEvent>>, StoreError>> + Send {
+        async move {
+            let events = self.read_stream(stream_id, StreamRange::all()).await?;
+            let of_command: Vec<RecordedEvent> =
+                events.into_iter().filter(|e| e.metadata.command_id.as_deref() == Some(command_id)).collect();
+            Ok((!of_command.is_empty()).then_some(of_command))
+        }
+    }
 }
 
 /// Forwards every method, so that a store can be shared by reference or by
@@ -322,6 +342,23 @@ macro_rules! forward_event_store {
                 stream_id: &str,
             ) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send {
                 (**self).load_snapshot(stream_id)
+            }
+
+            fn read_categories(
+                &self,
+                after: Position,
+                limit: usize,
+                categories: &Categories,
+            ) -> impl Future<Output = Result<Page, StoreError>> + Send {
+                (**self).read_categories(after, limit, categories)
+            }
+
+            fn command_events(
+                &self,
+                stream_id: &str,
+                command_id: &str,
+            ) -> impl Future<Output = Result<Option<Vec<RecordedEvent>>, StoreError>> + Send {
+                (**self).command_events(stream_id, command_id)
             }
         }
     )*};

@@ -19,7 +19,7 @@ use es_core::{
 };
 use es_postgres::tokio_postgres::types::{Json, ToSql};
 use es_postgres::tokio_postgres::{self, Client, NoTls};
-use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner, PgSslMode, PgTransaction};
+use es_postgres::{PgEventStore, PgPartition, PgProjection, PgProjectionRunner, PgSslMode, PgTransaction};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -650,7 +650,31 @@ async fn w4(bench: &mut Bench) -> Result<(), BoxError> {
         return Err("W4: the projection and the raw pattern disagree".into());
     }
     println!("W4: rebuild of the projection (reset + replay of {total} events): {:.2} s", rebuild.as_secs_f64());
-    report("W4", "events/s", per_second(total, es_time), per_second(total, raw_time), true, "");
+    report("W4", "events/s", per_second(total, es_time), per_second(total, raw_time), true, ",\"partitions\":1");
+
+    // The same catch-up split into 2 partitions, one runner (and
+    // connection) each, side by side.
+    client
+        .batch_execute(&format!("CREATE TABLE \"{schema}\".totals_p2 (id TEXT PRIMARY KEY, total BIGINT NOT NULL)"))
+        .await?;
+    let two = std::num::NonZeroU32::new(2).ok_or("two is not zero")?;
+    let mut runners: Vec<_> = PgPartition::all(two)
+        .map(|p| PgProjectionRunner::partition(store.clone(), Totals::new(format!("\"{schema}\".totals_p2")), p))
+        .collect();
+    let started = Instant::now();
+    let handled = futures_util::future::try_join_all(runners.iter_mut().map(PgProjectionRunner::catch_up)).await?;
+    let partitioned_time = started.elapsed();
+    if handled.iter().sum::<u64>() as usize != total {
+        return Err(format!("W4 with 2 partitions handled {handled:?} of {total} events").into());
+    }
+    report(
+        "W4",
+        "events/s",
+        per_second(total, partitioned_time),
+        per_second(total, raw_time),
+        true,
+        ",\"partitions\":2",
+    );
     Ok(())
 }
 

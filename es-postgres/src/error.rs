@@ -39,6 +39,14 @@ pub enum PgError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A partition index not below the number of partitions.
+    #[error("there is no partition {index} of {count}: partitions are numbered from 0 to {count} - 1")]
+    InvalidPartition {
+        /// The index asked for.
+        index: u32,
+        /// The number of partitions.
+        count: u32,
+    },
     /// The certificate authority file cannot be used.
     #[error("cannot use CA file {}: {reason}; give a readable PEM file of the server's certificate authority", path.display())]
     InvalidCaFile {

@@ -81,6 +81,7 @@ mod error;
 mod feed;
 mod listen;
 mod migrate;
+mod partition;
 mod projection;
 mod row;
 mod schema;
@@ -91,6 +92,7 @@ mod url;
 mod xid8;
 
 pub use error::PgError;
+pub use partition::PgPartition;
 pub use projection::{PgProjection, PgProjectionRunner};
 pub use store::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgEventStore, PgEventStoreBuilder, PgReadLag};
 pub use tls::PgSslMode;

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
+use std::num::NonZeroU32;
 use std::time::SystemTime;
 
 use deadpool_postgres::Object;
@@ -16,6 +17,7 @@ use tokio_postgres::types::ToSql;
 
 use crate::error::{is_outage, store_error};
 use crate::listen::Listener;
+use crate::partition::PgPartition;
 use crate::store::PgEventStore;
 use crate::transaction::{PgTransaction, StatementCache};
 
@@ -132,11 +134,75 @@ pub struct PgProjectionRunner<P: PgProjection> {
 impl<P: PgProjection> PgProjectionRunner<P> {
     /// A runner for `projection` over `store`.
     pub fn new(store: PgEventStore, projection: P) -> Self {
-        let name = projection.name().to_owned();
+        Self::over(store, projection, None)
+    }
+
+    /// A runner for one partition of `projection`: it reads only the
+    /// streams of `partition`, under its own checkpoint and election
+    /// (named as [`PgPartition::projection_name`] says), so that one
+    /// runner per partition, in as many processes, share the projection.
+    /// Wait for a position with [`PgEventStore::wait_for_partitions`];
+    /// rebuild with [`rebuild_partitions`](Self::rebuild_partitions).
+    ///
+    /// The read model is shared by the partitions: each stream's rows are
+    /// written by one partition only, in order, but rows that sum over
+    /// streams (totals) are written by every partition at once, so write
+    /// them so that concurrent transactions add up (an `UPDATE … SET n = n +
+    /// $1` does; a read-modify-write in the handler does not).
+    pub fn partition(store: PgEventStore, projection: P, partition: PgPartition) -> Self {
+        Self::over(store, projection, Some(partition))
+    }
+
+    fn over(store: PgEventStore, projection: P, partition: Option<PgPartition>) -> Self {
+        let base = projection.name();
+        let name = partition.map_or_else(|| base.to_owned(), |p| p.projection_name(base));
         let categories = projection.categories();
         let watch = store.local_checkpoint_watch(&name);
-        let backend = PgBackend { store, name: name.clone(), session: None, spare: None, projection: PhantomData };
+        let backend =
+            PgBackend { store, name: name.clone(), partition, session: None, spare: None, projection: PhantomData };
         PgProjectionRunner { engine: Engine::new(backend, projection, name, categories, watch) }
+    }
+
+    /// Rebuilds a projection split into `count` partitions: takes every
+    /// partition (failing with [`ProjectionError::Busy`] while a runner
+    /// holds one), empties the read model once, moves every partition's
+    /// checkpoint to the start, and replays all partitions at once, one
+    /// connection each; `make` builds each partition's projection. Progress
+    /// counts the events of all partitions.
+    pub async fn rebuild_partitions(
+        store: &PgEventStore,
+        count: NonZeroU32,
+        mut make: impl FnMut() -> P,
+        progress: impl FnMut(Progress) + Send,
+    ) -> Result<u64, ProjectionError> {
+        let mut runners: Vec<Self> =
+            PgPartition::all(count).map(|p| Self::partition(store.clone(), make(), p)).collect();
+        for runner in &mut runners {
+            runner.take_over().await?;
+        }
+        let mut total = 0;
+        for (index, runner) in runners.iter_mut().enumerate() {
+            total += runner.engine.count().await?;
+            runner.engine.rewind(index == 0).await?;
+        }
+        // Each partition reports its own count; progress is their sum.
+        let shared = std::sync::Mutex::new((vec![0; runners.len()], progress));
+        let started = std::time::Instant::now();
+        let replays = runners.iter_mut().enumerate().map(|(index, runner)| {
+            let shared = &shared;
+            runner.engine.catch_up(move |done| {
+                let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
+                let (counts, progress) = &mut *guard;
+                counts[index] = done;
+                let sum = counts.iter().sum();
+                progress(Progress::since(started, sum, total));
+            })
+        });
+        let replayed = futures_util::future::try_join_all(replays).await;
+        for runner in &mut runners {
+            runner.engine.backend_mut().session = None;
+        }
+        Ok(replayed?.into_iter().sum())
     }
 
     /// Sets how the runner reads, retries, waits and treats poison events;
@@ -366,6 +432,8 @@ impl<P: PgProjection> PgProjectionRunner<P> {
 struct PgBackend<P> {
     store: PgEventStore,
     name: String,
+    /// The streams it reads, when the projection is split.
+    partition: Option<PgPartition>,
     /// The connection holding the projection's lock, while it is held.
     session: Option<Listener>,
     /// A pooled connection for work that needs no lock (retrying a parked
@@ -408,12 +476,12 @@ impl<P: PgProjection> Backend for PgBackend<P> {
         limit: usize,
         categories: Categories,
     ) -> impl Future<Output = Result<Page, StoreError>> + Send + 'static {
-        let store = self.store.clone();
-        async move { store.read_categories(after, limit, &categories).await }
+        let (store, partition) = (self.store.clone(), self.partition);
+        async move { store.read_filtered(after, limit, &categories, partition).await }
     }
 
     async fn count(&self, categories: &Categories) -> Result<u64, StoreError> {
-        self.store.count_categories(categories).await
+        self.store.count_filtered(categories, self.partition).await
     }
 
     async fn read_event(&self, stream_id: &str, version: u64) -> Result<Option<RecordedEvent>, StoreError> {
@@ -450,9 +518,12 @@ impl<P: PgProjection> Backend for PgBackend<P> {
     }
 
     async fn reset<'a>(projection: &'a mut P, unit: &'a mut Self::Unit<'_>) -> Result<(), BoxError> {
-        projection.reset(&unit.tx).await?;
-        let forget = unit.tx.prepare_cached(&unit.store.sql().forget_parked).await?;
-        unit.tx.execute(&forget, &[&unit.name]).await?;
+        projection.reset(&unit.tx).await
+    }
+
+    async fn forget_parked(unit: &mut Self::Unit<'_>) -> Result<(), StoreError> {
+        let forget = unit.tx.prepare_cached(&unit.store.sql().forget_parked).await.map_err(store_error)?;
+        unit.tx.execute(&forget, &[&unit.name]).await.map_err(store_error)?;
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
-use futures_util::FutureExt;
+use futures_util::{FutureExt, TryFutureExt};
 
 use crate::envelope::{Position, RecordedEvent};
 use crate::error::{BoxError, DecodeError, StoreError};
@@ -37,7 +37,7 @@ pub trait Backend: Send + 'static {
     const ATOMIC: bool;
 
     /// The user's projection.
-    type Projection: Send;
+    type Projection: Send + Sync;
     /// The events the projection reads.
     type Event: Event;
     /// One unit of work (a transaction).
@@ -76,12 +76,15 @@ pub trait Backend: Send + 'static {
         events: &'a [Envelope<'a, Self::Event>],
     ) -> impl Future<Output = Result<(), Failed>> + Send + 'a;
 
-    /// Empties the read model inside `unit`, and forgets the projection's
-    /// parked events: a rebuild handles them again.
+    /// Empties the read model inside `unit`.
     fn reset<'a>(
         projection: &'a mut Self::Projection,
         unit: &'a mut Self::Unit<'_>,
     ) -> impl Future<Output = Result<(), BoxError>> + Send + 'a;
+
+    /// Forgets the projection's parked events inside `unit`: a replay from
+    /// the start handles them again.
+    fn forget_parked<'a>(unit: &'a mut Self::Unit<'_>) -> impl Future<Output = Result<(), StoreError>> + Send + 'a;
 
     /// Records `event` as parked inside `unit`.
     fn park<'a>(
@@ -333,15 +336,37 @@ impl<B: Backend> Engine<B> {
         mut progress: impl FnMut(Progress) + Send + 'a,
     ) -> impl Future<Output = Result<u64, ProjectionError>> + Send + 'a {
         async move {
-            let total = self.backend.count(&self.categories).await.map_err(|e| self.store_error(e))?;
-            let mut unit = self.backend.begin().await.map_err(|e| self.cursor.store_error(e))?;
-            if let Err(source) = B::reset(&mut self.projection, &mut unit).await {
-                return Err(ProjectionError::Reset { projection: self.cursor.name.clone(), source });
-            }
-            self.cursor.commit::<B>(unit, Position::START).await?;
-            self.cursor.watch.publish(CheckpointState::default(), true);
+            let total = self.count().await?;
+            self.rewind(true).await?;
             let started = Instant::now();
             self.catch_up(|done| progress(Progress::since(started, done, total))).await
+        }
+    }
+
+    /// The number of events the projection reads, for progress reports.
+    pub fn count(&self) -> impl Future<Output = Result<u64, ProjectionError>> + Send + '_ {
+        let name = self.cursor.name.clone();
+        self.backend.count(&self.categories).map_err(move |e| ProjectionError::store(&name, e))
+    }
+
+    /// Moves the checkpoint back to the start and forgets the parked
+    /// events, in one unit; with `reset_read_model`, the read model is
+    /// emptied in the same unit.
+    // The declared `Send` lets a runner's future be proven `Send` where it
+    // is spawned; with `async fn` the compiler cannot prove it there.
+    #[expect(clippy::manual_async_fn, reason = "the explicit `Send` bound is the point")]
+    pub fn rewind(&mut self, reset_read_model: bool) -> impl Future<Output = Result<(), ProjectionError>> + Send + '_ {
+        async move {
+            let mut unit = self.backend.begin().await.map_err(|e| self.cursor.store_error(e))?;
+            if reset_read_model {
+                if let Err(source) = B::reset(&mut self.projection, &mut unit).await {
+                    return Err(ProjectionError::Reset { projection: self.cursor.name.clone(), source });
+                }
+            }
+            B::forget_parked(&mut unit).await.map_err(|e| self.cursor.store_error(e))?;
+            self.cursor.commit::<B>(unit, Position::START).await?;
+            self.cursor.watch.publish(CheckpointState::default(), true);
+            Ok(())
         }
     }
 

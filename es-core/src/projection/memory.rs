@@ -250,9 +250,13 @@ impl<P: Projection + 'static, S: EventStore + 'static> Backend for MemoryBackend
         Ok(())
     }
 
-    async fn reset<'a>(projection: &'a mut P, unit: &'a mut Self::Unit<'_>) -> Result<(), BoxError> {
-        unit.clear = true;
+    async fn reset<'a>(projection: &'a mut P, _unit: &'a mut Self::Unit<'_>) -> Result<(), BoxError> {
         projection.reset().await
+    }
+
+    async fn forget_parked(unit: &mut Self::Unit<'_>) -> Result<(), StoreError> {
+        unit.clear = true;
+        Ok(())
     }
 
     async fn park<'a>(

@@ -143,7 +143,7 @@ pub struct Progress {
 
 impl Progress {
     /// The progress after `done` of `total` events, `started` ago.
-    pub(crate) fn since(started: Instant, done: u64, total: u64) -> Self {
+    pub fn since(started: Instant, done: u64, total: u64) -> Self {
         let elapsed = started.elapsed().as_secs_f64();
         let events_per_second = if elapsed > 0.0 { done as f64 / elapsed } else { 0.0 };
         let left = total.saturating_sub(done) as f64;
