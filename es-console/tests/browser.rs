@@ -100,6 +100,29 @@ async fn stepping_to_version_3_shows_the_state_and_its_diff() {
 }
 
 #[tokio::test]
+async fn a_slice_freezes_into_a_given_when_then_test() {
+    let h = Harness::start().await;
+    h.open("/streams/acc-1").await;
+    let from = h.browser.find(Locator::Css("form.freeze input[name=from]")).await.unwrap();
+    from.clear().await.unwrap();
+    from.send_keys("3").await.unwrap();
+    let to = h.browser.find(Locator::Css("form.freeze input[name=to]")).await.unwrap();
+    to.clear().await.unwrap();
+    to.send_keys("4").await.unwrap();
+    h.click("form.freeze button").await;
+    let test = h.wait_for("//pre[@id='test']").await;
+    let given = "es_core::testing::given::<es_examples::account::Account>([\n        \
+                 event(\"Opened\", 1, r#\"{\"owner\":\"Ann\"}\"#),\n        \
+                 event(\"Deposited\", 1, r#\"{\"amount\":500}\"#),\n    ])";
+    assert!(test.contains(given), "{test}");
+    let then = ".then([\n        \
+                event(\"Deposited\", 1, r#\"{\"amount\":250}\"#),\n        \
+                event(\"Withdrew\", 1, r#\"{\"amount\":100}\"#),\n    ]);";
+    assert!(test.contains(then), "{test}");
+    h.finish().await;
+}
+
+#[tokio::test]
 async fn an_old_event_shows_its_upcast_steps() {
     let h = Harness::start().await;
     h.open("/streams/cust-1").await;
