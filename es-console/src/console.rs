@@ -64,7 +64,8 @@ impl Console {
     }
 
     /// Allows the actions that change the store (retry, discard, reset) to
-    /// requests that carry `token`. Without one the console only reads.
+    /// requests that carry `token`. Without one (or with an empty one) the
+    /// console only reads.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into()).filter(|t| !t.is_empty());
         self

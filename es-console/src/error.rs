@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use es_core::{DecodeError, ProjectionError, StoreError};
 use es_postgres::PgError;
 use es_postgres::tokio_postgres;
+use maud::html;
 
 use crate::pages::layout;
 
@@ -81,13 +82,11 @@ impl Error {
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
-}
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let status = self.status();
+    /// The message with each cause not already in it.
+    fn report(&self) -> String {
         let mut message = self.to_string();
-        let mut source = std::error::Error::source(&self);
+        let mut source = std::error::Error::source(self);
         while let Some(cause) = source {
             let text = cause.to_string();
             if !message.contains(&text) {
@@ -96,6 +95,20 @@ impl IntoResponse for Error {
             }
             source = cause.source();
         }
-        (status, layout::error(status, &message)).into_response()
+        message
+    }
+
+    /// The error as a fragment of a page, for htmx to swap in where the
+    /// request was made.
+    pub(crate) fn into_fragment(self) -> Response {
+        (self.status(), html! { p.error role="alert" { (self.report()) } }).into_response()
+    }
+}
+
+/// The error as a page of its own.
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        (status, layout::error(status, &self.report())).into_response()
     }
 }

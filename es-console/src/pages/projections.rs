@@ -5,7 +5,6 @@ use std::time::SystemTime;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use es_core::Position;
 use maud::{Markup, html};
@@ -248,13 +247,6 @@ pub(crate) async fn reset(
 async fn outcome(action: impl Future<Output = Result<String, Error>>) -> Response {
     match action.await {
         Ok(done) => html! { p.done { (done) } }.into_response(),
-        Err(e) => {
-            let status = match e {
-                Error::ReadOnly | Error::Forbidden => StatusCode::FORBIDDEN,
-                Error::NotFound(_) => StatusCode::NOT_FOUND,
-                _ => StatusCode::CONFLICT,
-            };
-            (status, html! { p.error role="alert" { (e) } }).into_response()
-        }
+        Err(e) => e.into_fragment(),
     }
 }

@@ -4,6 +4,7 @@
 use std::time::SystemTime;
 
 use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use es_core::{EventStore as _, RecordedEvent, StreamRange, registry};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -149,16 +150,16 @@ fn event_row(href: &str, e: &RecordedEvent) -> Markup {
     }
 }
 
-/// The state panel alone, for htmx to swap in.
-pub(crate) async fn state(
-    State(console): State<Shared>,
-    Path((id, version)): Path<(String, u64)>,
-) -> Result<Markup, Error> {
-    let head = head(&console, &id).await?;
-    if version == 0 || version > head.version {
-        return Err(Error::NotFound(format!("stream `{id}` has versions 1 to {}, not {version}", head.version)));
-    }
-    state_panel(&console, &id, &head.aggregate_type, version).await
+/// The state panel alone, for htmx to swap in; an error in its place.
+pub(crate) async fn state(State(console): State<Shared>, Path((id, version)): Path<(String, u64)>) -> Response {
+    let panel = async {
+        let head = head(&console, &id).await?;
+        if version == 0 || version > head.version {
+            return Err(Error::NotFound(format!("stream `{id}` has versions 1 to {}, not {version}", head.version)));
+        }
+        state_panel(&console, &id, &head.aggregate_type, version).await
+    };
+    panel.await.map_or_else(Error::into_fragment, IntoResponse::into_response)
 }
 
 /// The state after event `version` and what it changed, folded from the
