@@ -71,8 +71,9 @@ impl Console {
         self
     }
 
-    /// The console's routes, to serve or to nest in an application's own
-    /// axum router.
+    /// The console's routes, to serve or to merge into an application's own
+    /// axum router at its root (the pages link to each other by absolute
+    /// paths).
     pub fn router(self) -> axum::Router {
         server::router(Arc::new(self))
     }

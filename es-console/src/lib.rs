@@ -31,8 +31,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Or mount [`Console::router`] under a path of the application's own
-//! axum server.
+//! Or merge [`Console::router`] into the application's own axum router:
+//! its pages link to each other from the root (`/streams`, `/projections`,
+//! `/tail`, `/static/…`), so merge it at the root rather than nest it.
 //!
 //! # Pages
 //!

@@ -26,8 +26,16 @@ struct Checkpoint {
     parked: u64,
 }
 
-pub(crate) async fn list(State(console): State<Shared>) -> Result<Markup, Error> {
-    let rows = sql::query(&console.store, &console.queries.checkpoints, &[]).await?;
+/// The page of projections after the one named `after`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct NameAfter {
+    #[serde(default)]
+    after: String,
+}
+
+pub(crate) async fn list(State(console): State<Shared>, Query(page): Query<NameAfter>) -> Result<Markup, Error> {
+    let limit = sql::signed(PAGE_SIZE);
+    let rows = sql::query(&console.store, &console.queries.checkpoints, &[&page.after, &limit]).await?;
     let checkpoints = rows
         .iter()
         .map(|row| {
@@ -81,6 +89,9 @@ pub(crate) async fn list(State(console): State<Shared>) -> Result<Markup, Error>
                 }
             }
             @if checkpoints.is_empty() { p.empty { "No projection has a checkpoint yet." } }
+            @if let Some(last) = checkpoints.last().filter(|_| checkpoints.len() as u64 == PAGE_SIZE) {
+                a.next href={ "/projections?after=" (segment(&last.name)) } { "Next page →" }
+            }
             div #outcome role="status" {}
         },
     ))

@@ -3,7 +3,9 @@
 -- the oldest of them was recorded (NULL when it is caught up). Both read
 -- the (tx, position) index from the checkpoint on. Also why it stopped, if
 -- it stopped on an event it cannot handle, and how many events it parked
--- and nobody has discarded.
+-- and nobody has discarded. A page at a time, by name.
+--
+-- $1 the projection to start after ('' for the first), $2 the page size.
 SELECT c.projection,
        c.tx::text::int8 AS tx,
        c.position,
@@ -20,4 +22,6 @@ CROSS JOIN LATERAL (
     FROM {schema}.events e
     WHERE (e.tx, e.position) > (c.tx, c.position)
 ) behind
+WHERE c.projection > $1::text
 ORDER BY c.projection
+LIMIT $2
