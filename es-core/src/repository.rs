@@ -115,10 +115,12 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// Loads the current state: the latest usable snapshot, then the events
     /// after it.
     ///
-    /// A snapshot that does not decode or has an older schema version is
-    /// ignored; the state is replayed from the events and, when snapshots
-    /// are enabled, saved as the new snapshot (best effort). One with a newer
-    /// schema version, written by a newer release, is ignored and kept.
+    /// A snapshot that does not decode, has an older schema version or
+    /// another state fingerprint (the state type's definition changed, see
+    /// [`Aggregate::SNAPSHOT_FINGERPRINT`]) is ignored; the state is replayed
+    /// from the events and, when snapshots are enabled, saved as the new
+    /// snapshot (best effort). One with a newer schema version, written by a
+    /// newer release, is ignored and kept.
     pub async fn load(&self, stream_id: &str) -> Result<Loaded<A>, Error> {
         let (loaded, stale_snapshot) = self.load_range(stream_id, StreamRange::all()).await?;
         if stale_snapshot && loaded.version > 0 {
@@ -165,7 +167,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     }
 
     /// The stream's snapshot if it is within `range`, at the current schema
-    /// version and decodes. Anything else is ignored: events are the truth.
+    /// version and fingerprint, and decodes. Anything else is ignored: events are the truth.
     async fn snapshot_in(&self, stream_id: &str, range: StreamRange) -> Result<SnapshotLookup<A>, Error> {
         if A::SNAPSHOT_EVERY == 0 {
             return Ok(SnapshotLookup::None);
@@ -180,7 +182,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             // Written by a newer release: replay, but leave it in place.
             return Ok(SnapshotLookup::None);
         }
-        if snapshot.schema_version < A::SNAPSHOT_VERSION {
+        if snapshot.schema_version < A::SNAPSHOT_VERSION || snapshot.fingerprint != A::SNAPSHOT_FINGERPRINT {
             return Ok(SnapshotLookup::Stale);
         }
         Ok(match serde_json::from_value(snapshot.state) {
@@ -383,6 +385,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             stream_id: stream_id.to_owned(),
             version,
             schema_version: A::SNAPSHOT_VERSION,
+            fingerprint: A::SNAPSHOT_FINGERPRINT,
             state,
         };
         Ok(self.store.save_snapshot(snapshot).await?)
@@ -421,7 +424,8 @@ where
 enum SnapshotLookup<A> {
     None,
     Usable(Loaded<A>),
-    /// A snapshot exists but has another schema version or does not decode.
+    /// A snapshot exists but has another schema version or fingerprint, or
+    /// does not decode.
     Stale,
 }
 
