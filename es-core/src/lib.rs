@@ -59,6 +59,8 @@
 //! - [`schema::check_lock`], called from a test, compares every event's
 //!   shape with a committed lock file, so that a stored version's shape
 //!   never changes without the next version and its upcaster.
+//! - [`telemetry`] lists the `tracing` spans and the metrics the runtime
+//!   reports; it installs no subscriber and no recorder.
 //!
 //! # Features
 //!
@@ -81,6 +83,7 @@ mod repository;
 pub mod schema;
 mod store;
 mod stream_id;
+pub mod telemetry;
 pub mod testing;
 
 #[cfg(feature = "conformance")]

@@ -2,14 +2,18 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
+
+use tracing::field::Empty;
+use tracing::{Instrument, Span, info_span, warn};
 
 use crate::aggregate::Aggregate;
 use crate::envelope::{Metadata, Position};
 use crate::error::{Error, ExecuteError, StoreError};
 use crate::event::{EncodedEvent, Event};
-use crate::store::{EventStore, ExpectedVersion, Snapshot, StreamRange};
+use crate::store::{Appended, EventStore, ExpectedVersion, Snapshot, StreamRange};
 use crate::stream_id::validate_stream_id;
+use crate::telemetry::{self, Outcome};
 
 /// How many times [`Repository::execute`] runs a command before giving up on
 /// concurrency conflicts, unless set with [`Repository::with_max_attempts`].
@@ -122,18 +126,24 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// snapshot (best effort). One with a newer schema version, written by a
     /// newer release, is ignored and kept.
     pub async fn load(&self, stream_id: &str) -> Result<Loaded<A>, Error> {
-        let (loaded, stale_snapshot) = self.load_range(stream_id, StreamRange::all()).await?;
-        if stale_snapshot && loaded.version > 0 {
-            // Best effort: the next snapshot interval retries a failed write.
-            let _ = self.save_snapshot(stream_id, loaded.version, &loaded.state).await;
-        }
-        Ok(loaded)
+        self.observe_load(stream_id, async {
+            let (loaded, stale_snapshot) = self.load_range(stream_id, StreamRange::all()).await?;
+            if stale_snapshot && loaded.version > 0 {
+                // Best effort: the next snapshot interval retries a failed write.
+                if let Err(error) = self.save_snapshot(stream_id, loaded.version, &loaded.state).await {
+                    warn!(error = %error, "could not replace the unusable snapshot; the next one due will");
+                }
+            }
+            Ok(loaded)
+        })
+        .await
     }
 
     /// Loads the state as it was right after event `version`;
     /// [`Error::VersionNotReached`] when the stream ends before it.
     pub async fn load_at_version(&self, stream_id: &str, version: u64) -> Result<Loaded<A>, Error> {
-        let (loaded, _) = self.load_range(stream_id, StreamRange::all().up_to_version(version)).await?;
+        let range = StreamRange::all().up_to_version(version);
+        let loaded = self.observe_load(stream_id, async { Ok(self.load_range(stream_id, range).await?.0) }).await?;
         if loaded.version < version {
             return Err(Error::VersionNotReached { stream_id: stream_id.to_owned(), version, head: loaded.version });
         }
@@ -143,12 +153,42 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// Loads the state as it was at `time`: every event recorded at or before
     /// it, replayed from the start.
     pub async fn load_as_of(&self, stream_id: &str, time: SystemTime) -> Result<Loaded<A>, Error> {
-        validate_stream_id(stream_id)?;
-        let events = self.store.read_stream_events(stream_id, StreamRange::all().up_to_time(time)).await?;
-        // Should the clock have stepped back, a later event can carry an
-        // earlier time: the history as it stood is the unbroken prefix.
-        let prefix = events.into_iter().zip(1..).take_while(|((version, _), n)| version == n).map(|(e, _)| e);
-        fold(stream_id, Loaded { state: A::default(), version: 0, snapshot_version: None }, prefix.collect())
+        self.observe_load(stream_id, async {
+            validate_stream_id(stream_id)?;
+            let events = self.store.read_stream_events(stream_id, StreamRange::all().up_to_time(time)).await?;
+            // Should the clock have stepped back, a later event can carry an
+            // earlier time: the history as it stood is the unbroken prefix.
+            let prefix = events.into_iter().zip(1..).take_while(|((version, _), n)| version == n).map(|(e, _)| e);
+            fold(stream_id, Loaded { state: A::default(), version: 0, snapshot_version: None }, prefix.collect())
+        })
+        .await
+    }
+
+    /// Runs `load` in a `load` span, recording what it read and how long it
+    /// took.
+    async fn observe_load(
+        &self,
+        stream_id: &str,
+        load: impl Future<Output = Result<Loaded<A>, Error>>,
+    ) -> Result<Loaded<A>, Error> {
+        let span = info_span!(
+            "load",
+            aggregate = A::TYPE,
+            stream = stream_id,
+            version = Empty,
+            events = Empty,
+            snapshot = Empty
+        );
+        let started = Instant::now();
+        let loaded = load.instrument(span.clone()).await?;
+        // The fold applies every version after the snapshot's, one by one.
+        let events = loaded.version - loaded.snapshot_version.unwrap_or(0);
+        span.record("version", loaded.version).record("events", events);
+        if let Some(snapshot) = loaded.snapshot_version {
+            span.record("snapshot", snapshot);
+        }
+        telemetry::loaded(A::TYPE, events, started.elapsed());
+        Ok(loaded)
     }
 
     /// Folds the events in `range` onto the latest usable snapshot; also
@@ -191,7 +231,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 version: snapshot.version,
                 snapshot_version: Some(snapshot.version),
             }),
-            Err(_) => SnapshotLookup::Stale,
+            Err(error) => {
+                warn!(error = %error, "the snapshot does not decode; replaying the stream from its first event");
+                SnapshotLookup::Stale
+            }
         })
     }
 
@@ -218,6 +261,11 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     }
 
     /// [`execute`](Self::execute), recording `metadata` with every event.
+    ///
+    /// The events carry `metadata` as given, and its correlation,
+    /// causation and command ids are fields of the `execute` span. Metadata
+    /// with a correlation id but no causation id gives events with no
+    /// causation id (see [`telemetry`](crate::telemetry#causation)).
     pub async fn execute_with<E, F>(
         &self,
         stream_id: &str,
@@ -287,9 +335,41 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         self.run_command(stream_id, metadata, AsyncCommand(&mut command)).await
     }
 
+    /// Runs a command of any `execute` in an `execute` span, counting how
+    /// it ended.
+    async fn run_command<E>(
+        &self,
+        stream_id: &str,
+        metadata: &Metadata,
+        command: impl Decide<A, E>,
+    ) -> Result<Committed<A>, ExecuteError<E>> {
+        let span = info_span!(
+            "execute",
+            aggregate = A::TYPE,
+            stream = stream_id,
+            correlation_id = metadata.correlation_id.as_deref(),
+            causation_id = metadata.causation_id.as_deref(),
+            command_id = metadata.command_id.as_deref(),
+            attempts = Empty,
+            version = Empty,
+        );
+        let executed = self.command_loop(stream_id, metadata, command).instrument(span.clone()).await;
+        let outcome = match &executed {
+            Ok(committed) => {
+                span.record("version", committed.version);
+                if committed.attempts == 0 { Outcome::Duplicate } else { Outcome::Committed }
+            }
+            Err(ExecuteError::Rejected(_)) => Outcome::Rejected,
+            Err(ExecuteError::Failed(Error::RetriesExhausted { .. })) => Outcome::Conflict,
+            Err(_) => Outcome::Failed,
+        };
+        telemetry::command(A::TYPE, outcome);
+        executed
+    }
+
     /// The command loop of every `execute`: load, decide, append, and on a
     /// conflict the same again.
-    async fn run_command<E>(
+    async fn command_loop<E>(
         &self,
         stream_id: &str,
         metadata: &Metadata,
@@ -303,6 +383,8 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 }
             }
             attempt += 1;
+            // The `execute` span, which `run_command` runs this in.
+            Span::current().record("attempts", attempt);
             let loaded = self.load(stream_id).await?;
             let events = command.decide(&loaded.state).await.map_err(ExecuteError::Rejected)?;
             let encoded = events
@@ -311,7 +393,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|source| Error::Encode { stream_id: stream_id.to_owned(), what: "event", source })?;
             let expected = ExpectedVersion::Exact(loaded.version);
-            match self.store.append(A::TYPE, stream_id, expected, encoded, metadata).await {
+            match self.append(stream_id, expected, encoded, metadata).await {
                 Ok(appended) => {
                     let mut state = loaded.state;
                     events.iter().for_each(|e| state.apply(e));
@@ -326,7 +408,11 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                         snapshot,
                     });
                 }
-                Err(StoreError::Conflict { .. }) if attempt < self.max_attempts => continue,
+                Err(StoreError::Conflict { expected, actual, .. }) if attempt < self.max_attempts => {
+                    warn!(attempt, %expected, actual, "another writer changed the stream; retrying the command");
+                    telemetry::retry(A::TYPE);
+                    continue;
+                }
                 // The same command committed meanwhile: the next round
                 // returns that commit.
                 Err(StoreError::DuplicateCommand { .. }) => continue,
@@ -337,6 +423,39 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 Err(e) => return Err(Error::Store(e).into()),
             }
         }
+    }
+
+    /// Appends a command's events in an `append` span, counting conflicts.
+    async fn append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<EncodedEvent>,
+        metadata: &Metadata,
+    ) -> Result<Appended, StoreError> {
+        let span = info_span!(
+            "append",
+            aggregate = A::TYPE,
+            stream = stream_id,
+            events = events.len(),
+            version = Empty,
+            conflict = Empty
+        );
+        let started = Instant::now();
+        let appended = self.store.append(A::TYPE, stream_id, expected, events, metadata).instrument(span.clone()).await;
+        telemetry::append_took(A::TYPE, started.elapsed());
+        match &appended {
+            Ok(appended) => {
+                span.record("version", appended.stream_version);
+                telemetry::appended(A::TYPE, appended.events.len());
+            }
+            Err(StoreError::Conflict { .. }) => {
+                span.record("conflict", true);
+                telemetry::conflict(A::TYPE);
+            }
+            Err(_) => {}
+        }
+        appended
     }
 
     /// The commit of command `command_id` on the stream, as it was, if the
@@ -368,7 +487,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         }
         match self.save_snapshot(stream_id, after, state).await {
             Ok(()) => SnapshotOutcome::Saved { version: after },
-            Err(e) => SnapshotOutcome::Failed(e),
+            Err(error) => {
+                warn!(version = after, error = %error, "could not save the snapshot; the command is committed all the same");
+                SnapshotOutcome::Failed(error)
+            }
         }
     }
 
