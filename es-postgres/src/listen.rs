@@ -79,6 +79,14 @@ impl Listener {
         row.try_get(0).map_err(store_error)
     }
 
+    /// Releases the session's advisory locks and closes the connection, so
+    /// that a standby can take over at once rather than when the server
+    /// notices the connection is gone. Best effort: a dead connection
+    /// holds nothing.
+    pub(crate) async fn close(self) {
+        let _ = self.client.batch_execute("SELECT pg_advisory_unlock_all()").await;
+    }
+
     /// Subscribes to the notifications of its channel.
     pub(crate) async fn listen(&self) -> Result<(), StoreError> {
         let sql = format!("LISTEN \"{}\"", self.channel);

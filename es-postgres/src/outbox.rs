@@ -230,7 +230,9 @@ impl<H: OutboxHandler> PgOutboxRunner<H> {
         }
         self.resume(session).await?;
         let delivered = self.deliver().await;
-        self.session = None;
+        if let Some(session) = self.session.take() {
+            session.close().await;
+        }
         delivered
     }
 
@@ -250,7 +252,9 @@ impl<H: OutboxHandler> PgOutboxRunner<H> {
         let mut attempts = 0;
         loop {
             let connected = self.run_connected(stop.as_mut(), &mut attempts).await;
-            self.session = None;
+            if let Some(session) = self.session.take() {
+                session.close().await;
+            }
             match connected {
                 Err(OutboxError::Store { source: StoreError::Unavailable(_), .. }) => {
                     attempts += 1;

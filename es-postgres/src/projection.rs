@@ -178,7 +178,23 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     ) -> Result<u64, ProjectionError> {
         let mut runners: Vec<Self> =
             PgPartition::all(count).map(|p| Self::partition(store.clone(), make(), p)).collect();
+        let rebuilt = Self::rebuild_taken(&mut runners, progress).await;
+        // Released at once, taken or not, so that runners can start.
         for runner in &mut runners {
+            if let Some(session) = runner.engine.backend_mut().session.take() {
+                session.close().await;
+            }
+        }
+        rebuilt
+    }
+
+    /// Takes every partition of `runners`, rewinds them (the read model
+    /// with the first) and replays them at once.
+    async fn rebuild_taken(
+        runners: &mut [Self],
+        progress: impl FnMut(Progress) + Send,
+    ) -> Result<u64, ProjectionError> {
+        for runner in runners.iter_mut() {
             runner.take_over().await?;
         }
         let mut total = 0;
@@ -199,11 +215,7 @@ impl<P: PgProjection> PgProjectionRunner<P> {
                 progress(Progress::since(started, sum, total));
             })
         });
-        let replayed = futures_util::future::try_join_all(replays).await;
-        for runner in &mut runners {
-            runner.engine.backend_mut().session = None;
-        }
-        Ok(replayed?.into_iter().sum())
+        Ok(futures_util::future::try_join_all(replays).await?.into_iter().sum())
     }
 
     /// Sets how the runner reads, retries, waits and treats poison events;
@@ -410,7 +422,9 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     /// Releases the lock; an event that stopped the projection is recorded
     /// for waiters and operators in every process.
     async fn release<T>(&mut self, outcome: Result<T, ProjectionError>) -> Result<T, ProjectionError> {
-        self.engine.backend_mut().session = None;
+        if let Some(session) = self.engine.backend_mut().session.take() {
+            session.close().await;
+        }
         if let Err(error @ (ProjectionError::Handler { .. } | ProjectionError::Decode { .. })) = &outcome {
             self.engine.publish_stop(error);
             let backend = self.engine.backend();
