@@ -9,7 +9,7 @@ use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, R
 use es_core::projection::{CheckpointWaiter, CheckpointWatch, ParkedEvent, ProjectionError, WaitError};
 use es_core::{
     Appended, Categories, EncodedEvent, EventStore, ExpectedVersion, Metadata, Page, Position, RecordedEvent, Snapshot,
-    StoreError, StreamRange, validate_stream_id,
+    SnapshotAndEvents, StoreError, StreamRange, validate_stream_id,
 };
 use futures_util::TryStreamExt;
 use serde_json::Value;
@@ -18,6 +18,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::{PgError, is_unique_violation, store_error};
 use crate::feed::{self, Feed};
+use crate::row::SnapshotOrEvent;
 use crate::schema::{Schema, Statements};
 use crate::tls::{PgSslMode, Roots, TlsOptions};
 use crate::xid8::Xid8;
@@ -365,31 +366,33 @@ impl PgEventStore {
     }
 
     /// Runs a read of one stream (`sql` takes the stream id, the version to
-    /// read after, the version and the time to stop at) and decodes its rows.
+    /// read after, the version and the time to stop at, then `more`) and
+    /// hands each row to `take`.
     ///
     /// Rows are decoded as they arrive, while the server still sends: on a
     /// 10,000-event stream this is about a quarter faster than collecting
     /// every row first.
-    async fn query_stream<T>(
+    async fn query_stream(
         &self,
         sql: &str,
         stream_id: &str,
         range: StreamRange,
-        decode: impl Fn(&tokio_postgres::Row) -> Result<T, StoreError>,
-    ) -> Result<Vec<T>, StoreError> {
+        more: &[&(dyn ToSql + Sync)],
+        mut take: impl FnMut(&tokio_postgres::Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         validate_stream_id(stream_id)?;
         let client = self.client().await?;
         let statement = client.prepare_cached(sql).await.map_err(store_error)?;
         let after = i64::try_from(range.after_version).unwrap_or(i64::MAX);
         let up_to = range.up_to_version.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
-        let params: [&(dyn ToSql + Sync); 4] = [&stream_id, &after, &up_to, &range.up_to_time];
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&stream_id, &after, &up_to, &range.up_to_time];
+        params.extend_from_slice(more);
         let rows = client.query_raw(&statement, params).await.map_err(store_error)?;
         let mut rows = std::pin::pin!(rows);
-        let mut decoded = Vec::new();
         while let Some(row) = rows.try_next().await.map_err(store_error)? {
-            decoded.push(decode(&row)?);
+            take(&row)?;
         }
-        Ok(decoded)
+        Ok(())
     }
 
     /// How far [`read_all`](EventStore::read_all) lags behind the committed
@@ -561,8 +564,13 @@ impl EventStore for PgEventStore {
     }
 
     async fn read_stream(&self, stream_id: &str, range: StreamRange) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.query_stream(&self.sql.read_stream, stream_id, range, |row| row::stream_event(row, stream_id.to_owned()))
-            .await
+        let mut events = Vec::new();
+        self.query_stream(&self.sql.read_stream, stream_id, range, &[], |row| {
+            events.push(row::stream_event(row, stream_id.to_owned())?);
+            Ok(())
+        })
+        .await?;
+        Ok(events)
     }
 
     /// Only what folding needs: about half the bytes per row of
@@ -572,8 +580,13 @@ impl EventStore for PgEventStore {
         stream_id: &str,
         range: StreamRange,
     ) -> Result<Vec<(u64, EncodedEvent)>, StoreError> {
-        self.query_stream(&self.sql.read_stream_events, stream_id, range, |row| row::versioned_event(stream_id, row))
-            .await
+        let mut events = Vec::new();
+        self.query_stream(&self.sql.read_stream_events, stream_id, range, &[], |row| {
+            events.push(row::versioned_event(stream_id, row, 0)?);
+            Ok(())
+        })
+        .await?;
+        Ok(events)
     }
 
     async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
@@ -666,5 +679,27 @@ impl EventStore for PgEventStore {
         let statement = client.prepare_cached(&self.sql.load_snapshot).await.map_err(store_error)?;
         let row = client.query_opt(&statement, &[&stream_id]).await.map_err(store_error)?;
         row.map(|row| row::snapshot(stream_id, &row)).transpose()
+    }
+
+    /// Both in one statement: a command on an aggregate with a snapshot
+    /// costs one round trip to load.
+    async fn read_snapshot_and_events(
+        &self,
+        stream_id: &str,
+        range: StreamRange,
+        schema_version: u32,
+    ) -> Result<SnapshotAndEvents, StoreError> {
+        // No stored schema version is negative: -1 matches none.
+        let schema_version = i32::try_from(schema_version).unwrap_or(-1);
+        let mut read = SnapshotAndEvents::default();
+        self.query_stream(&self.sql.read_snapshot_and_events, stream_id, range, &[&schema_version], |row| {
+            match row::snapshot_or_event(stream_id, row)? {
+                SnapshotOrEvent::Snapshot(snapshot) => read.snapshot = Some(snapshot),
+                SnapshotOrEvent::Event(event) => read.events.push(event),
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(read)
     }
 }
