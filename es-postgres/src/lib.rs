@@ -75,6 +75,7 @@ mod error;
 mod feed;
 mod listen;
 mod migrate;
+mod notify;
 mod projection;
 mod row;
 mod schema;

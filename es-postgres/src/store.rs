@@ -18,6 +18,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::{PgError, is_unique_violation, store_error};
 use crate::feed::{self, Feed};
+use crate::notify::Notifier;
 use crate::row::SnapshotOrEvent;
 use crate::schema::{Schema, Statements};
 use crate::tls::{PgSslMode, Roots, TlsOptions};
@@ -49,6 +50,7 @@ pub struct PgEventStore {
     schema: Arc<Schema>,
     sql: Arc<Statements>,
     feed: Arc<Feed>,
+    notifier: Option<Arc<Notifier>>,
 }
 
 impl fmt::Debug for PgEventStore {
@@ -78,6 +80,7 @@ pub struct PgEventStoreBuilder {
     schema: String,
     wait_timeout: Option<Duration>,
     tls: TlsOptions,
+    notify_appends: bool,
 }
 
 impl PgEventStoreBuilder {
@@ -98,6 +101,19 @@ impl PgEventStoreBuilder {
     /// with [`StoreError::Unavailable`] (default: 30 s; `None` waits forever).
     pub fn wait_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.wait_timeout = timeout;
+        self
+    }
+
+    /// Whether appends wake the projection runners that wait on this schema
+    /// (default: yes). Appends mark that they committed; a task of the
+    /// store sends one `NOTIFY` for all those marked since the last one
+    /// left, so it costs far less than a round trip per append.
+    ///
+    /// Turn it off only where every runner can wait for its poll interval
+    /// to see new events, such as in a bulk import that no live projection
+    /// follows.
+    pub fn notify_appends(mut self, notify: bool) -> Self {
+        self.notify_appends = notify;
         self
     }
 
@@ -157,6 +173,9 @@ impl PgEventStoreBuilder {
             .build()
             .map_err(|e| PgError::Pool(e.to_string()))?;
         let sql = Statements::new(&schema);
+        let notifier = self
+            .notify_appends
+            .then(|| Arc::new(Notifier::new(pool.clone(), events_channel(schema.lock_key("events")))));
         Ok(PgEventStore {
             pool,
             config: Arc::new(config),
@@ -164,6 +183,7 @@ impl PgEventStoreBuilder {
             schema: Arc::new(schema),
             sql: Arc::new(sql),
             feed: Arc::default(),
+            notifier,
         })
     }
 }
@@ -197,6 +217,7 @@ impl PgEventStore {
             schema: DEFAULT_SCHEMA.to_owned(),
             wait_timeout: Some(Duration::from_secs(30)),
             tls: TlsOptions::default(),
+            notify_appends: true,
         }
     }
 
@@ -254,7 +275,7 @@ impl PgEventStore {
     /// The channel appends notify and projection runners listen on: fixed
     /// length whatever the schema name, so it is always a valid identifier.
     pub(crate) fn channel(&self) -> String {
-        format!("es_events_{:016x}", self.lock_key("events"))
+        events_channel(self.lock_key("events"))
     }
 
     /// The channel projection runners notify when their checkpoint moves
@@ -436,6 +457,11 @@ impl PgEventStore {
     }
 }
 
+/// The channel of appends in the schema whose `events` lock key is `key`.
+fn events_channel(key: i64) -> String {
+    format!("es_events_{key:016x}")
+}
+
 /// A number beyond what its column holds.
 fn invalid_input(what: &str, max: impl fmt::Display) -> StoreError {
     StoreError::InvalidInput { reason: format!("{what} is larger than PostgreSQL stores ({max} at most)") }
@@ -490,17 +516,17 @@ impl EventStore for PgEventStore {
             }
             _ => [&stream_id, &aggregate_type, &expected_sql, &names, &versions, &payloads, &metadata_sql],
         };
-        let notify = client.prepare_cached("SELECT pg_notify($1, '')").await.map_err(store_error)?;
-        let channel = self.channel();
         let mut collisions = 0;
         let rows = loop {
-            // The notification is pipelined behind the append, in a
-            // transaction of its own: it wakes projection runners after the
-            // append commits, costs no round trip, and keeps the lock that
-            // NOTIFY takes at commit away from the append's WAL flush.
-            let (appended, _) =
-                futures_util::future::join(client.query(&statement, &params), client.execute(&notify, &[&channel]))
-                    .await;
+            let appended = client.query(&statement, &params).await;
+            // Projection runners are woken once the append has committed,
+            // by a notification of its own: NOTIFY in the append's
+            // transaction would hold the lock it takes at commit across
+            // the append's WAL flush. Whatever the outcome: a failure may
+            // come after the commit.
+            if let Some(notifier) = &self.notifier {
+                notifier.appended();
+            }
             match appended {
                 Ok(rows) => break rows,
                 // Another writer took the versions after the head we read.
