@@ -10,10 +10,18 @@ use std::time::Duration;
 
 use deadpool_postgres::Pool;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// How long the task waits before sending again after a failure, at first
 /// and at most.
 const RETRY: (Duration, Duration) = (Duration::from_millis(50), Duration::from_secs(2));
+
+/// The least time between two notifications. The first append after a
+/// quiet spell is notified at once; under a stream of appends, runners are
+/// woken at most this often (25 times more often than they poll by
+/// default), so that each wake-up, which costs a runner a read and often a
+/// checkpoint commit, serves many appends instead of one.
+const SPACING: Duration = Duration::from_millis(20);
 
 /// Sends a store's wake-ups, at most one at a time.
 ///
@@ -22,8 +30,9 @@ const RETRY: (Duration, Duration) = (Duration::from_millis(50), Duration::from_s
 /// mark was cleared had committed by then, so the notification (delivered
 /// when its own transaction commits, later) finds it readable; an append
 /// marked after that leaves the mark set, and another notification
-/// follows. So no wake-up is lost, and however many appends commit while
-/// one notification is on its way, one more follows them.
+/// follows, [`SPACING`] after the last. So no wake-up is lost, and however
+/// many appends commit while one notification is on its way, one more
+/// follows them.
 pub(crate) struct Notifier {
     shared: Arc<Shared>,
     send: Arc<SendFn>,
@@ -107,10 +116,16 @@ impl Drop for Running {
 async fn send_while_dirty(running: Running, send: Arc<SendFn>) {
     let shared = &running.0;
     let mut retry = RETRY.0;
+    let mut next = Instant::now();
     loop {
-        if shared.dirty.swap(false, Ordering::SeqCst) {
+        if shared.dirty.load(Ordering::SeqCst) {
+            // Appends that commit meanwhile are notified with this one.
+            tokio::time::sleep_until(next).await;
+            // Only this task clears the mark: it is still set.
+            shared.dirty.store(false, Ordering::SeqCst);
             if send().await {
                 retry = RETRY.0;
+                next = Instant::now() + SPACING;
                 continue;
             }
             // Runners poll meanwhile; a store that is gone stops trying.

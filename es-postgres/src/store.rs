@@ -106,8 +106,10 @@ impl PgEventStoreBuilder {
 
     /// Whether appends wake the projection runners that wait on this schema
     /// (default: yes). Appends mark that they committed; a task of the
-    /// store sends one `NOTIFY` for all those marked since the last one
-    /// left, so it costs far less than a round trip per append.
+    /// store (shared by its clones) sends one `NOTIFY` for all those marked
+    /// since the last one left: the first append after a quiet spell wakes
+    /// runners at once, a stream of appends every 20 ms. It costs far less
+    /// than a statement per append, for the writers and for the runners.
     ///
     /// Turn it off only where every runner can wait for its poll interval
     /// to see new events, such as in a bulk import that no live projection
