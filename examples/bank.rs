@@ -1,5 +1,6 @@
 //! The bank account, end to end: commands, rejections, a write conflict and
-//! its retry, a snapshot, and time travel.
+//! its retry, a command that awaits a check, a retried request that appends
+//! once, a snapshot, and time travel.
 //!
 //! ```text
 //! cargo run --example bank                                  # in-memory store
@@ -62,6 +63,35 @@ async fn run<S: EventStore + Clone>(store: S) -> Result<(), Box<dyn Error>> {
     }
     report("writer B reloads and retries: deposit $20.00", &accounts.execute(id, |a| a.deposit(usd(20))).await?);
 
+    println!("\n-- a command that awaits, and a request sent twice --");
+    // The command awaits a check before it decides (here a daily limit
+    // looked up elsewhere); it gets a copy of the state.
+    let limited = accounts
+        .execute_async(id, |account: Account| async move {
+            let limit = daily_limit("alice").await;
+            if usd(50) > limit {
+                return Err(AccountError::InsufficientFunds { balance: limit, requested: usd(50) });
+            }
+            account.withdraw(usd(50))
+        })
+        .await?;
+    report("withdraw $50.00 (limit checked)", &limited);
+    // A client times out and sends the same request again: with a command
+    // id, the second send returns the first commit and appends nothing.
+    let request = Metadata::default().with_command_id(format!("{id}/deposit-req-42"));
+    let sent = accounts.execute_with(id, &request, |a| a.deposit(usd(30))).await?;
+    report("deposit $30.00 (request 42)", &sent);
+    let resent = accounts.execute_with(id, &request, |a| a.deposit(usd(30))).await?;
+    println!(
+        "{:<28} -> version {}, balance {}: the first commit, not appended again",
+        "request 42 sent again",
+        resent.version,
+        dollars(resent.state.balance)
+    );
+    if (resent.version, resent.attempts) != (sent.version, 0) {
+        return Err("the retried request appended again".into());
+    }
+
     println!("\n-- snapshots and time travel --");
     let loaded = accounts.load(id).await?;
     match loaded.snapshot_version {
@@ -120,6 +150,12 @@ fn rejected(
         }
         other => Err(format!("expected `{command}` to be rejected, got {other:?}").into()),
     }
+}
+
+/// The most a customer may withdraw today, as another service would tell.
+async fn daily_limit(_customer: &str) -> i64 {
+    tokio::task::yield_now().await;
+    usd(500)
 }
 
 /// When the store recorded event `version` of stream `id`.

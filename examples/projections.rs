@@ -1,7 +1,8 @@
 //! Read models in PostgreSQL, built from the bank's events: the balances of
 //! every account (queried for "accounts with a balance over $10,000") and
-//! the bank's totals. Both follow the store live, a query waits for its own
-//! write, and one is rebuilt from history.
+//! the bank's totals, written a page of events at a time. Both follow the
+//! store live; a web replica that runs no projection waits for its own
+//! write; one read model is rebuilt from history.
 //!
 //! ```text
 //! cargo run --example projections        # DATABASE_URL, or the local server
@@ -13,8 +14,8 @@
 use std::error::Error;
 use std::time::Duration;
 
-use es_core::projection::RunnerOptions;
-use es_core::{BoxError, RecordedEvent, Repository};
+use es_core::projection::{Envelope, RunnerOptions};
+use es_core::{BoxError, Categories, RecordedEvent, Repository};
 use es_examples::account::{Account, AccountEvent, dollars, usd};
 use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner, PgTransaction};
 use tokio::sync::oneshot;
@@ -29,6 +30,10 @@ impl PgProjection for AccountBalances {
 
     fn name(&self) -> &str {
         "account_balances"
+    }
+
+    fn categories(&self) -> Categories {
+        Categories::only(["account"])
     }
 
     async fn handle(
@@ -65,8 +70,29 @@ impl PgProjection for AccountBalances {
     }
 }
 
-/// A single row of totals: a second, narrow read model from the same events.
+/// A single row of totals: a second, narrow read model from the same
+/// events. It sums a whole page in memory and writes it with one statement,
+/// which is what makes rebuilding it fast.
 struct BankTotals;
+
+impl BankTotals {
+    /// How one event moves the totals: (open accounts, deposited, withdrawn).
+    fn delta(event: &AccountEvent) -> (i64, i64, i64) {
+        match event {
+            AccountEvent::Opened(_) => (1, 0, 0),
+            AccountEvent::Deposited(e) => (0, e.amount, 0),
+            AccountEvent::Withdrew(e) => (0, 0, e.amount),
+            AccountEvent::Closed(_) => (-1, 0, 0),
+        }
+    }
+
+    async fn add(tx: &PgTransaction<'_>, (accounts, deposited, withdrawn): (i64, i64, i64)) -> Result<(), BoxError> {
+        let sql = "UPDATE es_example_projections.bank_totals \
+                   SET open_accounts = open_accounts + $1, deposited = deposited + $2, withdrawn = withdrawn + $3";
+        tx.execute(sql, &[&accounts, &deposited, &withdrawn]).await?;
+        Ok(())
+    }
+}
 
 impl PgProjection for BankTotals {
     type Event = AccountEvent;
@@ -75,22 +101,29 @@ impl PgProjection for BankTotals {
         "bank_totals"
     }
 
+    fn categories(&self) -> Categories {
+        Categories::only(["account"])
+    }
+
     async fn handle(
         &mut self,
         tx: &PgTransaction<'_>,
         event: &AccountEvent,
         _: &RecordedEvent,
     ) -> Result<(), BoxError> {
-        let (accounts, deposited, withdrawn): (i64, i64, i64) = match event {
-            AccountEvent::Opened(_) => (1, 0, 0),
-            AccountEvent::Deposited(e) => (0, e.amount, 0),
-            AccountEvent::Withdrew(e) => (0, 0, e.amount),
-            AccountEvent::Closed(_) => (-1, 0, 0),
-        };
-        let sql = "UPDATE es_example_projections.bank_totals \
-                   SET open_accounts = open_accounts + $1, deposited = deposited + $2, withdrawn = withdrawn + $3";
-        tx.execute(sql, &[&accounts, &deposited, &withdrawn]).await?;
-        Ok(())
+        Self::add(tx, Self::delta(event)).await
+    }
+
+    async fn handle_batch(
+        &mut self,
+        tx: &PgTransaction<'_>,
+        events: &[Envelope<'_, AccountEvent>],
+    ) -> Result<(), BoxError> {
+        let sum = events
+            .iter()
+            .map(|e| Self::delta(e.event))
+            .fold((0, 0, 0), |(a, d, w), (da, dd, dw)| (a + da, d + dd, w + dw));
+        Self::add(tx, sum).await
     }
 
     async fn reset(&mut self, tx: &PgTransaction<'_>) -> Result<(), BoxError> {
@@ -105,9 +138,8 @@ impl PgProjection for BankTotals {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let config = url.parse()?;
-    let store = PgEventStore::builder(config).schema(SCHEMA).build()?;
-    let client = store.pool().get().await.map_err(|e| format!("cannot reach PostgreSQL at {url}: {e}"))?;
+    let store = PgEventStore::builder_from_url(&url)?.schema(SCHEMA).build()?;
+    let client = store.connection().await?;
     client.batch_execute(&format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")).await?;
     store.migrate().await?;
     client
@@ -137,17 +169,19 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let quick = RunnerOptions::default().poll_interval(Duration::from_millis(100));
     let balances = PgProjectionRunner::new(store.clone(), AccountBalances).with_options(quick);
     let totals = PgProjectionRunner::new(store.clone(), BankTotals).with_options(quick);
-    let (balances_waiter, totals_waiter) = (balances.waiter(), totals.waiter());
     let (stop_balances, balances_task) = spawn(balances);
     let (stop_totals, totals_task) = spawn(totals);
 
-    // Read your own writes: a command returns a position, the query waits
-    // until the read model has reached it.
+    // Read your own writes: a command returns a position; a web replica,
+    // with a store of its own and no projection running, waits until the
+    // read models have committed it, then queries them.
     let committed = accounts.execute("acc-03", |a| a.deposit(usd(9000))).await?;
     let position = committed.position.ok_or("the deposit committed no event")?;
-    balances_waiter.wait_for(position, Duration::from_secs(30)).await?;
-    totals_waiter.wait_for(position, Duration::from_secs(30)).await?;
-    println!("both read models reached the deposit's position {position}");
+    let replica = PgEventStore::builder_from_url(&url)?.schema(SCHEMA).build()?;
+    for projection in ["account_balances", "bank_totals"] {
+        replica.wait_for_projection(projection, position, Duration::from_secs(30)).await?;
+    }
+    println!("a web replica saw both read models reach the deposit's position {position}");
 
     println!("\naccounts with a balance over $10,000:");
     let rich = client
@@ -176,7 +210,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     totals_task.await??;
 
     println!("\nrebuilding account_balances from history:");
-    let replayed = balances.rebuild(|p| println!("  {:>4} / {} events", p.done, p.total)).await?;
+    let replayed = balances
+        .rebuild(|p| println!("  {:>4} / {} events, {:.0} events/s", p.done, p.total, p.events_per_second))
+        .await?;
     let again = client
         .query_one("SELECT count(*) FROM es_example_projections.account_balances WHERE balance > 1000000", &[])
         .await?;

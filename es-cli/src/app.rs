@@ -64,8 +64,12 @@ impl<A: Aggregate> AggregateKind for Registered<A> {
 /// one thread, so it need not be `Send`.
 pub(crate) type Rebuilding<'a> = Pin<Box<dyn Future<Output = Result<u64, ProjectionError>> + 'a>>;
 
-/// A projection that can be rebuilt, without its type parameter.
-pub(crate) trait Rebuild {
+/// A future of a mounted projection's work.
+pub(crate) type Retrying = Pin<Box<dyn Future<Output = Result<(), ProjectionError>>>>;
+
+/// An application's projection, without its type parameter: what the
+/// mounted command line does with it.
+pub(crate) trait Mounted {
     /// The projection's name.
     fn name(&self) -> &str;
 
@@ -76,9 +80,12 @@ pub(crate) trait Rebuild {
         store: PgEventStore,
         progress: &'a mut (dyn FnMut(Progress) + Send),
     ) -> Rebuilding<'a>;
+
+    /// Hands parked event `id` to the projection once more.
+    fn retry_parked(self: Box<Self>, store: PgEventStore, id: u64) -> Retrying;
 }
 
-impl<P: PgProjection + 'static> Rebuild for P {
+impl<P: PgProjection + 'static> Mounted for P {
     fn name(&self) -> &str {
         PgProjection::name(self)
     }
@@ -89,5 +96,9 @@ impl<P: PgProjection + 'static> Rebuild for P {
         progress: &'a mut (dyn FnMut(Progress) + Send),
     ) -> Rebuilding<'a> {
         Box::pin(async move { PgProjectionRunner::new(store, *self).rebuild(progress).await })
+    }
+
+    fn retry_parked(self: Box<Self>, store: PgEventStore, id: u64) -> Retrying {
+        Box::pin(async move { PgProjectionRunner::new(store, *self).retry_parked(id).await })
     }
 }

@@ -83,8 +83,33 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: ProjectionAction,
     },
+    /// List a projection's parked events, or retry or discard one.
+    Parked {
+        /// The projection's name.
+        name: String,
+        #[command(subcommand)]
+        action: Option<ParkedAction>,
+    },
     /// Check that every stored event decodes and that no stream misses a version.
     Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ParkedAction {
+    /// Hand the event to the projection once more; it leaves the parked events on success
+    /// (application binary only).
+    Retry {
+        /// The parked event's id, as listed.
+        id: u64,
+    },
+    /// Mark the event discarded; it stays listed as the record of the decision.
+    Discard {
+        /// The parked event's id, as listed.
+        id: u64,
+        /// Why it is discarded.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

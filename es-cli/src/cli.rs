@@ -10,11 +10,11 @@ use clap::Parser;
 use es_core::{Aggregate, StreamRange};
 use es_postgres::{PgEventStore, PgProjection};
 
-use crate::app::{AggregateKind, Rebuild, Registered};
-use crate::args::{Args, Command, ProjectionAction};
+use crate::app::{AggregateKind, Mounted, Registered};
+use crate::args::{Args, Command, ParkedAction, ProjectionAction};
 use crate::error::Error;
 use crate::output::Output;
-use crate::{check, projections, sql, status, stream, streams, tail};
+use crate::{check, parked, projections, sql, status, stream, streams, tail};
 
 /// The `es` command line, with the aggregates and projections of an
 /// application registered.
@@ -26,7 +26,7 @@ use crate::{check, projections, sql, status, stream, streams, tail};
 /// binary. See the [crate documentation](crate) for an example.
 pub struct Cli {
     aggregates: Vec<Box<dyn AggregateKind>>,
-    projections: Vec<Box<dyn Rebuild>>,
+    projections: Vec<Box<dyn Mounted>>,
 }
 
 impl Default for Cli {
@@ -139,17 +139,33 @@ impl Cli {
                 projections::reset(store, &name, yes, input, out).await
             }
             Command::Projection { name, action: ProjectionAction::Rebuild } => {
-                let Some(index) = self.projections.iter().position(|p| p.name() == name) else {
-                    if self.projections.is_empty() {
-                        return Err(Error::NeedsApplication { command: "projection rebuild", needs: "projections" });
-                    }
-                    let known = self.projections.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ");
-                    return Err(Error::NotRegistered { kind: "projection", name, known });
-                };
-                projections::rebuild(store, self.projections.swap_remove(index), out).await
+                let projection = self.take_projection(name, "projection rebuild")?;
+                projections::rebuild(store, projection, out).await
+            }
+            Command::Parked { name, action: None } => parked::list(store, &name, out).await,
+            Command::Parked { name, action: Some(ParkedAction::Discard { id, reason }) } => {
+                parked::discard(store, &name, id, &reason, out).await
+            }
+            Command::Parked { name, action: Some(ParkedAction::Retry { id }) } => {
+                let projection = self.take_projection(name, "parked retry")?;
+                parked::retry(store, projection, id, out).await
             }
             Command::Check => check::run(store, &self.aggregates, out).await,
         }
+    }
+}
+
+impl Cli {
+    /// The registered projection `name`, for `command`.
+    fn take_projection(&mut self, name: String, command: &'static str) -> Result<Box<dyn Mounted>, Error> {
+        let Some(index) = self.projections.iter().position(|p| p.name() == name) else {
+            if self.projections.is_empty() {
+                return Err(Error::NeedsApplication { command, needs: "projections" });
+            }
+            let known = self.projections.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ");
+            return Err(Error::NotRegistered { kind: "projection", name, known });
+        };
+        Ok(self.projections.swap_remove(index))
     }
 }
 

@@ -78,6 +78,7 @@ mod check;
 mod cli;
 mod error;
 mod output;
+mod parked;
 mod projections;
 mod sql;
 mod status;

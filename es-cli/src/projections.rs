@@ -8,7 +8,7 @@ use es_postgres::PgEventStore;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::app::Rebuild;
+use crate::app::Mounted;
 use crate::error::Error;
 use crate::output::{self, Output, table};
 use crate::sql;
@@ -24,6 +24,10 @@ pub(crate) struct ProjectionRow {
     /// Age of the oldest event after the checkpoint.
     lag_seconds: Option<f64>,
     runner: Option<Runner>,
+    /// Parked events nobody has discarded.
+    parked: u64,
+    /// Why it stopped, if it stopped on an event it cannot handle.
+    stopped: Option<String>,
 }
 
 /// The session of the runner holding a projection's lock.
@@ -57,6 +61,8 @@ pub(crate) async fn list(store: &PgEventStore) -> Result<Vec<ProjectionRow>, Err
             behind: sql::unsigned(&row, "behind")?,
             lag_seconds: lag.map(|secs| secs.max(0.0)),
             runner,
+            parked: sql::unsigned(&row, "parked")?,
+            stopped: row.try_get("stopped")?,
             name,
         });
     }
@@ -83,10 +89,12 @@ pub(crate) fn write_table(out: &mut dyn Write, projections: &[ProjectionRow]) ->
                 p.behind.to_string(),
                 output::or_dash(p.lag_seconds.and_then(|s| Duration::try_from_secs_f64(s).ok()).map(output::duration)),
                 output::or_dash(p.runner.as_ref().map(Runner::to_string)),
+                p.parked.to_string(),
+                output::or_dash(p.stopped.clone()),
             ]
         })
         .collect();
-    table(out, &["PROJECTION", "CHECKPOINT", "BEHIND", "LAG", "RUNNER"], &rows)
+    table(out, &["PROJECTION", "CHECKPOINT", "BEHIND", "LAG", "RUNNER", "PARKED", "STOPPED"], &rows)
 }
 
 /// The runners holding a projection lock now.
@@ -174,7 +182,7 @@ fn confirm(name: &str, input: &mut dyn BufRead) -> Result<bool, Error> {
 /// with a progress bar on the terminal.
 pub(crate) async fn rebuild(
     store: &PgEventStore,
-    projection: Box<dyn Rebuild>,
+    projection: Box<dyn Mounted>,
     out: &mut Output<'_>,
 ) -> Result<(), Error> {
     let name = projection.name().to_owned();

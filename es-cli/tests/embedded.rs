@@ -1,12 +1,16 @@
 //! The command line mounted in an application, with the application's
 //! aggregate and projection registered: rebuild, state after each event,
-//! check.
+//! check, parked events.
 
 mod common;
 
-use common::{Account, Balances, checkpoint, fresh_store, seed};
+use std::sync::atomic::Ordering;
+
+use common::{Account, Balances, REFUSED_AMOUNT, REFUSING, checkpoint, fresh_store, seed, visible};
 use es_cli::{Cli, Error};
-use es_postgres::PgEventStore;
+use es_core::projection::{PoisonPolicy, RetryPolicy, RunnerOptions};
+use es_core::{EncodedEvent, EventStore, ExpectedVersion, Metadata};
+use es_postgres::{PgEventStore, PgProjectionRunner};
 use serde_json::{Value, json};
 
 /// Runs the application's command line (`myapp es …`) on `args` and returns
@@ -114,4 +118,54 @@ async fn check_reports_undecodable_events_and_missing_versions() {
     let (_, text) = app_es(&store, &["check"]).await;
     assert!(text.starts_with("STREAM  VERSION  PROBLEM\nacc-2   2        payload of event"), "{text}");
     assert!(text.ends_with("checked 8 events in 4 streams: 4 problem(s)\n"), "{text}");
+}
+
+#[tokio::test]
+async fn parked_events_are_listed_discarded_and_retried_once_fixed() {
+    let store = fresh_store().await;
+    seed(&store).await;
+    let deposit =
+        |amount: i64| EncodedEvent { name: "escli.Deposited".into(), version: 1, payload: json!({ "amount": amount }) };
+    let typo = EncodedEvent { name: "escli.Depositted".into(), version: 1, payload: json!({ "amount": 1 }) };
+    let events = vec![typo, deposit(REFUSED_AMOUNT), deposit(4)];
+    let appended = store.append("account", "acc-1", ExpectedVersion::Exact(3), events, &Metadata::default()).await;
+    let last = appended.unwrap().position().unwrap();
+    visible(&store, last).await;
+    REFUSING.store(true, Ordering::SeqCst);
+    let options = RunnerOptions::default().retry(RetryPolicy::NEVER).on_poison(PoisonPolicy::Park);
+    let mut runner = PgProjectionRunner::new(store.clone(), Balances::create(&store).await).with_options(options);
+    while runner.checkpoint() < last {
+        runner.catch_up().await.expect("the poison events are parked");
+    }
+    assert_eq!(Balances::rows(&store).await, [("acc-1".to_owned(), 154), ("acc-2".to_owned(), 0)]);
+
+    let (result, out) = app_es(&store, &["parked", "balances", "--json"]).await;
+    result.expect("list");
+    let parked: Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<_> = parked.as_array().unwrap().iter().map(|p| p["event_name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["escli.Depositted", "escli.Deposited"]);
+    let (typo_id, refused_id) = (parked[0]["id"].to_string(), parked[1]["id"].to_string());
+    assert!(parked[1]["error"].as_str().unwrap().contains("refused"), "{parked}");
+
+    let (result, out) = app_es(&store, &["parked", "balances", "discard", &typo_id, "--reason", "a typo"]).await;
+    result.expect("discard");
+    assert!(out.contains("discarded; it stays on record"), "{out}");
+
+    let (result, _) = app_es(&store, &["parked", "balances", "retry", &refused_id]).await;
+    assert!(result.unwrap_err().to_string().contains("refused"), "still refused: it stays parked");
+    REFUSING.store(false, Ordering::SeqCst);
+    let (result, out) = app_es(&store, &["parked", "balances", "retry", &refused_id]).await;
+    result.expect("retry");
+    assert!(out.contains("handled and no longer parked"), "{out}");
+    assert_eq!(Balances::rows(&store).await, [("acc-1".to_owned(), 154 + REFUSED_AMOUNT), ("acc-2".to_owned(), 0)]);
+
+    let (result, out) = app_es(&store, &["parked", "balances"]).await;
+    result.expect("list again");
+    let lines: Vec<_> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[1].contains("escli.Depositted") && lines[1].contains("discarded: a typo"), "{out}");
+    let (result, out) = app_es(&store, &["projections", "--json"]).await;
+    result.expect("projections");
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((listed[0]["parked"].clone(), listed[0]["stopped"].clone()), (json!(0), Value::Null));
 }

@@ -187,10 +187,10 @@ async fn projections_show_checkpoint_lag_and_the_runner_holding_each() {
     store.append("account", "acc-2", ExpectedVersion::Exact(1), vec![event], &Metadata::default()).await.unwrap();
     let text = es(&store, &["projections"]).ok().stdout;
     let lines: Vec<_> = text.lines().collect();
-    assert_eq!(lines[0], "PROJECTION  CHECKPOINT  BEHIND  LAG  RUNNER", "{text}");
+    assert_eq!(lines[0], "PROJECTION  CHECKPOINT  BEHIND  LAG  RUNNER  PARKED  STOPPED", "{text}");
     let columns: Vec<_> = lines[1].split_whitespace().collect();
     assert_eq!(columns[..3], ["balances", &last.to_string(), "1"], "{text}");
-    assert_eq!(columns[4..], ["-"], "no runner holds it now: {text}");
+    assert_eq!(columns[4..], ["-", "0", "-"], "no runner holds it now, nothing parked or stopped: {text}");
 }
 
 #[tokio::test]

@@ -50,7 +50,8 @@ macro_rules! conformance_tests {
             concurrent_exact_appends_admit_one_writer_per_version,
             invalid_stream_ids_are_refused,
             the_longest_stream_id_round_trips,
-            snapshot_and_events_are_read_together
+            snapshot_and_events_are_read_together,
+            a_command_id_is_committed_once_per_stream
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {
@@ -381,4 +382,25 @@ pub async fn snapshot_and_events_are_read_together<S: EventStore>(store: &S) {
     let whole = store.read_snapshot_and_events("s", StreamRange::all(), 1).await.unwrap();
     assert_eq!(whole.snapshot, Some(snapshot), "the snapshot read whole");
     assert_eq!(whole.events[0].1, event("Happened", 4), "the events read whole");
+}
+
+/// A command id is committed once per stream: sending the command again
+/// appends nothing and is refused, and its first events can be read back.
+pub async fn a_command_id_is_committed_once_per_stream<S: EventStore>(store: &S) {
+    let command = Metadata::default().with_command_id("req-1");
+    let first = store.append("thing", "s", ExpectedVersion::NoStream, events(2), &command).await.unwrap();
+    let again = store.append("thing", "s", ExpectedVersion::Any, events(1), &command).await;
+    match again {
+        Err(StoreError::DuplicateCommand { stream_id, command_id }) => {
+            assert_eq!((stream_id.as_str(), command_id.as_str()), ("s", "req-1"));
+        }
+        other => panic!("expected a duplicate command, got {other:?}"),
+    }
+    assert_eq!(versions(&store.read_stream("s", StreamRange::all()).await.unwrap()), [1, 2], "nothing appended");
+    assert_eq!(store.command_events("s", "req-1").await.unwrap(), Some(first.events));
+    assert_eq!(store.command_events("s", "req-2").await.unwrap(), None);
+    let other = Metadata::default().with_command_id("req-2");
+    store.append("thing", "s", ExpectedVersion::Exact(2), events(1), &other).await.unwrap();
+    store.append("thing", "t", ExpectedVersion::NoStream, events(1), &command).await.unwrap();
+    assert_eq!(versions(&store.read_stream("t", StreamRange::all()).await.unwrap()), [1], "ids are per stream");
 }

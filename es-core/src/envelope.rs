@@ -63,6 +63,12 @@ pub struct Metadata {
     /// Who or what issued the command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
+    /// The command's own id, chosen by its sender (an idempotency key, such
+    /// as a request id a client sends again on a retry). A stream holds at
+    /// most one commit per command id: the repository returns the first
+    /// commit of a command sent again instead of appending twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_id: Option<String>,
     /// Anything else worth keeping with the event.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, Value>,
@@ -78,6 +84,12 @@ impl Metadata {
     /// Sets the causation id.
     pub fn with_causation_id(mut self, id: impl Into<String>) -> Self {
         self.causation_id = Some(id.into());
+        self
+    }
+
+    /// Sets the command id, the key that makes a command idempotent.
+    pub fn with_command_id(mut self, id: impl Into<String>) -> Self {
+        self.command_id = Some(id.into());
         self
     }
 

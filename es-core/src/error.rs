@@ -64,6 +64,18 @@ pub enum StoreError {
         /// The stream's version when the append was refused.
         actual: u64,
     },
+    /// A command with this id was already committed on the stream; nothing
+    /// was appended.
+    #[error(
+        "command `{command_id}` was already committed on stream `{stream_id}`: its events are stored once; \
+         read them with `command_events`"
+    )]
+    DuplicateCommand {
+        /// The stream.
+        stream_id: String,
+        /// The command id sent again.
+        command_id: String,
+    },
     /// The stream id is not one a store accepts (see
     /// [`validate_stream_id`](crate::validate_stream_id)); nothing was read
     /// or written.

@@ -68,6 +68,13 @@ impl EventStore for InMemoryEventStore {
         validate_stream_id(stream_id)?;
         let mut inner = self.lock();
         let actual = inner.streams.get(stream_id).map_or(0, |s| s.len() as u64);
+        if let Some(command_id) = metadata.command_id.as_ref().filter(|_| !events.is_empty()) {
+            let indexes = inner.streams.get(stream_id).map_or(&[][..], Vec::as_slice);
+            if indexes.iter().any(|&i| inner.log[i].metadata.command_id.as_ref() == Some(command_id)) {
+                let (stream_id, command_id) = (stream_id.to_owned(), command_id.clone());
+                return Err(StoreError::DuplicateCommand { stream_id, command_id });
+            }
+        }
         if !expected.admits(actual) {
             return Err(StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual });
         }

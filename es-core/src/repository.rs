@@ -1,5 +1,6 @@
 //! Loading aggregates and executing commands against them.
 
+use std::future::Future;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -41,9 +42,11 @@ pub struct Committed<A: Aggregate> {
     pub events: Vec<A::Event>,
     /// The aggregate's state after those events.
     pub state: A,
-    /// How many times the command ran: more than 1 after conflicts, or
-    /// after a run on a cached state that had fallen behind the stream
-    /// (see [`Repository::with_cache`]).
+    /// How many times the command ran (more than 1 after conflicts, or
+    /// after a run on a cached state that had fallen behind the stream, see
+    /// [`Repository::with_cache`]; 0 when its
+    /// [command id](Metadata::command_id) was committed before and this is
+    /// that first commit, returned again).
     pub attempts: u32,
     /// Whether this commit took a snapshot.
     pub snapshot: SnapshotOutcome,
@@ -88,8 +91,6 @@ pub enum SnapshotOutcome {
 /// # Ok(())
 /// # }
 /// ```
-///
-/// Clones share the store and the cache, if any.
 #[derive(Debug, Clone)]
 pub struct Repository<A, S> {
     store: S,
@@ -244,6 +245,17 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// repository's maximum number of attempts. With a
     /// [cache](Self::with_cache), a cached state takes the place of the
     /// first load.
+    ///
+    /// A command may therefore run more than once: keep it a decision over
+    /// the state, and leave effects on the world (emails, payments) to
+    /// projections, which see each committed event once.
+    ///
+    /// A request that may be sent twice (a client retrying after a timeout)
+    /// carries a [command id](Metadata::with_command_id) in
+    /// [`execute_with`](Self::execute_with)'s metadata: once a command with
+    /// that id is committed on the stream, executing it again returns that
+    /// first commit (version, position, events, state) and appends
+    /// nothing. The store enforces it, so concurrent duplicates append once.
     pub async fn execute<E, F>(&self, stream_id: &str, command: F) -> Result<Committed<A>, ExecuteError<E>>
     where
         F: FnMut(&A) -> Result<Vec<A::Event>, E>,
@@ -261,19 +273,92 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     where
         F: FnMut(&A) -> Result<Vec<A::Event>, E>,
     {
+        self.run_command(stream_id, metadata, SyncCommand(&mut command)).await
+    }
+
+    /// [`execute`](Self::execute) for a command that awaits something
+    /// before it decides, such as a uniqueness check or a price. The
+    /// command gets a copy of the state and returns a future that owns what
+    /// it uses, so the future of `execute_async` is `Send` and can run in a
+    /// spawned task or a web handler:
+    ///
+    /// ```
+    /// # use es_core::{Aggregate, Apply, Event, InMemoryEventStore, Repository};
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+    /// # struct Priced { cents: i64 }
+    /// # #[derive(Aggregate, Default, Serialize, Deserialize, Debug, Clone)]
+    /// # #[aggregate(name = "quote", event = Priced)]
+    /// # struct Quote { cents: i64 }
+    /// # impl Apply<Priced> for Quote { fn apply(&mut self, e: &Priced) { self.cents = e.cents } }
+    /// # async fn price_of(_sku: &str) -> Result<i64, String> { Ok(1250) }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let quotes = Repository::<Quote, _>::new(InMemoryEventStore::new());
+    /// let committed = quotes
+    ///     .execute_async("q-1", |_quote: Quote| async move {
+    ///         let cents = price_of("sku-7").await?;
+    ///         Ok::<_, String>(vec![Priced { cents }])
+    ///     })
+    ///     .await?;
+    /// assert_eq!(committed.state.cents, 1250);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Like a synchronous one, it may run more than once on conflicts, each
+    /// time on the state reloaded.
+    pub async fn execute_async<E, F, Fut>(&self, stream_id: &str, command: F) -> Result<Committed<A>, ExecuteError<E>>
+    where
+        A: Clone,
+        F: FnMut(A) -> Fut,
+        Fut: Future<Output = Result<Vec<A::Event>, E>>,
+    {
+        self.execute_async_with(stream_id, &Metadata::default(), command).await
+    }
+
+    /// [`execute_async`](Self::execute_async), recording `metadata` with
+    /// every event.
+    pub async fn execute_async_with<E, F, Fut>(
+        &self,
+        stream_id: &str,
+        metadata: &Metadata,
+        mut command: F,
+    ) -> Result<Committed<A>, ExecuteError<E>>
+    where
+        A: Clone,
+        F: FnMut(A) -> Fut,
+        Fut: Future<Output = Result<Vec<A::Event>, E>>,
+    {
+        self.run_command(stream_id, metadata, AsyncCommand(&mut command)).await
+    }
+
+    /// The command loop of every `execute`: load, decide, append, and on a
+    /// conflict the same again.
+    async fn run_command<E>(
+        &self,
+        stream_id: &str,
+        metadata: &Metadata,
+        mut command: impl Decide<A, E>,
+    ) -> Result<Committed<A>, ExecuteError<E>> {
         let mut cached = self.cache.as_ref().and_then(|cache| cache.get(stream_id));
         // A run on a cached state that fell behind the stream is not an
         // attempt of its own.
         let mut max_attempts = self.max_attempts;
         let mut attempt = 0;
         loop {
+            if let Some(command_id) = &metadata.command_id {
+                if let Some(committed) = self.committed_before(stream_id, command_id).await? {
+                    return Ok(committed);
+                }
+            }
             attempt += 1;
             let from_cache = cached.is_some();
             let loaded = match cached.take() {
                 Some((version, state)) => Loaded { state, version, snapshot_version: None },
                 None => self.load(stream_id).await?,
             };
-            let events = match command(&loaded.state) {
+            let events = match command.decide(&loaded.state).await {
                 Ok(events) => events,
                 // The cached state may be behind the stream: only the
                 // current one can reject the command.
@@ -315,6 +400,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                     match e {
                         StoreError::Conflict { .. } if from_cache => max_attempts = max_attempts.saturating_add(1),
                         StoreError::Conflict { .. } if attempt < max_attempts => {}
+                        // The same command committed meanwhile: the next
+                        // round returns that commit.
+                        StoreError::DuplicateCommand { .. } => {}
                         StoreError::Conflict { expected, actual, .. } => {
                             let stream_id = stream_id.to_owned();
                             let attempts = attempt;
@@ -332,6 +420,26 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         if let Some(cache) = &self.cache {
             cache.evict(stream_id);
         }
+    }
+
+    /// The commit of command `command_id` on the stream, as it was, if the
+    /// command was committed before.
+    async fn committed_before(&self, stream_id: &str, command_id: &str) -> Result<Option<Committed<A>>, Error> {
+        let Some(recorded) = self.store.command_events(stream_id, command_id).await? else { return Ok(None) };
+        let Some((version, position)) = recorded.last().map(|e| (e.version, e.position)) else { return Ok(None) };
+        let events = recorded
+            .into_iter()
+            .map(|e| {
+                A::Event::decode(&e.event.name, e.event.version, e.event.payload).map_err(|source| Error::Decode {
+                    stream_id: stream_id.to_owned(),
+                    version: e.version,
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let state = self.load_at_version(stream_id, version).await?.state;
+        let snapshot = SnapshotOutcome::NotDue;
+        Ok(Some(Committed { version, position: Some(position), events, state, attempts: 0, snapshot }))
     }
 
     /// Saves a snapshot if the commit from `before` to `after` crossed a
@@ -363,6 +471,35 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             state,
         };
         Ok(self.store.save_snapshot(snapshot).await?)
+    }
+}
+
+/// A command's decision over the state: a closure, or an async closure.
+trait Decide<A: Aggregate, E> {
+    fn decide(&mut self, state: &A) -> impl Future<Output = Result<Vec<A::Event>, E>>;
+}
+
+/// A synchronous command: its future is ready at once and borrows nothing,
+/// so the future of `execute` is `Send` whenever the command's result is.
+struct SyncCommand<'f, F>(&'f mut F);
+
+impl<A: Aggregate, E, F: FnMut(&A) -> Result<Vec<A::Event>, E>> Decide<A, E> for SyncCommand<'_, F> {
+    fn decide(&mut self, state: &A) -> impl Future<Output = Result<Vec<A::Event>, E>> {
+        std::future::ready((self.0)(state))
+    }
+}
+
+/// An async command, on a copy of the state: its future borrows nothing.
+struct AsyncCommand<'f, F>(&'f mut F);
+
+impl<A, E, F, Fut> Decide<A, E> for AsyncCommand<'_, F>
+where
+    A: Aggregate + Clone,
+    F: FnMut(A) -> Fut,
+    Fut: Future<Output = Result<Vec<A::Event>, E>>,
+{
+    fn decide(&mut self, state: &A) -> impl Future<Output = Result<Vec<A::Event>, E>> {
+        (self.0)(state.clone())
     }
 }
 

@@ -306,6 +306,26 @@ pub trait EventStore: Send + Sync {
             Ok(SnapshotAndEvents { snapshot, events })
         }
     }
+
+    /// The events that the command with id `command_id` (see
+    /// [`Metadata::command_id`]) appended to `stream_id`, if it was
+    /// committed there. A store refuses a second append with the same
+    /// command id on a stream with [`StoreError::DuplicateCommand`]; the
+    /// repository uses both to make a retried command return its first
+    /// commit. The default reads the stream; a backend that keeps an index
+    /// overrides it.
+    fn command_events(
+        &self,
+        stream_id: &str,
+        command_id: &str,
+    ) -> impl Future<Output = Result<Option<Vec<RecordedEvent>>, StoreError>> + Send {
+        async move {
+            let events = self.read_stream(stream_id, StreamRange::all()).await?;
+            let of_command: Vec<RecordedEvent> =
+                events.into_iter().filter(|e| e.metadata.command_id.as_deref() == Some(command_id)).collect();
+            Ok((!of_command.is_empty()).then_some(of_command))
+        }
+    }
 }
 
 /// Forwards every method, so that a store can be shared by reference or by
@@ -371,6 +391,23 @@ macro_rules! forward_event_store {
                 schema_version: u32,
             ) -> impl Future<Output = Result<SnapshotAndEvents, StoreError>> + Send {
                 (**self).read_snapshot_and_events(stream_id, range, schema_version)
+            }
+
+            fn read_categories(
+                &self,
+                after: Position,
+                limit: usize,
+                categories: &Categories,
+            ) -> impl Future<Output = Result<Page, StoreError>> + Send {
+                (**self).read_categories(after, limit, categories)
+            }
+
+            fn command_events(
+                &self,
+                stream_id: &str,
+                command_id: &str,
+            ) -> impl Future<Output = Result<Option<Vec<RecordedEvent>>, StoreError>> + Send {
+                (**self).command_events(stream_id, command_id)
             }
         }
     )*};

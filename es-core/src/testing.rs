@@ -19,6 +19,10 @@
 //! given::<Counter>([Incremented]).when(|c| c.increment(2)).then([Incremented]);
 //! given::<Counter>([Incremented, Incremented]).when(|c| c.increment(2)).then_error("limit reached".to_string());
 //! ```
+//!
+//! A history of several event types is built one event at a time with
+//! [`Given::and`], each converted into the aggregate's event type:
+//! `given_no_events::<Account>().and(Opened { .. }).and(Deposited { .. })`.
 
 use std::fmt::Debug;
 
@@ -43,6 +47,13 @@ pub struct Given<A> {
 }
 
 impl<A: Aggregate> Given<A> {
+    /// Adds one more event to the history: any type that converts into the
+    /// aggregate's event type, so that histories can mix event types.
+    pub fn and(mut self, event: impl Into<A::Event>) -> Self {
+        self.state.apply(&event.into());
+        self
+    }
+
     /// Runs a command against the state built from the history.
     pub fn when<E>(self, command: impl FnOnce(&A) -> Result<Vec<A::Event>, E>) -> When<A, E> {
         let outcome = command(&self.state);
@@ -80,6 +91,23 @@ where
                 state
             }
             Err(e) => panic!("expected events {expected:?}, but the command was rejected with {e:?}"),
+        }
+    }
+
+    /// Asserts that the command succeeded and produced no event (it had
+    /// nothing to do), and returns the state, unchanged.
+    ///
+    /// # Panics
+    ///
+    /// When the command failed or produced events.
+    #[track_caller]
+    pub fn then_no_events(self) -> A {
+        match self.outcome {
+            Ok(events) => {
+                assert!(events.is_empty(), "expected no events, but the command produced {events:?}");
+                self.state
+            }
+            Err(e) => panic!("expected no events, but the command was rejected with {e:?}"),
         }
     }
 

@@ -39,6 +39,14 @@ pub enum PgError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A partition index not below the number of partitions.
+    #[error("there is no partition {index} of {count}: partitions are numbered from 0 to {count} - 1")]
+    InvalidPartition {
+        /// The index asked for.
+        index: u32,
+        /// The number of partitions.
+        count: u32,
+    },
     /// The certificate authority file cannot be used.
     #[error("cannot use CA file {}: {reason}; give a readable PEM file of the server's certificate authority", path.display())]
     InvalidCaFile {
@@ -250,14 +258,8 @@ impl From<tokio_postgres::Error> for PgError {
                 // its own tables.
                 return PgError::NotMigrated { server: describe(&e) };
             }
-            if code.code().starts_with("08") || not_ready(code).is_some() {
-                return PgError::ConnectionLost { reason: describe(&e) };
-            }
         }
-        match Kind::of(&e) {
-            Kind::Closed | Kind::Io => PgError::ConnectionLost { reason: describe(&e) },
-            _ => PgError::Database(e),
-        }
+        if connection_lost(&e) { PgError::ConnectionLost { reason: describe(&e) } } else { PgError::Database(e) }
     }
 }
 
@@ -270,6 +272,28 @@ impl From<PgError> for StoreError {
 /// A driver error on one of the store's statements.
 pub(crate) fn store_error(e: tokio_postgres::Error) -> StoreError {
     PgError::from(e).into()
+}
+
+/// Whether a driver error on an open connection means the connection is
+/// gone or the server is going away, rather than that a statement failed.
+fn connection_lost(e: &tokio_postgres::Error) -> bool {
+    match e.code() {
+        Some(code) => code.code().starts_with("08") || not_ready(code).is_some(),
+        None => matches!(Kind::of(e), Kind::Closed | Kind::Io),
+    }
+}
+
+/// Whether `error` or one of its causes is the driver losing the
+/// connection (or the server going away), rather than a statement failing.
+pub(crate) fn is_outage(error: &(dyn StdError + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(driver) = e.downcast_ref::<tokio_postgres::Error>() {
+            return connection_lost(driver);
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// Whether the error is the unique violation of `constraint`.

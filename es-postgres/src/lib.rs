@@ -47,12 +47,18 @@
 //! - **Global order** is the pair (transaction id, position): `events.tx`
 //!   is an `xid8` set by `pg_current_xact_id()`, and
 //!   [`read_all`](es_core::EventStore::read_all) only returns events of
-//!   transactions older than every transaction still running. A reader
-//!   therefore never skips an event whose transaction commits late, and
-//!   appends stay concurrent (no global lock). The trade-off: a writing
-//!   transaction left open anywhere in the cluster holds `read_all` back
-//!   (it delays, never loses), so set `idle_in_transaction_session_timeout`
-//!   and watch [`PgEventStore::read_lag`].
+//!   transactions older than every transaction of this database still
+//!   running. A reader therefore never skips an event whose transaction
+//!   commits late, and appends stay concurrent (no global lock). The
+//!   trade-off: a writing transaction left open in the database holds
+//!   `read_all` back (it delays, never loses), so set
+//!   `idle_in_transaction_session_timeout` and watch
+//!   [`PgEventStore::read_lag`]. Transactions of other databases of the
+//!   cluster do not hold it back.
+//! - **Projections** ([`PgProjectionRunner`]) commit read model and
+//!   checkpoint in one transaction, read only their categories, stop at or
+//!   park poison events, and let any process wait for a position
+//!   ([`PgEventStore::wait_for_projection`]).
 //! - **TLS** on every connection, as `sslmode` says (libpq's five modes,
 //!   [`PgSslMode`]); `verify-full` with `sslrootcert=<file>` in the URL or
 //!   [`PgEventStoreBuilder::ca_file`] is the setting for a server across a
@@ -76,6 +82,7 @@ mod feed;
 mod listen;
 mod migrate;
 mod notify;
+mod partition;
 mod projection;
 mod row;
 mod schema;
@@ -86,6 +93,7 @@ mod url;
 mod xid8;
 
 pub use error::PgError;
+pub use partition::PgPartition;
 pub use projection::{PgProjection, PgProjectionRunner};
 pub use store::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgEventStore, PgEventStoreBuilder, PgReadLag};
 pub use tls::PgSslMode;

@@ -19,6 +19,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "snapshots", sql: include_str!("../migrations/0002_snapshots.sql") },
     Migration { version: 3, name: "checkpoints", sql: include_str!("../migrations/0003_checkpoints.sql") },
     Migration { version: 4, name: "projection_health", sql: include_str!("../migrations/0004_projection_health.sql") },
+    Migration { version: 5, name: "commands", sql: include_str!("../migrations/0005_commands.sql") },
 ];
 
 /// Applies the migrations `schema` lacks, in one transaction, and returns

@@ -3,16 +3,21 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
+use std::num::NonZeroU32;
+use std::time::SystemTime;
 
 use deadpool_postgres::Object;
 use es_core::projection::engine::{Backend, Engine, Failed};
-use es_core::projection::{CheckpointWaiter, Envelope, ParkedEvent, Progress, ProjectionError, RunnerOptions};
+use es_core::projection::{
+    CheckpointWaiter, Envelope, Health, ParkedEvent, Progress, ProjectionError, RunnerOptions, RunnerState,
+};
 use es_core::{BoxError, Categories, Event, EventStore, Page, Position, RecordedEvent, StoreError, StreamRange};
 use futures_util::future::Either;
 use tokio_postgres::types::ToSql;
 
-use crate::error::store_error;
+use crate::error::{is_outage, store_error};
 use crate::listen::Listener;
+use crate::partition::PgPartition;
 use crate::store::PgEventStore;
 use crate::transaction::{PgTransaction, StatementCache};
 
@@ -129,11 +134,75 @@ pub struct PgProjectionRunner<P: PgProjection> {
 impl<P: PgProjection> PgProjectionRunner<P> {
     /// A runner for `projection` over `store`.
     pub fn new(store: PgEventStore, projection: P) -> Self {
-        let name = projection.name().to_owned();
+        Self::over(store, projection, None)
+    }
+
+    /// A runner for one partition of `projection`: it reads only the
+    /// streams of `partition`, under its own checkpoint and election
+    /// (named as [`PgPartition::projection_name`] says), so that one
+    /// runner per partition, in as many processes, share the projection.
+    /// Wait for a position with [`PgEventStore::wait_for_partitions`];
+    /// rebuild with [`rebuild_partitions`](Self::rebuild_partitions).
+    ///
+    /// The read model is shared by the partitions: each stream's rows are
+    /// written by one partition only, in order, but rows that sum over
+    /// streams (totals) are written by every partition at once, so write
+    /// them so that concurrent transactions add up (an `UPDATE … SET n = n +
+    /// $1` does; a read-modify-write in the handler does not).
+    pub fn partition(store: PgEventStore, projection: P, partition: PgPartition) -> Self {
+        Self::over(store, projection, Some(partition))
+    }
+
+    fn over(store: PgEventStore, projection: P, partition: Option<PgPartition>) -> Self {
+        let base = projection.name();
+        let name = partition.map_or_else(|| base.to_owned(), |p| p.projection_name(base));
         let categories = projection.categories();
         let watch = store.local_checkpoint_watch(&name);
-        let backend = PgBackend { store, name: name.clone(), session: None, spare: None, projection: PhantomData };
+        let backend =
+            PgBackend { store, name: name.clone(), partition, session: None, spare: None, projection: PhantomData };
         PgProjectionRunner { engine: Engine::new(backend, projection, name, categories, watch) }
+    }
+
+    /// Rebuilds a projection split into `count` partitions: takes every
+    /// partition (failing with [`ProjectionError::Busy`] while a runner
+    /// holds one), empties the read model once, moves every partition's
+    /// checkpoint to the start, and replays all partitions at once, one
+    /// connection each; `make` builds each partition's projection. Progress
+    /// counts the events of all partitions.
+    pub async fn rebuild_partitions(
+        store: &PgEventStore,
+        count: NonZeroU32,
+        mut make: impl FnMut() -> P,
+        progress: impl FnMut(Progress) + Send,
+    ) -> Result<u64, ProjectionError> {
+        let mut runners: Vec<Self> =
+            PgPartition::all(count).map(|p| Self::partition(store.clone(), make(), p)).collect();
+        for runner in &mut runners {
+            runner.take_over().await?;
+        }
+        let mut total = 0;
+        for (index, runner) in runners.iter_mut().enumerate() {
+            total += runner.engine.count().await?;
+            runner.engine.rewind(index == 0).await?;
+        }
+        // Each partition reports its own count; progress is their sum.
+        let shared = std::sync::Mutex::new((vec![0; runners.len()], progress));
+        let started = std::time::Instant::now();
+        let replays = runners.iter_mut().enumerate().map(|(index, runner)| {
+            let shared = &shared;
+            runner.engine.catch_up(move |done| {
+                let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
+                let (counts, progress) = &mut *guard;
+                counts[index] = done;
+                let sum = counts.iter().sum();
+                progress(Progress::since(started, sum, total));
+            })
+        });
+        let replayed = futures_util::future::try_join_all(replays).await;
+        for runner in &mut runners {
+            runner.engine.backend_mut().session = None;
+        }
+        Ok(replayed?.into_iter().sum())
     }
 
     /// Sets how the runner reads, retries, waits and treats poison events;
@@ -177,25 +246,76 @@ impl<P: PgProjection> PgProjectionRunner<P> {
 
     /// Waits for the projection's lock (standing by while another runner
     /// holds it), then catches up and follows new events until `stop`
-    /// resolves. Returns an error when the connection dies or an event is
-    /// poison under [`PoisonPolicy::Stop`](es_core::projection::PoisonPolicy::Stop);
-    /// the lock is released either way.
+    /// resolves.
+    ///
+    /// An outage does not end it: when the connection is lost or the server
+    /// cannot be reached (a restart, a failover), it reconnects with
+    /// [`ReconnectBackoff`](es_core::projection::ReconnectBackoff), takes
+    /// the lock again (or stands by if another runner took over), reloads
+    /// the checkpoint and resumes, never applying an event twice or skipping
+    /// one; [`health`](Self::health) says it is reconnecting, since when and
+    /// why. It returns an error only for what retrying cannot fix: a poison
+    /// event under [`PoisonPolicy::Stop`](es_core::projection::PoisonPolicy::Stop),
+    /// a schema that is not migrated, refused credentials, a checkpoint
+    /// moved by another writer. The lock is released either way.
     pub async fn run(&mut self, stop: impl Future<Output = ()>) -> Result<(), ProjectionError> {
         let mut stop = std::pin::pin!(stop);
         // Waiters on this runner follow the committed checkpoint while it
         // stands by.
         self.engine.backend().store.follow_checkpoints();
+        let mut outage: Option<(SystemTime, u32)> = None;
+        loop {
+            let connected = self.run_connected(stop.as_mut(), &mut outage).await;
+            match self.release(connected).await {
+                Ok(()) => {
+                    self.engine.set_state(RunnerState::Idle);
+                    return Ok(());
+                }
+                Err(error @ ProjectionError::Store { source: StoreError::Unavailable(_), .. }) => {
+                    let (since, attempts) = outage.map_or((SystemTime::now(), 1), |(since, n)| (since, n + 1));
+                    outage = Some((since, attempts));
+                    self.engine.set_failed(RunnerState::Reconnecting { since, attempts }, &error);
+                    let pause = self.engine.options().reconnect.pause(attempts);
+                    if tokio::time::timeout(pause, stop.as_mut()).await.is_ok() {
+                        self.engine.set_state(RunnerState::Idle);
+                        return Ok(());
+                    }
+                }
+                Err(error) => {
+                    self.engine.set_failed(RunnerState::Stopped, &error);
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// One connection's life: stand by until the lock is free, then catch
+    /// up and follow until `stop` resolves or the connection fails. Clears
+    /// `outage` once the projection runs again.
+    async fn run_connected(
+        &mut self,
+        mut stop: std::pin::Pin<&mut impl Future<Output = ()>>,
+        outage: &mut Option<(SystemTime, u32)>,
+    ) -> Result<(), ProjectionError> {
         let session = self.session().await?;
+        self.engine.set_state(RunnerState::StandingBy);
         let key = self.lock_key();
         while !session.try_lock(key).await.map_err(|e| self.engine.store_error(e))? {
-            if tokio::time::timeout(self.engine.options().poll_interval, &mut stop).await.is_ok() {
+            if tokio::time::timeout(self.engine.options().poll_interval, stop.as_mut()).await.is_ok() {
                 return Ok(());
             }
         }
         session.listen().await.map_err(|e| self.engine.store_error(e))?;
         self.resume(session).await?;
-        let followed = self.follow(stop).await;
-        self.release(followed).await
+        *outage = None;
+        self.engine.set_state(RunnerState::Running);
+        self.follow(stop).await
+    }
+
+    /// A handle to read what the runner is doing (running, standing by,
+    /// reconnecting since when, the last error) while it runs.
+    pub fn health(&self) -> Health {
+        self.engine.health()
     }
 
     /// Catches up and waits for new events until `stop` resolves.
@@ -312,6 +432,8 @@ impl<P: PgProjection> PgProjectionRunner<P> {
 struct PgBackend<P> {
     store: PgEventStore,
     name: String,
+    /// The streams it reads, when the projection is split.
+    partition: Option<PgPartition>,
     /// The connection holding the projection's lock, while it is held.
     session: Option<Listener>,
     /// A pooled connection for work that needs no lock (retrying a parked
@@ -348,12 +470,18 @@ impl<P: PgProjection> Backend for PgBackend<P> {
     type Event = P::Event;
     type Unit<'u> = PgUnit<'u>;
 
-    async fn read(&self, after: Position, limit: usize, categories: &Categories) -> Result<Page, StoreError> {
-        self.store.read_categories(after, limit, categories).await
+    fn read(
+        &self,
+        after: Position,
+        limit: usize,
+        categories: Categories,
+    ) -> impl Future<Output = Result<Page, StoreError>> + Send + 'static {
+        let (store, partition) = (self.store.clone(), self.partition);
+        async move { store.read_filtered(after, limit, &categories, partition).await }
     }
 
     async fn count(&self, categories: &Categories) -> Result<u64, StoreError> {
-        self.store.count_categories(categories).await
+        self.store.count_filtered(categories, self.partition).await
     }
 
     async fn read_event(&self, stream_id: &str, version: u64) -> Result<Option<RecordedEvent>, StoreError> {
@@ -390,9 +518,12 @@ impl<P: PgProjection> Backend for PgBackend<P> {
     }
 
     async fn reset<'a>(projection: &'a mut P, unit: &'a mut Self::Unit<'_>) -> Result<(), BoxError> {
-        projection.reset(&unit.tx).await?;
-        let forget = unit.tx.prepare_cached(&unit.store.sql().forget_parked).await?;
-        unit.tx.execute(&forget, &[&unit.name]).await?;
+        projection.reset(&unit.tx).await
+    }
+
+    async fn forget_parked(unit: &mut Self::Unit<'_>) -> Result<(), StoreError> {
+        let forget = unit.tx.prepare_cached(&unit.store.sql().forget_parked).await.map_err(store_error)?;
+        unit.tx.execute(&forget, &[&unit.name]).await.map_err(store_error)?;
         Ok(())
     }
 
@@ -422,6 +553,10 @@ impl<P: PgProjection> Backend for PgBackend<P> {
         let statement = unit.tx.prepare_cached(&unit.store.sql().unpark).await.map_err(store_error)?;
         let taken = unit.tx.execute(&statement, &[&unit.name, &number(id)]).await.map_err(store_error)?;
         Ok(taken == 1)
+    }
+
+    fn is_outage(error: &BoxError) -> bool {
+        is_outage(error.as_ref())
     }
 
     async fn note_failed_retry(&self, id: u64, error: String) -> Result<(), StoreError> {

@@ -57,21 +57,27 @@ pub(crate) fn stream_event(row: &Row, stream_id: String) -> Result<RecordedEvent
     })
 }
 
-// The columns `sql/read_categories.sql` adds after `STREAM_ID`.
+// The columns `sql/read_filtered.sql` adds after `STREAM_ID`.
 const THROUGH_TX: usize = 10;
 const THROUGH_POSITION: usize = 11;
 
-/// The position a row of `sql/read_categories.sql` was read through.
+/// The position a row of `sql/read_filtered.sql` was read through.
 pub(crate) fn through(row: &Row) -> Result<Position, StoreError> {
     let col = |column| Column { row, stream_id: "<global order>", version: 0, column };
     let Xid8(commit) = col(THROUGH_TX).get("through tx")?;
     Ok(Position::new(commit, col(THROUGH_POSITION).u64("through position")?))
 }
 
-/// Whether a row of `sql/read_categories.sql` holds an event (the one row
+/// Whether a row of `sql/read_filtered.sql` holds an event (the one row
 /// of a page with none does not).
 pub(crate) fn has_event(row: &Row) -> bool {
     row.try_get::<_, Option<i64>>(POSITION).is_ok_and(|p| p.is_some())
+}
+
+/// Decodes a row of `sql/command_versions.sql`: the first and last version.
+pub(crate) fn versions(stream_id: &str, row: &Row) -> Result<(u64, u64), StoreError> {
+    let col = |column| Column { row, stream_id, version: 0, column };
+    Ok((col(0).u64("first_version")?, col(1).u64("last_version")?))
 }
 
 /// Decodes a row of `sql/parked.sql`.

@@ -19,6 +19,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use crate::error::{PgError, is_unique_violation, store_error};
 use crate::feed::{self, Feed};
 use crate::notify::Notifier;
+use crate::partition::PgPartition;
 use crate::row::SnapshotOrEvent;
 use crate::schema::{Schema, Statements};
 use crate::tls::{PgSslMode, Roots, TlsOptions};
@@ -32,6 +33,8 @@ pub const DEFAULT_SCHEMA: &str = "es";
 pub const DEFAULT_POOL_SIZE: usize = 16;
 
 const UNIQUE_STREAM_VERSION: &str = "events_stream_version";
+
+const UNIQUE_COMMAND: &str = "commands_once";
 
 /// How often an append with [`ExpectedVersion::Any`] is tried when other
 /// writers keep taking the stream's next version, before it reports the
@@ -339,6 +342,23 @@ impl PgEventStore {
         self.checkpoint_waiter(projection).wait_for(position, timeout).await
     }
 
+    /// Waits until every one of the `count` partitions of projection
+    /// `projection` (see [`PgPartition`]) has committed `position`, like
+    /// [`wait_for_projection`](Self::wait_for_projection) for one.
+    pub async fn wait_for_partitions(
+        &self,
+        projection: &str,
+        count: std::num::NonZeroU32,
+        position: Position,
+        timeout: Duration,
+    ) -> Result<(), WaitError> {
+        let waits = PgPartition::all(count).map(|partition| {
+            let waiter = self.checkpoint_waiter(&partition.projection_name(projection));
+            async move { waiter.wait_for(position, timeout).await }
+        });
+        futures_util::future::try_join_all(waits).await.map(drop)
+    }
+
     /// The events projection `projection` parked, oldest first, discarded
     /// ones included (marked).
     pub async fn parked_events(&self, projection: &str) -> Result<Vec<ParkedEvent>, StoreError> {
@@ -378,14 +398,62 @@ impl PgEventStore {
         Ok(())
     }
 
-    /// The number of events of `categories`.
-    pub(crate) async fn count_categories(&self, categories: &Categories) -> Result<u64, StoreError> {
-        let Categories::Only(names) = categories else { return self.count().await };
+    /// The number of events of `categories` in `partition`.
+    pub(crate) async fn count_filtered(
+        &self,
+        categories: &Categories,
+        partition: Option<PgPartition>,
+    ) -> Result<u64, StoreError> {
+        let (names, (count, index)) = (category_names(categories), partition_params(partition));
+        if names.is_none() && count.is_none() {
+            return self.count().await;
+        }
         let client = self.client().await?;
-        let statement = client.prepare_cached(&self.sql.count_categories).await.map_err(store_error)?;
-        let row = client.query_one(&statement, &[names]).await.map_err(store_error)?;
+        let statement = client.prepare_cached(&self.sql.count_filtered).await.map_err(store_error)?;
+        let row = client.query_one(&statement, &[&names, &count, &index]).await.map_err(store_error)?;
         let count: i64 = row.try_get(0).map_err(store_error)?;
         Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// A page of the events of `categories` in `partition` after `after`;
+    /// see [`EventStore::read_categories`].
+    pub(crate) async fn read_filtered(
+        &self,
+        after: Position,
+        limit: usize,
+        categories: &Categories,
+        partition: Option<PgPartition>,
+    ) -> Result<Page, StoreError> {
+        let (names, (count, index)) = (category_names(categories), partition_params(partition));
+        if names.is_none() && count.is_none() {
+            let events = self.read_all(after, limit).await?;
+            let through = events.last().map_or(after, |e| e.position);
+            return Ok(Page { events, through });
+        }
+        if limit == 0 {
+            return Ok(Page { events: Vec::new(), through: after });
+        }
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&self.sql.read_filtered).await.map_err(store_error)?;
+        let commit = i64::try_from(after.commit).unwrap_or(i64::MAX);
+        let sequence = i64::try_from(after.sequence).unwrap_or(i64::MAX);
+        let limit_sql = i64::try_from(limit).unwrap_or(i64::MAX);
+        let params: [&(dyn ToSql + Sync); 6] = [&commit, &sequence, &limit_sql, &names, &count, &index];
+        let rows = client.query_raw(&statement, params).await.map_err(store_error)?;
+        let mut rows = std::pin::pin!(rows);
+        let (mut events, mut through) = (Vec::new(), after);
+        while let Some(row) = rows.try_next().await.map_err(store_error)? {
+            through = through.max(row::through(&row)?);
+            if row::has_event(&row) {
+                events.push(row::event(&row)?);
+            }
+        }
+        // A full page may be followed by more events it reads: only its
+        // last event is known to be read through.
+        if events.len() == limit {
+            through = events.last().map_or(after, |e| e.position);
+        }
+        Ok(Page { events, through })
     }
 
     /// Runs a read of one stream (`sql` takes the stream id, the version to
@@ -469,6 +537,19 @@ fn invalid_input(what: &str, max: impl fmt::Display) -> StoreError {
     StoreError::InvalidInput { reason: format!("{what} is larger than PostgreSQL stores ({max} at most)") }
 }
 
+/// The `text[]` parameter of a category filter (`None`: all).
+fn category_names(categories: &Categories) -> Option<&[String]> {
+    match categories {
+        Categories::All => None,
+        Categories::Only(names) => Some(names),
+    }
+}
+
+/// The (count, index) parameters of a partition filter (`None`: all).
+fn partition_params(partition: Option<PgPartition>) -> (Option<i64>, Option<i64>) {
+    partition.map(|p| (i64::from(p.count().get()), i64::from(p.index()))).unzip()
+}
+
 /// How far [`EventStore::read_all`] lags behind the committed events; see
 /// [`PgEventStore::read_lag`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -493,8 +574,10 @@ impl EventStore for PgEventStore {
         validate_stream_id(stream_id)?;
         let client = self.client().await?;
         // One event at an exact version (a command's append) takes the lean
-        // statement; anything else the general one.
-        let one = events.len() == 1 && expected != ExpectedVersion::Any;
+        // statement; anything else, and a command with an id to record, the
+        // general one.
+        let command_id = metadata.command_id.as_deref().filter(|_| !events.is_empty());
+        let one = events.len() == 1 && expected != ExpectedVersion::Any && command_id.is_none();
         let sql = if one { &self.sql.append_one } else { &self.sql.append };
         let statement = client.prepare_cached(sql).await.map_err(store_error)?;
         // A version beyond `i64::MAX` cannot be the head of any stream: -1
@@ -512,11 +595,20 @@ impl EventStore for PgEventStore {
             .map_err(|_| invalid_input("an event's schema version", i32::MAX))?;
         let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
         let metadata_sql = Json(metadata);
-        let params: [&(dyn ToSql + Sync); 7] = match (one, names.first(), versions.first(), payloads.first()) {
+        let params: Vec<&(dyn ToSql + Sync)> = match (one, names.first(), versions.first(), payloads.first()) {
             (true, Some(name), Some(version), Some(payload)) => {
-                [&stream_id, &aggregate_type, &expected_sql, name, version, payload, &metadata_sql]
+                vec![&stream_id, &aggregate_type, &expected_sql, name, version, payload, &metadata_sql]
             }
-            _ => [&stream_id, &aggregate_type, &expected_sql, &names, &versions, &payloads, &metadata_sql],
+            _ => vec![
+                &stream_id,
+                &aggregate_type,
+                &expected_sql,
+                &names,
+                &versions,
+                &payloads,
+                &metadata_sql,
+                &command_id,
+            ],
         };
         let mut collisions = 0;
         let rows = loop {
@@ -532,6 +624,10 @@ impl EventStore for PgEventStore {
             match appended {
                 Ok(rows) => break rows,
                 // Another writer took the versions after the head we read.
+                Err(e) if is_unique_violation(&e, UNIQUE_COMMAND) => {
+                    let (stream_id, command_id) = (stream_id.to_owned(), command_id.unwrap_or_default().to_owned());
+                    return Err(StoreError::DuplicateCommand { stream_id, command_id });
+                }
                 Err(e) if is_unique_violation(&e, UNIQUE_STREAM_VERSION) => {
                     // With `Any` the append is simply tried again on the new
                     // head, a bounded number of times.
@@ -645,35 +741,7 @@ impl EventStore for PgEventStore {
         limit: usize,
         categories: &Categories,
     ) -> Result<Page, StoreError> {
-        let Categories::Only(names) = categories else {
-            let events = self.read_all(after, limit).await?;
-            let through = events.last().map_or(after, |e| e.position);
-            return Ok(Page { events, through });
-        };
-        if limit == 0 {
-            return Ok(Page { events: Vec::new(), through: after });
-        }
-        let client = self.client().await?;
-        let statement = client.prepare_cached(&self.sql.read_categories).await.map_err(store_error)?;
-        let commit = i64::try_from(after.commit).unwrap_or(i64::MAX);
-        let sequence = i64::try_from(after.sequence).unwrap_or(i64::MAX);
-        let limit_sql = i64::try_from(limit).unwrap_or(i64::MAX);
-        let params: [&(dyn ToSql + Sync); 4] = [&commit, &sequence, &limit_sql, names];
-        let rows = client.query_raw(&statement, params).await.map_err(store_error)?;
-        let mut rows = std::pin::pin!(rows);
-        let (mut events, mut through) = (Vec::new(), after);
-        while let Some(row) = rows.try_next().await.map_err(store_error)? {
-            through = through.max(row::through(&row)?);
-            if row::has_event(&row) {
-                events.push(row::event(&row)?);
-            }
-        }
-        // A full page may be followed by more events of its categories:
-        // only its last event is known to be read through.
-        if events.len() == limit {
-            through = events.last().map_or(after, |e| e.position);
-        }
-        Ok(Page { events, through })
+        self.read_filtered(after, limit, categories, None).await
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
@@ -729,5 +797,23 @@ impl EventStore for PgEventStore {
         })
         .await?;
         Ok(read)
+    }
+
+    /// Looks the command up in the `commands` table, then reads its events.
+    async fn command_events(
+        &self,
+        stream_id: &str,
+        command_id: &str,
+    ) -> Result<Option<Vec<RecordedEvent>>, StoreError> {
+        validate_stream_id(stream_id)?;
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&self.sql.command_versions).await.map_err(store_error)?;
+        let Some(row) = client.query_opt(&statement, &[&stream_id, &command_id]).await.map_err(store_error)? else {
+            return Ok(None);
+        };
+        drop(client);
+        let (first, last) = row::versions(stream_id, &row)?;
+        let range = StreamRange::after(first.saturating_sub(1)).up_to_version(last);
+        Ok(Some(self.read_stream(stream_id, range).await?))
     }
 }

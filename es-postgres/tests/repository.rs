@@ -221,3 +221,37 @@ async fn an_event_that_does_not_decode_names_its_stream_and_version() {
         other => panic!("expected a decode error, got {other:?}"),
     }
 }
+
+/// A client retries one request 16 times at once: the command, sent with one
+/// command id, appends once, and every execution returns that commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_concurrent_sends_of_one_command_append_once() {
+    let repository = Repository::<Counter, _>::new(common::fresh_store().await).with_max_attempts(64);
+    repository.execute("counter-1", increment(1)).await.unwrap();
+    let request = Metadata::default().with_command_id("request-7");
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (repository, request) = (repository.clone(), request.clone());
+            tokio::spawn(async move {
+                let committed = repository.execute_with("counter-1", &request, increment(5)).await.unwrap();
+                (committed.version, committed.position, committed.events, committed.state.value, committed.attempts)
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    let first = (results[0].0, results[0].1, results[0].2.clone(), results[0].3);
+    assert!(results.iter().all(|r| (r.0, r.1, r.2.clone(), r.3) == first), "16 identical results: {results:?}");
+    assert_eq!((first.0, first.3), (2, 6));
+    assert_eq!(results.iter().filter(|r| r.4 > 0).count(), 1, "the command ran to a commit once");
+    let stream = repository.store().read_stream("counter-1", StreamRange::all()).await.unwrap();
+    assert_eq!(stream.len(), 2, "one append");
+    assert_eq!(stream[1].metadata.command_id.as_deref(), Some("request-7"));
+
+    // Sent again later, with the stream moved on: still the first commit.
+    repository.execute("counter-1", increment(100)).await.unwrap();
+    let again = repository.execute_with("counter-1", &request, increment(5)).await.unwrap();
+    assert_eq!((again.version, again.state.value, again.attempts), (2, 6, 0));
+}

@@ -447,3 +447,60 @@ async fn concurrent_deposits_through_the_repository() {
     assert_eq!(loaded.state.balance, total, "the balance is the sum of the successful deposits");
     assert_eq!(loaded.state, replay(accounts.store(), "a").await);
 }
+
+/// A limit that a command can only learn by awaiting: a stand-in for a
+/// uniqueness check or a price lookup.
+async fn deposit_limit() -> i64 {
+    tokio::task::yield_now().await;
+    1_000
+}
+
+/// Async commands await before they decide; spawned on many tasks, they
+/// conflict, run again, and every success is in the state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn async_commands_await_before_deciding_and_run_again_on_conflicts() {
+    let accounts = Arc::new(Accounts::new(InMemoryEventStore::new()).with_max_attempts(64));
+    opened_account(&accounts, "a").await;
+    let runs = Arc::new(AtomicU32::new(0));
+    let tasks: Vec<_> = (1..=16)
+        .map(|n: i64| {
+            let (accounts, runs) = (Arc::clone(&accounts), Arc::clone(&runs));
+            tokio::spawn(async move {
+                let committed = accounts
+                    .execute_async("a", |account: Account| {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        async move {
+                            let limit = deposit_limit().await;
+                            if n * 10 > limit {
+                                return Err(AccountError::InsufficientFunds { balance: limit, requested: n * 10 });
+                            }
+                            account.deposit(n * 10)
+                        }
+                    })
+                    .await
+                    .unwrap();
+                committed.attempts
+            })
+        })
+        .collect();
+    let mut attempts = 0;
+    for task in tasks {
+        attempts += task.await.unwrap();
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), attempts, "the command ran once per attempt");
+    let loaded = accounts.load("a").await.unwrap();
+    assert_eq!(loaded.state.balance, (1..=16).map(|n| n * 10).sum::<i64>());
+    assert_eq!(loaded.version, 17);
+
+    let rejected = accounts
+        .execute_async("a", |_: Account| async {
+            Err::<Vec<AccountEvent>, _>(AccountError::InsufficientFunds {
+                balance: deposit_limit().await,
+                requested: 5_000,
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(rejected.rejection(), Some(AccountError::InsufficientFunds { requested: 5_000, .. })));
+    assert_eq!(accounts.load("a").await.unwrap().version, 17, "a rejected async command writes nothing");
+}

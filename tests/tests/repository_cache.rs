@@ -222,3 +222,20 @@ async fn repositories_with_their_own_caches_share_a_stream_safely() {
         assert_eq!(committed.state, replay(&store, "a").await);
     }
 }
+
+#[tokio::test]
+async fn a_command_sent_twice_commits_once_as_without_the_cache() {
+    let store = Counting::default();
+    let here = cached(&store, 100);
+    let elsewhere = cached(&store, 100);
+    here.execute("a", |a| a.open("alice")).await.unwrap();
+    here.execute("a", |a| a.deposit(1)).await.unwrap();
+    let request = Metadata::default().with_command_id("req-1");
+    // Committed elsewhere first, while `here` caches version 2.
+    let first = elsewhere.execute_with("a", &request, |a| a.deposit(10)).await.unwrap();
+    let again = here.execute_with("a", &request, |a| a.deposit(10)).await.unwrap();
+    assert_eq!((again.version, again.attempts, again.state.balance), (first.version, 0, 11), "the first commit");
+    let again = elsewhere.execute_with("a", &request, |a| a.deposit(10)).await.unwrap();
+    assert_eq!((again.version, again.attempts), (first.version, 0));
+    assert_eq!(replay(&store, "a").await.balance, 11, "appended once");
+}

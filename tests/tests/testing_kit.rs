@@ -48,3 +48,27 @@ fn given_applies_the_whole_history() {
     let state = given::<Account>(history).when(|a| a.withdraw(60)).then([Withdrew { amount: 60 }]);
     assert_eq!(state.balance, 0);
 }
+
+#[test]
+fn a_history_mixes_event_types_one_at_a_time() {
+    let state = given_no_events::<Account>()
+        .and(opened())
+        .and(Deposited { amount: 100 })
+        .and(Withdrew { amount: 40 })
+        .when(|a| a.withdraw(60))
+        .then([Withdrew { amount: 60 }]);
+    assert_eq!(state.balance, 0);
+}
+
+#[test]
+fn then_no_events_accepts_a_command_with_nothing_to_do() {
+    let closed = given_no_events::<Account>().and(opened()).when(|a| a.close()).then([es_examples::account::Closed]);
+    assert!(closed.closed);
+    given::<Account>([opened()]).when(|_| Ok::<_, AccountError>(Vec::new())).then_no_events();
+}
+
+#[test]
+#[should_panic(expected = "expected no events, but the command produced")]
+fn then_no_events_fails_on_events() {
+    given::<Account>([opened()]).when(|a| a.deposit(30)).then_no_events();
+}

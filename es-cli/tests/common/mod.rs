@@ -137,6 +137,13 @@ impl Apply<Deposited> for Account {
     }
 }
 
+/// While set, `Balances` refuses deposits of [`REFUSED_AMOUNT`]: a handler
+/// that fails until its cause is fixed.
+pub static REFUSING: AtomicBool = AtomicBool::new(false);
+
+/// The deposit `Balances` refuses while [`REFUSING`] is set.
+pub const REFUSED_AMOUNT: i64 = 666;
+
 /// The balance of every account, in a table of the store's schema.
 pub struct Balances {
     table: String,
@@ -184,6 +191,9 @@ impl PgProjection for Balances {
             AccountEvent::Opened(e) => {
                 let insert = format!("INSERT INTO {} (id, owner, balance) VALUES ($1, $2, 0)", self.table);
                 tx.execute(&insert, &[&env.stream_id, &e.owner]).await?
+            }
+            AccountEvent::Deposited(e) if e.amount == REFUSED_AMOUNT && REFUSING.load(Ordering::SeqCst) => {
+                return Err(format!("deposits of {REFUSED_AMOUNT} are refused").into());
             }
             AccountEvent::Deposited(e) => {
                 let update = format!("UPDATE {} SET balance = balance + $2 WHERE id = $1", self.table);

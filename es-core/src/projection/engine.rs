@@ -10,7 +10,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
-use futures_util::FutureExt;
+use futures_util::{FutureExt, TryFutureExt};
 
 use crate::envelope::{Position, RecordedEvent};
 use crate::error::{BoxError, DecodeError, StoreError};
@@ -18,6 +18,7 @@ use crate::event::Event;
 use crate::projection::Envelope;
 use crate::projection::checkpoint::{CheckpointState, CheckpointWatch};
 use crate::projection::error::ProjectionError;
+use crate::projection::health::{Health, HealthSender, RunnerState};
 use crate::projection::options::{PoisonPolicy, Progress, RunnerOptions};
 use crate::projection::parked::ParkedEvent;
 use crate::registry;
@@ -36,19 +37,21 @@ pub trait Backend: Send + 'static {
     const ATOMIC: bool;
 
     /// The user's projection.
-    type Projection: Send;
+    type Projection: Send + Sync;
     /// The events the projection reads.
     type Event: Event;
     /// One unit of work (a transaction).
     type Unit<'u>: Send + Sync;
 
-    /// Reads a page of the projection's categories after `after`.
+    /// Reads a page of the projection's categories after `after`. The read
+    /// holds no borrow of the backend, so that the engine reads the next
+    /// page while it hands the current one over.
     fn read(
         &self,
         after: Position,
         limit: usize,
-        categories: &Categories,
-    ) -> impl Future<Output = Result<Page, StoreError>> + Send;
+        categories: Categories,
+    ) -> impl Future<Output = Result<Page, StoreError>> + Send + 'static;
 
     /// The number of events in `categories`, for progress reports.
     fn count(&self, categories: &Categories) -> impl Future<Output = Result<u64, StoreError>> + Send;
@@ -73,12 +76,15 @@ pub trait Backend: Send + 'static {
         events: &'a [Envelope<'a, Self::Event>],
     ) -> impl Future<Output = Result<(), Failed>> + Send + 'a;
 
-    /// Empties the read model inside `unit`, and forgets the projection's
-    /// parked events: a rebuild handles them again.
+    /// Empties the read model inside `unit`.
     fn reset<'a>(
         projection: &'a mut Self::Projection,
         unit: &'a mut Self::Unit<'_>,
     ) -> impl Future<Output = Result<(), BoxError>> + Send + 'a;
+
+    /// Forgets the projection's parked events inside `unit`: a replay from
+    /// the start handles them again.
+    fn forget_parked<'a>(unit: &'a mut Self::Unit<'_>) -> impl Future<Output = Result<(), StoreError>> + Send + 'a;
 
     /// Records `event` as parked inside `unit`.
     fn park<'a>(
@@ -91,6 +97,15 @@ pub trait Backend: Send + 'static {
     /// Takes parked event `id` out of the parked events inside `unit`;
     /// `false` when it is not parked (any more).
     fn unpark<'a>(unit: &'a mut Self::Unit<'_>, id: u64) -> impl Future<Output = Result<bool, StoreError>> + Send + 'a;
+
+    /// Whether `error`, returned by the projection, comes from losing the
+    /// connection rather than from the projection itself. The engine then
+    /// reports the store as unavailable instead of counting the failure
+    /// against the event: an outage never parks or stops on an event.
+    fn is_outage(error: &BoxError) -> bool {
+        let _ = error;
+        false
+    }
 
     /// Notes that a retry of parked event `id` failed again.
     fn note_failed_retry(&self, id: u64, error: String) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -138,6 +153,7 @@ pub struct Engine<B: Backend> {
     categories: Categories,
     options: RunnerOptions,
     cursor: Cursor,
+    health: HealthSender,
 }
 
 /// Where the projection stands, apart from the backend so that it can move
@@ -193,6 +209,7 @@ impl<B: Backend> Engine<B> {
             categories,
             options: RunnerOptions::default(),
             cursor: Cursor { name, watch, checkpoint: Position::START },
+            health: HealthSender::default(),
         }
     }
 
@@ -247,6 +264,21 @@ impl<B: Backend> Engine<B> {
         self.cursor.watch.publish(CheckpointState { position, stopped: None }, false);
     }
 
+    /// A handle to read the runner's health while it runs.
+    pub fn health(&self) -> Health {
+        self.health.reader()
+    }
+
+    /// Publishes what the runner is doing.
+    pub fn set_state(&self, state: RunnerState) {
+        self.health.set(state);
+    }
+
+    /// Publishes what the runner is doing after `error`, and records it.
+    pub fn set_failed(&self, state: RunnerState, error: &dyn std::error::Error) {
+        self.health.fail(state, report(error));
+    }
+
     /// Tells waiters that the projection stopped on `error`.
     pub fn publish_stop(&self, error: &ProjectionError) {
         self.cursor
@@ -270,24 +302,26 @@ impl<B: Backend> Engine<B> {
         mut on_page: impl FnMut(u64) + Send + 'a,
     ) -> impl Future<Output = Result<u64, ProjectionError>> + Send + 'a {
         async move {
-            let mut read = 0;
+            let (size, mut read) = (self.options.page_size, 0);
+            let first = self.backend.read(self.cursor.checkpoint, size, self.categories.clone());
+            let mut page = first.await.map_err(|e| self.store_error(e))?;
             loop {
-                let page = self
-                    .backend
-                    .read(self.cursor.checkpoint, self.options.page_size, &self.categories)
-                    .await
-                    .map_err(|e| self.store_error(e))?;
                 let reached = page.events.last().map_or(page.through, |e| e.position.max(page.through));
                 if reached <= self.cursor.checkpoint {
                     return Ok(read);
                 }
-                self.handle_page(&page.events).await?;
+                // The next page is read while this one is handled: where it
+                // starts does not depend on how this one goes.
+                let next = self.backend.read(reached, size, self.categories.clone());
+                let (handled, next) = futures_util::future::join(self.handle_page(&page.events), next).await;
+                handled?;
                 if reached > self.cursor.checkpoint {
                     // Events of other categories follow the last one read.
                     self.commit_events(&[], reached).await?.map_err(|failed| self.unexpected(failed.source))?;
                 }
                 read += page.events.len() as u64;
                 on_page(read);
+                page = next.map_err(|e| self.store_error(e))?;
             }
         }
     }
@@ -302,15 +336,37 @@ impl<B: Backend> Engine<B> {
         mut progress: impl FnMut(Progress) + Send + 'a,
     ) -> impl Future<Output = Result<u64, ProjectionError>> + Send + 'a {
         async move {
-            let total = self.backend.count(&self.categories).await.map_err(|e| self.store_error(e))?;
-            let mut unit = self.backend.begin().await.map_err(|e| self.cursor.store_error(e))?;
-            if let Err(source) = B::reset(&mut self.projection, &mut unit).await {
-                return Err(ProjectionError::Reset { projection: self.cursor.name.clone(), source });
-            }
-            self.cursor.commit::<B>(unit, Position::START).await?;
-            self.cursor.watch.publish(CheckpointState::default(), true);
+            let total = self.count().await?;
+            self.rewind(true).await?;
             let started = Instant::now();
             self.catch_up(|done| progress(Progress::since(started, done, total))).await
+        }
+    }
+
+    /// The number of events the projection reads, for progress reports.
+    pub fn count(&self) -> impl Future<Output = Result<u64, ProjectionError>> + Send + '_ {
+        let name = self.cursor.name.clone();
+        self.backend.count(&self.categories).map_err(move |e| ProjectionError::store(&name, e))
+    }
+
+    /// Moves the checkpoint back to the start and forgets the parked
+    /// events, in one unit; with `reset_read_model`, the read model is
+    /// emptied in the same unit.
+    // The declared `Send` lets a runner's future be proven `Send` where it
+    // is spawned; with `async fn` the compiler cannot prove it there.
+    #[expect(clippy::manual_async_fn, reason = "the explicit `Send` bound is the point")]
+    pub fn rewind(&mut self, reset_read_model: bool) -> impl Future<Output = Result<(), ProjectionError>> + Send + '_ {
+        async move {
+            let mut unit = self.backend.begin().await.map_err(|e| self.cursor.store_error(e))?;
+            if reset_read_model {
+                if let Err(source) = B::reset(&mut self.projection, &mut unit).await {
+                    return Err(ProjectionError::Reset { projection: self.cursor.name.clone(), source });
+                }
+            }
+            B::forget_parked(&mut unit).await.map_err(|e| self.cursor.store_error(e))?;
+            self.cursor.commit::<B>(unit, Position::START).await?;
+            self.cursor.watch.publish(CheckpointState::default(), true);
+            Ok(())
         }
     }
 
@@ -348,8 +404,8 @@ impl<B: Backend> Engine<B> {
             }
             if let Some(event) = &event {
                 let envelopes = [Envelope { event, recorded: &recorded }];
-                if let Err(Failed { source, .. }) = call(None, B::handle(&mut self.projection, &unit, &envelopes)).await
-                {
+                let handled = hand_over::<B>(&mut self.projection, &self.cursor, &unit, &envelopes).await?;
+                if let Err(Failed { source, .. }) = handled {
                     drop(unit);
                     let error = ProjectionError::handler(&self.cursor.name, &recorded, parked.attempts + 1, source);
                     let noted = self.backend.note_failed_retry(id, report_source(&error)).await;
@@ -428,7 +484,9 @@ impl<B: Backend> Engine<B> {
         let unit = self.backend.begin().await.map_err(|e| self.cursor.store_error(e))?;
         for (index, envelope) in envelopes.iter().enumerate() {
             let single = [Envelope { event: envelope.event, recorded: envelope.recorded }];
-            if let Err(Failed { source, .. }) = call(None, B::handle(&mut self.projection, &unit, &single)).await {
+            if let Err(Failed { source, .. }) =
+                hand_over::<B>(&mut self.projection, &self.cursor, &unit, &single).await?
+            {
                 return Ok(Some((index, source)));
             }
         }
@@ -484,7 +542,7 @@ impl<B: Backend> Engine<B> {
     ) -> Result<Result<(), Failed>, ProjectionError> {
         let unit = self.backend.begin().await.map_err(|e| self.cursor.store_error(e))?;
         if !events.is_empty() {
-            if let Err(failed) = call(None, B::handle(&mut self.projection, &unit, events)).await {
+            if let Err(failed) = hand_over::<B>(&mut self.projection, &self.cursor, &unit, events).await? {
                 return Ok(Err(failed));
             }
         }
@@ -496,6 +554,21 @@ impl<B: Backend> Engine<B> {
     /// events cannot fail in the projection).
     fn unexpected(&self, source: BoxError) -> ProjectionError {
         self.store_error(StoreError::Backend(source))
+    }
+}
+
+/// Hands `events` to the projection inside `unit`. Its failure is the
+/// inner error; a failure that is an outage of the backend is the outer
+/// one, a store error.
+async fn hand_over<B: Backend>(
+    projection: &mut B::Projection,
+    cursor: &Cursor,
+    unit: &B::Unit<'_>,
+    events: &[Envelope<'_, B::Event>],
+) -> Result<Result<(), Failed>, ProjectionError> {
+    match call(None, B::handle(projection, unit, events)).await {
+        Err(failed) if B::is_outage(&failed.source) => Err(cursor.store_error(StoreError::Unavailable(failed.source))),
+        handled => Ok(handled),
     }
 }
 

@@ -3,14 +3,15 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use crate::envelope::{Position, RecordedEvent};
 use crate::error::{BoxError, StoreError};
 use crate::projection::engine::{Backend, Engine, Failed, call};
 use crate::projection::{
-    CheckpointWaiter, CheckpointWatch, Envelope, ParkedEvent, Progress, Projection, ProjectionError, RunnerOptions,
+    CheckpointWaiter, CheckpointWatch, Envelope, Health, ParkedEvent, Progress, Projection, ProjectionError,
+    RunnerOptions, RunnerState,
 };
 use crate::store::{Categories, EventStore, Page, StreamRange};
 
@@ -60,7 +61,12 @@ impl<P: Projection + 'static, S: EventStore + 'static> InMemoryProjectionRunner<
         let name = projection.name().to_owned();
         let categories = projection.categories();
         let watch = CheckpointWatch::new(&name);
-        let backend = MemoryBackend { store, name: name.clone(), parked: Mutex::default(), projection: PhantomData };
+        let backend = MemoryBackend {
+            store: Arc::new(store),
+            name: name.clone(),
+            parked: Mutex::default(),
+            projection: PhantomData,
+        };
         InMemoryProjectionRunner { engine: Engine::new(backend, projection, name, categories, watch) }
     }
 
@@ -104,12 +110,22 @@ impl<P: Projection + 'static, S: EventStore + 'static> InMemoryProjectionRunner<
     /// Catches up, then follows new events until `stop` resolves.
     pub async fn run(&mut self, stop: impl Future<Output = ()>) -> Result<(), ProjectionError> {
         let mut stop = std::pin::pin!(stop);
+        self.engine.set_state(RunnerState::Running);
         loop {
-            self.catch_up().await?;
+            if let Err(error) = self.catch_up().await {
+                self.engine.set_failed(RunnerState::Stopped, &error);
+                return Err(error);
+            }
             if tokio::time::timeout(self.engine.options().poll_interval, &mut stop).await.is_ok() {
+                self.engine.set_state(RunnerState::Idle);
                 return Ok(());
             }
         }
+    }
+
+    /// A handle to read what the runner is doing while it runs.
+    pub fn health(&self) -> Health {
+        self.engine.health()
     }
 
     /// Empties the read model and replays every event from the start,
@@ -150,7 +166,7 @@ struct Parked {
 
 #[derive(Debug)]
 struct MemoryBackend<P, S> {
-    store: S,
+    store: Arc<S>,
     name: String,
     parked: Mutex<Parked>,
     projection: PhantomData<fn() -> P>,
@@ -181,8 +197,14 @@ impl<P: Projection + 'static, S: EventStore + 'static> Backend for MemoryBackend
     type Event = P::Event;
     type Unit<'u> = MemoryUnit<'u>;
 
-    async fn read(&self, after: Position, limit: usize, categories: &Categories) -> Result<Page, StoreError> {
-        self.store.read_categories(after, limit, categories).await
+    fn read(
+        &self,
+        after: Position,
+        limit: usize,
+        categories: Categories,
+    ) -> impl Future<Output = Result<Page, StoreError>> + Send + 'static {
+        let store = Arc::clone(&self.store);
+        async move { store.read_categories(after, limit, &categories).await }
     }
 
     async fn count(&self, categories: &Categories) -> Result<u64, StoreError> {
@@ -228,9 +250,13 @@ impl<P: Projection + 'static, S: EventStore + 'static> Backend for MemoryBackend
         Ok(())
     }
 
-    async fn reset<'a>(projection: &'a mut P, unit: &'a mut Self::Unit<'_>) -> Result<(), BoxError> {
-        unit.clear = true;
+    async fn reset<'a>(projection: &'a mut P, _unit: &'a mut Self::Unit<'_>) -> Result<(), BoxError> {
         projection.reset().await
+    }
+
+    async fn forget_parked(unit: &mut Self::Unit<'_>) -> Result<(), StoreError> {
+        unit.clear = true;
+        Ok(())
     }
 
     async fn park<'a>(

@@ -29,12 +29,14 @@ use crate::store::Categories;
 mod checkpoint;
 pub mod engine;
 mod error;
+mod health;
 mod memory;
 mod options;
 mod parked;
 
 pub use checkpoint::{CheckpointState, CheckpointWaiter, CheckpointWatch};
 pub use error::{ProjectionError, WaitError};
+pub use health::{Health, ReconnectBackoff, RunnerHealth, RunnerState};
 pub use memory::InMemoryProjectionRunner;
 pub use options::{PoisonPolicy, Progress, RetryPolicy, RunnerOptions};
 pub use parked::ParkedEvent;

@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::projection::health::ReconnectBackoff;
+
 /// How often and how patiently a runner retries a failing handler before
 /// it gives up on the event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +84,9 @@ pub struct RunnerOptions {
     /// How often a caught-up runner looks for new events when nothing wakes
     /// it, and how often a standby tries to take over.
     pub poll_interval: Duration,
+    /// How a runner that lost its connection waits between attempts to
+    /// reconnect.
+    pub reconnect: ReconnectBackoff,
 }
 
 impl Default for RunnerOptions {
@@ -91,6 +96,7 @@ impl Default for RunnerOptions {
             poison: PoisonPolicy::default(),
             page_size: 1000,
             poll_interval: Duration::from_millis(500),
+            reconnect: ReconnectBackoff::default(),
         }
     }
 }
@@ -115,6 +121,11 @@ impl RunnerOptions {
     pub fn poll_interval(self, poll_interval: Duration) -> Self {
         RunnerOptions { poll_interval, ..self }
     }
+
+    /// Sets how a runner waits between attempts to reconnect.
+    pub fn reconnect(self, reconnect: ReconnectBackoff) -> Self {
+        RunnerOptions { reconnect, ..self }
+    }
 }
 
 /// How far a rebuild has come, reported after each page.
@@ -132,7 +143,7 @@ pub struct Progress {
 
 impl Progress {
     /// The progress after `done` of `total` events, `started` ago.
-    pub(crate) fn since(started: Instant, done: u64, total: u64) -> Self {
+    pub fn since(started: Instant, done: u64, total: u64) -> Self {
         let elapsed = started.elapsed().as_secs_f64();
         let events_per_second = if elapsed > 0.0 { done as f64 / elapsed } else { 0.0 };
         let left = total.saturating_sub(done) as f64;

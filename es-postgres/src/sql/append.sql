@@ -2,7 +2,10 @@
 -- transaction) if the stream is at the expected version.
 --
 -- $1 stream id, $2 aggregate type, $3 expected version (NULL: any),
--- $4 event names, $5 event schema versions, $6 payloads, $7 metadata.
+-- $4 event names, $5 event schema versions, $6 payloads, $7 metadata,
+-- $8 the command id (NULL: none). A command with an id is recorded in
+-- `commands` by the same statement: one already committed on the stream
+-- fails on the commands_once key, and nothing is appended.
 --
 -- Returns the stream's version before the append and, when the expectation
 -- held, one row per appended event. Two writers that both saw the same head
@@ -18,6 +21,9 @@ WITH head AS (
     WHERE $3::int8 IS NULL OR head.version = $3::int8
     ORDER BY e.ord
     RETURNING position, tx, version, recorded_at
+), recorded AS (
+    INSERT INTO {schema}.commands (stream_id, command_id, first_version, last_version)
+    SELECT $1, $8, min(version), max(version) FROM appended WHERE $8::text IS NOT NULL HAVING count(*) > 0
 )
 SELECT head.version, appended.position, appended.tx, appended.version, appended.recorded_at
 FROM head LEFT JOIN appended ON true

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use es_core::projection::{CheckpointWaiter, Envelope, RunnerOptions};
 use es_core::{
-    Aggregate, Apply, BoxError, Categories, Event, EventStore, ExpectedVersion, Metadata, Position, ProjectionError,
-    RecordedEvent,
+    Aggregate, Apply, BoxError, Categories, EncodedEvent, Event, EventStore, ExpectedVersion, Metadata, Position,
+    ProjectionError, RecordedEvent,
 };
 use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner, PgTransaction};
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,13 @@ impl Apply<Deposited> for Account {
     fn apply(&mut self, e: &Deposited) {
         self.balance += e.amount;
     }
+}
+
+/// An event the program knows (it is registered) that the ledger does not
+/// read.
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Noted {
+    pub note: String,
 }
 
 /// Keeps balances and a log of every event it handled, in the order it
@@ -135,9 +142,13 @@ impl PgProjection for Ledger {
 }
 
 pub async fn ledger_store() -> PgEventStore {
-    let store = super::fresh_store().await;
+    with_ledger_tables(super::fresh_store().await).await
+}
+
+/// `store`, with the ledger's tables in its schema.
+pub async fn with_ledger_tables(store: PgEventStore) -> PgEventStore {
     let s = store.quoted_schema();
-    let client = super::raw_client().await;
+    let client = store.connection().await.unwrap();
     client
         .batch_execute(&format!(
             "CREATE TABLE {s}.balances (id TEXT PRIMARY KEY, balance BIGINT NOT NULL);
@@ -156,6 +167,12 @@ pub async fn deposit(store: &PgEventStore, stream: &str, amount: i64) -> Positio
     appended.position().unwrap()
 }
 
+/// Appends `event` to `stream` of aggregate type `category`.
+pub async fn append_to(store: &PgEventStore, category: &str, stream: &str, event: EncodedEvent) -> Position {
+    let appended = store.append(category, stream, ExpectedVersion::Any, vec![event], &Metadata::default()).await;
+    appended.unwrap().position().unwrap()
+}
+
 /// Every event of the store, read after all writers finished.
 pub async fn replay(store: &PgEventStore, last: Position) -> Vec<Position> {
     super::read_all_through(store, Position::START, last, 1000).await.iter().map(|e| e.position).collect()
@@ -163,7 +180,7 @@ pub async fn replay(store: &PgEventStore, last: Position) -> Vec<Position> {
 
 /// What the read model says it handled, in the order it handled it.
 pub async fn handled(store: &PgEventStore) -> Vec<(Position, String)> {
-    let client = super::raw_client().await;
+    let client = store.connection().await.unwrap();
     let rows = client
         .query(&format!("SELECT tx, position, runner FROM {}.handled ORDER BY n", store.quoted_schema()), &[])
         .await
@@ -172,13 +189,13 @@ pub async fn handled(store: &PgEventStore) -> Vec<(Position, String)> {
 }
 
 pub async fn balances(store: &PgEventStore) -> Vec<(String, i64)> {
-    let client = super::raw_client().await;
+    let client = store.connection().await.unwrap();
     let sql = format!("SELECT id, balance FROM {}.balances ORDER BY id", store.quoted_schema());
     client.query(&sql, &[]).await.unwrap().iter().map(|r| (r.get(0), r.get(1))).collect()
 }
 
 pub async fn stored_checkpoint(store: &PgEventStore) -> Position {
-    let client = super::raw_client().await;
+    let client = store.connection().await.unwrap();
     let sql = format!(
         "SELECT tx::text::int8, position FROM {}.checkpoints WHERE projection = 'ledger'",
         store.quoted_schema()

@@ -63,6 +63,67 @@ pub async fn store_in(schema: &str) -> PgEventStore {
     store
 }
 
+/// The role without superuser rights that [`fresh_store_as_app_role`]
+/// connects as.
+pub const APP_ROLE: &str = "es_test_app";
+
+/// A migrated store in a schema of its own, reached as [`APP_ROLE`], a
+/// role without superuser rights (created on first use, with the right to
+/// create schemas in the database).
+pub async fn fresh_store_as_app_role() -> PgEventStore {
+    let mut admin = raw_client().await;
+    let tx = admin.transaction().await.unwrap();
+    // Concurrent tests would race to create the role.
+    tx.execute("SELECT pg_advisory_xact_lock(7355608)", &[]).await.unwrap();
+    tx.batch_execute(&format!(
+        "DO $$ BEGIN
+             IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+                 CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER;
+             END IF;
+             EXECUTE format('GRANT CREATE ON DATABASE %I TO {APP_ROLE}', current_database());
+         END $$;"
+    ))
+    .await
+    .unwrap_or_else(|e| unreachable(&format!("cannot set up role {APP_ROLE}: {e}")));
+    tx.commit().await.unwrap();
+    let mut config = config();
+    config.user(APP_ROLE);
+    let store = PgEventStore::builder(config).schema(schema_name()).pool_size(8).build().unwrap();
+    store.migrate().await.unwrap_or_else(|e| unreachable(&e));
+    store
+}
+
+/// A plain connection as [`APP_ROLE`].
+pub async fn app_role_client() -> tokio_postgres::Client {
+    let mut config = config();
+    config.user(APP_ROLE);
+    connect(&config).await
+}
+
+/// A connection to another database of the same server (created on first
+/// use), as the superuser.
+pub async fn other_database_client() -> tokio_postgres::Client {
+    const OTHER: &str = "es_test_other";
+    let mut config = config();
+    config.dbname(OTHER);
+    if let Ok((client, connection)) = config.connect(NoTls).await {
+        tokio::spawn(connection);
+        return client;
+    }
+    let created = raw_client().await.batch_execute(&format!("CREATE DATABASE {OTHER}")).await;
+    if let Err(e) = created {
+        let exists = e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE);
+        assert!(exists, "cannot create database {OTHER}: {e}");
+    }
+    connect(&config).await
+}
+
+async fn connect(config: &tokio_postgres::Config) -> tokio_postgres::Client {
+    let (client, connection) = config.connect(NoTls).await.unwrap_or_else(|e| unreachable(&e));
+    tokio::spawn(connection);
+    client
+}
+
 /// A plain connection, for poking at the tables behind the store's back.
 pub async fn raw_client() -> tokio_postgres::Client {
     let (client, connection) = config().connect(NoTls).await.unwrap_or_else(|e| unreachable(&e));

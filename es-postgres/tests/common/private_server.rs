@@ -1,12 +1,14 @@
-//! A PostgreSQL server of the test binary's own, with TLS on, for tests that
-//! must configure a server: the shared one is never touched.
+//! PostgreSQL servers of a test's own, for tests that must configure,
+//! stop or restart a server: the shared one is never touched.
 //!
-//! It runs from a temporary directory on a free port, with a certificate
-//! authority and a server certificate for `localhost` made at start. The
-//! server is stopped and its directory removed when the test process ends,
-//! however it ends: a shell watching the process's pipe does it once the
-//! pipe closes. As root (as CI runs), the server runs as the `postgres`
-//! user through `runuser`.
+//! Each runs from a temporary directory on a free port, with a certificate
+//! authority and a server certificate for `localhost` made at start (TLS
+//! is on when asked). A server is stopped and its directory removed when
+//! the test process ends, however it ends: a shell watching the process's
+//! pipe does it once the pipe closes. As root (as CI runs), the server runs
+//! as the `postgres` user through `runuser`.
+// Each test binary uses the part it needs.
+#![allow(dead_code)]
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -25,17 +27,61 @@ pub struct PrivateServer {
     pub ca_file: PathBuf,
     /// Another authority's certificate, which the server's does not chain to.
     pub other_ca_file: PathBuf,
+    data: PathBuf,
+    dir: PathBuf,
+    as_root: bool,
     /// Holds the watcher's stdin open until the process exits.
     _watcher: Mutex<Child>,
 }
 
-/// The server, started on first use.
+/// The test binary's server with TLS on, started on first use.
 pub fn server() -> &'static PrivateServer {
     static SERVER: OnceLock<PrivateServer> = OnceLock::new();
-    SERVER.get_or_init(|| start().unwrap_or_else(|e| panic!("cannot start a private PostgreSQL server: {e}")))
+    SERVER.get_or_init(|| start(true).unwrap_or_else(|e| panic!("cannot start a private PostgreSQL server: {e}")))
 }
 
-fn start() -> Result<PrivateServer, String> {
+/// A server of the calling test's own, without TLS, that it may stop and
+/// start again.
+pub fn own_server() -> PrivateServer {
+    start(false).unwrap_or_else(|e| panic!("cannot start a private PostgreSQL server: {e}"))
+}
+
+impl PrivateServer {
+    /// The URL of its `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stops it (fast shutdown: sessions are ended, as in a restart for an
+    /// upgrade or a failover).
+    pub fn stop(&self) {
+        self.pg_ctl(&["stop", "-m", "fast", "-w"]).unwrap_or_else(|e| panic!("cannot stop the server: {e}"));
+    }
+
+    /// Starts it again after [`stop`](Self::stop), once it accepts
+    /// connections.
+    pub fn start(&self) {
+        self.pg_ctl(&["start", "-w", "-t", "60", "-l"]).unwrap_or_else(|e| panic!("cannot start the server: {e}"));
+    }
+
+    /// Restarts it (fast shutdown, then start).
+    pub fn restart(&self) {
+        self.pg_ctl(&["restart", "-m", "fast", "-w", "-t", "60", "-l"])
+            .unwrap_or_else(|e| panic!("cannot restart the server: {e}"));
+    }
+
+    /// Runs `pg_ctl` on its data directory; a trailing `-l` gets the log.
+    fn pg_ctl(&self, args: &[&str]) -> Result<(), String> {
+        let mut command = server_command(self.as_root, "pg_ctl")?;
+        command.args(args);
+        if args.last() == Some(&"-l") {
+            command.arg(self.dir.join("log"));
+        }
+        run(command.arg("-D").arg(&self.data))
+    }
+}
+
+fn start(tls: bool) -> Result<PrivateServer, String> {
     let dir = std::env::temp_dir().join(format!("es-postgres-tls-{}-{:x}", std::process::id(), fastrand::u64(..)));
     let data = dir.join("data");
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
@@ -50,8 +96,9 @@ fn start() -> Result<PrivateServer, String> {
     let port = free_port()?;
     let settings = format!(
         "port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{dir}'\n\
-         ssl = on\nssl_cert_file = '{dir}/server.crt'\nssl_key_file = '{dir}/server.key'\nfsync = off\n",
-        dir = dir.display()
+         ssl = {ssl}\nssl_cert_file = '{dir}/server.crt'\nssl_key_file = '{dir}/server.key'\nfsync = off\n",
+        dir = dir.display(),
+        ssl = if tls { "on" } else { "off" },
     );
     std::fs::OpenOptions::new()
         .append(true)
@@ -60,17 +107,18 @@ fn start() -> Result<PrivateServer, String> {
         .map_err(|e| format!("configuring the server: {e}"))?;
     // The shell starts the server, waits for its stdin to close (when this
     // process ends), then stops the server and removes the directory.
-    let postgres = binary("postgres")?;
+    let pg_ctl = binary("pg_ctl")?;
     let script = format!(
-        "'{postgres}' -D '{data}' >'{dir}/log' 2>&1 & pid=$!; cat >/dev/null; kill -INT $pid; wait $pid; rm -rf '{dir}'",
-        postgres = postgres.display(),
+        "'{pg_ctl}' -D '{data}' -l '{dir}/log' start >/dev/null 2>&1; cat >/dev/null; \
+         '{pg_ctl}' -D '{data}' stop -m immediate >/dev/null 2>&1; rm -rf '{dir}'",
+        pg_ctl = pg_ctl.display(),
         data = data.display(),
         dir = dir.display()
     );
     let watcher =
         shell(as_root).arg(script).stdin(Stdio::piped()).spawn().map_err(|e| format!("starting the server: {e}"))?;
     wait_until_ready(port, &dir)?;
-    Ok(PrivateServer { port, ca_file, other_ca_file, _watcher: Mutex::new(watcher) })
+    Ok(PrivateServer { port, ca_file, other_ca_file, data, dir, as_root, _watcher: Mutex::new(watcher) })
 }
 
 /// Writes a CA, a server certificate it signs for `localhost` (and no IP

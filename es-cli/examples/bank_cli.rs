@@ -1,14 +1,14 @@
-//! The bank's own binary with the `es` commands mounted: `bank es …` runs
+//! The bank's own binary with the `es` commands mounted: `bank_cli es …` runs
 //! them with the bank's aggregate and a projection registered, so that
 //! rebuild, the state after each event and check work too.
 //!
 //! ```text
 //! export DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres
-//! cargo run -p es-cli --example bank -- seed    # a few accounts in schema es_cli_bank
-//! cargo run -p es-cli --example bank -- run     # runs the projection until interrupted
-//! cargo run -p es-cli --example bank -- es --schema es_cli_bank projection deposits rebuild
-//! cargo run -p es-cli --example bank -- es --schema es_cli_bank stream acc-1 --state
-//! cargo run -p es-cli --example bank -- es --schema es_cli_bank check
+//! cargo run -p es-cli --example bank_cli -- seed    # a few accounts in schema es_cli_bank
+//! cargo run -p es-cli --example bank_cli -- run     # runs the projection until interrupted
+//! cargo run -p es-cli --example bank_cli -- es --schema es_cli_bank projection deposits rebuild
+//! cargo run -p es-cli --example bank_cli -- es --schema es_cli_bank stream acc-1 --state
+//! cargo run -p es-cli --example bank_cli -- es --schema es_cli_bank check
 //! ```
 //!
 //! `seed` drops and recreates the schema `es_cli_bank` each time.
@@ -62,7 +62,7 @@ async fn main() -> ExitCode {
         Some("seed") => exit(seed().await),
         Some("run") => exit(run().await),
         _ => {
-            eprintln!("usage: bank seed | bank run | bank es <command> (try `bank es --help`)");
+            eprintln!("usage: bank_cli seed | bank_cli run | bank_cli es <command> (try `bank_cli es --help`)");
             ExitCode::from(2)
         }
     }
