@@ -2,22 +2,27 @@
 //! every account (queried for "accounts with a balance over $10,000") and
 //! the bank's totals, written a page of events at a time. Both follow the
 //! store live; a web replica that runs no projection waits for its own
-//! write; one read model is rebuilt from history.
+//! write; one read model is rebuilt from history. The runtime's metrics
+//! are served for Prometheus on 127.0.0.1:9000 (`METRICS_ADDR` to change).
 //!
 //! ```text
 //! cargo run --example projections        # DATABASE_URL, or the local server
+//! cargo run --example projections -- --serve   # then keeps serving metrics
+//! curl -s 127.0.0.1:9000/metrics | grep ^es_
 //! ```
 //!
 //! The example works in its own schema, `es_example_projections`, which it
 //! drops and recreates on every run.
 
 use std::error::Error;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use es_core::projection::{Envelope, RunnerOptions};
 use es_core::{BoxError, Categories, RecordedEvent, Repository};
 use es_examples::account::{Account, AccountEvent, dollars, usd};
 use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner, PgTransaction};
+use metrics_exporter_prometheus::PrometheusBuilder;
 use tokio::sync::oneshot;
 
 const SCHEMA: &str = "es_example_projections";
@@ -137,6 +142,8 @@ impl PgProjection for BankTotals {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
+    let metrics_addr: SocketAddr = std::env::var("METRICS_ADDR").as_deref().unwrap_or("127.0.0.1:9000").parse()?;
+    PrometheusBuilder::new().with_http_listener(metrics_addr).install()?;
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let store = PgEventStore::builder_from_url(&url)?.schema(SCHEMA).build()?;
     let client = store.connection().await?;
@@ -217,6 +224,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .query_one("SELECT count(*) FROM es_example_projections.account_balances WHERE balance > 1000000", &[])
         .await?;
     println!("replayed {replayed} events; {} accounts over $10,000 again", again.get::<_, i64>(0));
+
+    if std::env::args().any(|a| a == "--serve") {
+        println!("\nmetrics at http://{metrics_addr}/metrics; Ctrl-C to stop");
+        tokio::signal::ctrl_c().await?;
+    }
     Ok(())
 }
 

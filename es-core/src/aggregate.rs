@@ -44,8 +44,14 @@ pub trait Aggregate: Default + Serialize + DeserializeOwned + Send + Sync + 'sta
     const SNAPSHOT_EVERY: u64 = 0;
 
     /// The schema version of the serialized state. Snapshots written with
-    /// another version are ignored and rebuilt from events.
+    /// an older version are ignored and rebuilt from events; raise it for a
+    /// change the fingerprint cannot see.
     const SNAPSHOT_VERSION: u32 = 1;
+
+    /// A hash of the state type's definition, computed by
+    /// `#[derive(Aggregate)]` (0 for a hand-written impl). A snapshot stored
+    /// with another fingerprint is ignored and replaced, with no manual bump.
+    const SNAPSHOT_FINGERPRINT: u64 = 0;
 
     /// The events of this aggregate, usually an enum deriving `Event`.
     type Event: Event;

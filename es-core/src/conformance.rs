@@ -243,13 +243,15 @@ pub async fn payload_and_metadata_round_trip<S: EventStore>(store: &S) {
     assert_eq!(all, read, "read_all and read_stream agree");
 }
 
-/// The latest snapshot wins; an older one never replaces a newer one.
+/// The latest snapshot wins; an older one never replaces a newer one. The
+/// fingerprint comes back whole, all 64 bits.
 pub async fn snapshots_keep_the_latest<S: EventStore>(store: &S) {
     let snapshot = |version: u64| Snapshot {
         aggregate_type: "thing".into(),
         stream_id: "s".into(),
         version,
         schema_version: 2,
+        fingerprint: 0xfedc_ba98_7654_3210 ^ version,
         state: json!({ "at": version }),
     };
     store.save_snapshot(snapshot(10)).await.unwrap();
@@ -321,6 +323,7 @@ pub async fn invalid_stream_ids_are_refused<S: EventStore>(store: &S) {
             stream_id: id.to_owned(),
             version: 1,
             schema_version: 1,
+            fingerprint: 0,
             state: json!({}),
         };
         refused(
@@ -349,6 +352,7 @@ pub async fn the_longest_stream_id_round_trips<S: EventStore>(store: &S) {
         stream_id: id.clone(),
         version: 2,
         schema_version: 1,
+        fingerprint: u64::MAX,
         state: json!({}),
     };
     store.save_snapshot(snapshot.clone()).await.unwrap();
@@ -371,6 +375,7 @@ pub async fn snapshot_and_events_are_read_together<S: EventStore>(store: &S) {
         stream_id: "s".into(),
         version: 3,
         schema_version: 1,
+        fingerprint: 0x8000_0000_0000_0001,
         state: json!({ "at": 3 }),
     };
     store.save_snapshot(snapshot.clone()).await.unwrap();

@@ -57,7 +57,10 @@ pub struct Metadata {
     /// Groups all events caused by one request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
-    /// The message (command or event) that caused this event.
+    /// The message (command or event) that caused this event. Events
+    /// appended by a command carry its metadata's, or none when it names
+    /// none: no id is made up (their [`command_id`](Self::command_id)
+    /// names the command, when it has one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub causation_id: Option<String>,
     /// Who or what issued the command.

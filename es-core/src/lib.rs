@@ -45,7 +45,9 @@
 //!   durable one.
 //! - The [`Repository`] loads aggregates (snapshot plus newer events),
 //!   executes commands with optimistic concurrency and retries, takes
-//!   snapshots and travels in time.
+//!   snapshots and travels in time. A snapshot whose state fingerprint
+//!   (a hash of the state type's definition, see [`StateFingerprint`])
+//!   differs from the aggregate's is ignored and replaced.
 //! - A [`Projection`] builds a read model from the global order of events;
 //!   [`InMemoryProjectionRunner`] feeds it, rebuilds it, parks the events it
 //!   cannot handle and lets queries wait for a command's position (read
@@ -54,11 +56,17 @@
 //! - [`registry`] lists every event type and aggregate linked into the
 //!   program and [`registry::validate`]s at start-up that no two share a
 //!   stored name.
+//! - [`schema::check_lock`], called from a test, compares every event's
+//!   shape with a committed lock file, so that a stored version's shape
+//!   never changes without the next version and its upcaster.
+//! - [`telemetry`] lists the `tracing` spans and the metrics the runtime
+//!   reports; it installs no subscriber and no recorder.
 //!
 //! # Features
 //!
 //! - `derive` (default): re-exports the derive macros.
 //! - `conformance`: the tests every [`EventStore`] must pass, for backends.
+//! - `personal`: crypto-shredding of personal data, see `personal`.
 #![warn(missing_docs)]
 
 mod aggregate;
@@ -66,12 +74,17 @@ mod cache;
 mod envelope;
 mod error;
 mod event;
+mod fingerprint;
 mod memory;
+#[cfg(feature = "personal")]
+pub mod personal;
 pub mod projection;
 pub mod registry;
 mod repository;
+pub mod schema;
 mod store;
 mod stream_id;
+pub mod telemetry;
 pub mod testing;
 
 #[cfg(feature = "conformance")]
@@ -85,6 +98,7 @@ pub use aggregate::Aggregate;
 pub use envelope::{Metadata, Position, RecordedEvent};
 pub use error::{BoxError, DecodeError, Error, ExecuteError, StoreError};
 pub use event::{Apply, ApplyTo, EncodedEvent, Event};
+pub use fingerprint::StateFingerprint;
 pub use memory::InMemoryEventStore;
 pub use projection::{InMemoryProjectionRunner, Projection, ProjectionError};
 pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Repository, SnapshotOutcome};
@@ -92,4 +106,4 @@ pub use store::{Appended, Categories, EventStore, ExpectedVersion, Page, Snapsho
 pub use stream_id::{MAX_STREAM_ID_LEN, StreamIdProblem, validate_stream_id};
 
 #[cfg(feature = "derive")]
-pub use es_macros::{Aggregate, Event};
+pub use es_macros::{Aggregate, Event, StateFingerprint};

@@ -8,6 +8,8 @@ pub use serde_json;
 
 use serde_json::Value;
 
+pub use crate::fingerprint::combine as combine_fingerprints;
+
 use crate::error::DecodeError;
 use crate::event::{EncodedEvent, Event};
 
@@ -51,6 +53,23 @@ pub const fn str_eq(a: &str, b: &str) -> bool {
         i += 1;
     }
     true
+}
+
+/// The first pair of indices `(i, j)`, `i < j`, of two equal names, in the
+/// order of `j` then `i`.
+pub const fn first_shared_name(names: &[&str]) -> Option<(usize, usize)> {
+    let mut j = 1;
+    while j < names.len() {
+        let mut i = 0;
+        while i < j {
+            if str_eq(names[i], names[j]) {
+                return Some((i, j));
+            }
+            i += 1;
+        }
+        j += 1;
+    }
+    None
 }
 
 /// What a JSON upcaster may return: the new payload, or an error that
@@ -114,7 +133,14 @@ impl EventNames for NoEvent {
 
 #[cfg(test)]
 mod tests {
-    use super::str_eq;
+    use super::{first_shared_name, str_eq};
+
+    #[test]
+    fn the_first_shared_name_is_found_by_its_later_index() {
+        assert_eq!(first_shared_name(&["A", "B", "C"]), None);
+        assert_eq!(first_shared_name(&["A", "B", "B", "A"]), Some((1, 2)));
+        assert_eq!(first_shared_name(&[]), None);
+    }
 
     #[test]
     fn str_eq_compares_bytes() {

@@ -36,6 +36,21 @@ pub struct EventRegistration {
     version: u32,
     upcasts_from: &'static [u32],
     type_name: &'static str,
+    serde: &'static str,
+    fields: &'static [FieldShape],
+}
+
+/// One field of an event's payload type, as the derive reads it from the
+/// source: the type as written (`Option<String>`, not resolved through
+/// aliases) and its `#[serde(...)]` attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldShape {
+    /// The field's name; `0`, `1`, ... in a tuple struct.
+    pub name: &'static str,
+    /// Its type as written.
+    pub ty: &'static str,
+    /// The contents of its `#[serde(...)]` attributes, `""` when none.
+    pub serde: &'static str,
 }
 
 impl EventRegistration {
@@ -46,8 +61,10 @@ impl EventRegistration {
         version: u32,
         upcasts_from: &'static [u32],
         type_name: &'static str,
+        serde: &'static str,
+        fields: &'static [FieldShape],
     ) -> Self {
-        EventRegistration { name, version, upcasts_from, type_name }
+        EventRegistration { name, version, upcasts_from, type_name, serde, fields }
     }
 
     /// The stored name.
@@ -71,6 +88,18 @@ impl EventRegistration {
         self.type_name
     }
 
+    /// The contents of the type's own `#[serde(...)]` attributes
+    /// (`rename_all = "camelCase"`), `""` when none.
+    pub fn serde(&self) -> &'static str {
+        self.serde
+    }
+
+    /// The fields of the current version's payload type, in declaration
+    /// order.
+    pub fn fields(&self) -> &'static [FieldShape] {
+        self.fields
+    }
+
     /// The names of the aggregates whose event type includes this event.
     pub fn aggregates(&self) -> Vec<&'static str> {
         let mut names: Vec<_> = aggregates().filter(|a| a.event_names.contains(&self.name)).map(|a| a.name).collect();
@@ -87,6 +116,8 @@ impl fmt::Debug for EventRegistration {
             .field("version", &self.version)
             .field("upcasts_from", &self.upcasts_from)
             .field("type_name", &self.type_name)
+            .field("serde", &self.serde)
+            .field("fields", &self.fields)
             .finish()
     }
 }

@@ -3,15 +3,19 @@
 use std::future::Future;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
+
+use tracing::field::Empty;
+use tracing::{Instrument, Span, info_span, warn};
 
 use crate::aggregate::Aggregate;
 use crate::cache::StateCache;
 use crate::envelope::{Metadata, Position};
 use crate::error::{Error, ExecuteError, StoreError};
 use crate::event::{EncodedEvent, Event};
-use crate::store::{EventStore, ExpectedVersion, Snapshot, SnapshotAndEvents, StreamRange};
+use crate::store::{Appended, EventStore, ExpectedVersion, Snapshot, SnapshotAndEvents, StreamRange};
 use crate::stream_id::validate_stream_id;
+use crate::telemetry::{self, Outcome};
 
 /// How many times [`Repository::execute`] runs a command before giving up on
 /// concurrency conflicts, unless set with [`Repository::with_max_attempts`].
@@ -167,23 +171,31 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// Loads the current state: the latest usable snapshot, then the events
     /// after it.
     ///
-    /// A snapshot that does not decode or has an older schema version is
-    /// ignored; the state is replayed from the events and, when snapshots
-    /// are enabled, saved as the new snapshot (best effort). One with a newer
-    /// schema version, written by a newer release, is ignored and kept.
+    /// A snapshot that does not decode, has an older schema version or
+    /// another state fingerprint (the state type's definition changed, see
+    /// [`Aggregate::SNAPSHOT_FINGERPRINT`]) is ignored; the state is replayed
+    /// from the events and, when snapshots are enabled, saved as the new
+    /// snapshot (best effort). One with a newer schema version, written by a
+    /// newer release, is ignored and kept.
     pub async fn load(&self, stream_id: &str) -> Result<Loaded<A>, Error> {
-        let (loaded, stale_snapshot) = self.load_range(stream_id, None).await?;
-        if stale_snapshot && loaded.version > 0 {
-            // Best effort: the next snapshot interval retries a failed write.
-            let _ = self.save_snapshot(stream_id, loaded.version, &loaded.state).await;
-        }
-        Ok(loaded)
+        self.observe_load(stream_id, async {
+            let (loaded, stale_snapshot) = self.load_range(stream_id, None).await?;
+            if stale_snapshot && loaded.version > 0 {
+                // Best effort: the next snapshot interval retries a failed write.
+                if let Err(error) = self.save_snapshot(stream_id, loaded.version, &loaded.state).await {
+                    warn!(error = %error, "could not replace the unusable snapshot; the next one due will");
+                }
+            }
+            Ok(loaded)
+        })
+        .await
     }
 
     /// Loads the state as it was right after event `version`;
     /// [`Error::VersionNotReached`] when the stream ends before it.
     pub async fn load_at_version(&self, stream_id: &str, version: u64) -> Result<Loaded<A>, Error> {
-        let (loaded, _) = self.load_range(stream_id, Some(version)).await?;
+        let loaded =
+            self.observe_load(stream_id, async { Ok(self.load_range(stream_id, Some(version)).await?.0) }).await?;
         if loaded.version < version {
             return Err(Error::VersionNotReached { stream_id: stream_id.to_owned(), version, head: loaded.version });
         }
@@ -193,12 +205,42 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// Loads the state as it was at `time`: every event recorded at or before
     /// it, replayed from the start.
     pub async fn load_as_of(&self, stream_id: &str, time: SystemTime) -> Result<Loaded<A>, Error> {
-        validate_stream_id(stream_id)?;
-        let events = self.store.read_stream_events(stream_id, StreamRange::all().up_to_time(time)).await?;
-        // Should the clock have stepped back, a later event can carry an
-        // earlier time: the history as it stood is the unbroken prefix.
-        let prefix = events.into_iter().zip(1..).take_while(|((version, _), n)| version == n).map(|(e, _)| e);
-        fold(stream_id, Loaded { state: A::default(), version: 0, snapshot_version: None }, prefix.collect())
+        self.observe_load(stream_id, async {
+            validate_stream_id(stream_id)?;
+            let events = self.store.read_stream_events(stream_id, StreamRange::all().up_to_time(time)).await?;
+            // Should the clock have stepped back, a later event can carry an
+            // earlier time: the history as it stood is the unbroken prefix.
+            let prefix = events.into_iter().zip(1..).take_while(|((version, _), n)| version == n).map(|(e, _)| e);
+            fold(stream_id, Loaded { state: A::default(), version: 0, snapshot_version: None }, prefix.collect())
+        })
+        .await
+    }
+
+    /// Runs `load` in a `load` span, recording what it read and how long it
+    /// took.
+    async fn observe_load(
+        &self,
+        stream_id: &str,
+        load: impl Future<Output = Result<Loaded<A>, Error>>,
+    ) -> Result<Loaded<A>, Error> {
+        let span = info_span!(
+            "load",
+            aggregate = A::TYPE,
+            stream = stream_id,
+            version = Empty,
+            events = Empty,
+            snapshot = Empty
+        );
+        let started = Instant::now();
+        let loaded = load.instrument(span.clone()).await?;
+        // The fold applies every version after the snapshot's, one by one.
+        let events = loaded.version - loaded.snapshot_version.unwrap_or(0);
+        span.record("version", loaded.version).record("events", events);
+        if let Some(snapshot) = loaded.snapshot_version {
+            span.record("snapshot", snapshot);
+        }
+        telemetry::loaded(A::TYPE, events, started.elapsed());
+        Ok(loaded)
     }
 
     /// Folds the events up to `up_to_version` onto the latest usable
@@ -225,14 +267,19 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         if snapshot.schema_version < A::SNAPSHOT_VERSION {
             return Ok((fold(stream_id, empty(), events)?, true));
         }
+        // At the current schema version, the events read start after the
+        // snapshot: one that cannot be used needs them all.
+        if snapshot.fingerprint != A::SNAPSHOT_FINGERPRINT {
+            let events = self.store.read_stream_events(stream_id, range).await?;
+            return Ok((fold(stream_id, empty(), events)?, true));
+        }
         match serde_json::from_value(snapshot.state) {
             Ok(state) => {
                 let start = Loaded { state, version: snapshot.version, snapshot_version: Some(snapshot.version) };
                 Ok((fold(stream_id, start, events)?, false))
             }
-            // Events are the truth: replay them all (the events read
-            // start after the snapshot).
-            Err(_) => {
+            Err(error) => {
+                warn!(error = %error, "the snapshot does not decode; replaying the stream from its first event");
                 let events = self.store.read_stream_events(stream_id, range).await?;
                 Ok((fold(stream_id, empty(), events)?, true))
             }
@@ -264,6 +311,11 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     }
 
     /// [`execute`](Self::execute), recording `metadata` with every event.
+    ///
+    /// The events carry `metadata` as given, and its correlation,
+    /// causation and command ids are fields of the `execute` span. Metadata
+    /// with a correlation id but no causation id gives events with no
+    /// causation id (see [`telemetry`](crate::telemetry#causation)).
     pub async fn execute_with<E, F>(
         &self,
         stream_id: &str,
@@ -333,9 +385,41 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         self.run_command(stream_id, metadata, AsyncCommand(&mut command)).await
     }
 
+    /// Runs a command of any `execute` in an `execute` span, counting how
+    /// it ended.
+    async fn run_command<E>(
+        &self,
+        stream_id: &str,
+        metadata: &Metadata,
+        command: impl Decide<A, E>,
+    ) -> Result<Committed<A>, ExecuteError<E>> {
+        let span = info_span!(
+            "execute",
+            aggregate = A::TYPE,
+            stream = stream_id,
+            correlation_id = metadata.correlation_id.as_deref(),
+            causation_id = metadata.causation_id.as_deref(),
+            command_id = metadata.command_id.as_deref(),
+            attempts = Empty,
+            version = Empty,
+        );
+        let executed = self.command_loop(stream_id, metadata, command).instrument(span.clone()).await;
+        let outcome = match &executed {
+            Ok(committed) => {
+                span.record("version", committed.version);
+                if committed.attempts == 0 { Outcome::Duplicate } else { Outcome::Committed }
+            }
+            Err(ExecuteError::Rejected(_)) => Outcome::Rejected,
+            Err(ExecuteError::Failed(Error::RetriesExhausted { .. })) => Outcome::Conflict,
+            Err(_) => Outcome::Failed,
+        };
+        telemetry::command(A::TYPE, outcome);
+        executed
+    }
+
     /// The command loop of every `execute`: load, decide, append, and on a
     /// conflict the same again.
-    async fn run_command<E>(
+    async fn command_loop<E>(
         &self,
         stream_id: &str,
         metadata: &Metadata,
@@ -353,6 +437,8 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 }
             }
             attempt += 1;
+            // The `execute` span, which `run_command` runs this in.
+            Span::current().record("attempts", attempt);
             let from_cache = cached.is_some();
             let loaded = match cached.take() {
                 Some((version, state)) => Loaded { state, version, snapshot_version: None },
@@ -375,7 +461,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|source| Error::Encode { stream_id: stream_id.to_owned(), what: "event", source })?;
             let expected = ExpectedVersion::Exact(loaded.version);
-            match self.store.append(A::TYPE, stream_id, expected, encoded, metadata).await {
+            match self.append(stream_id, expected, encoded, metadata).await {
                 Ok(appended) => {
                     let mut state = loaded.state;
                     events.iter().for_each(|e| state.apply(e));
@@ -399,7 +485,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                     self.forget(stream_id);
                     match e {
                         StoreError::Conflict { .. } if from_cache => max_attempts = max_attempts.saturating_add(1),
-                        StoreError::Conflict { .. } if attempt < max_attempts => {}
+                        StoreError::Conflict { expected, actual, .. } if attempt < max_attempts => {
+                            warn!(attempt, %expected, actual, "another writer changed the stream; retrying the command");
+                            telemetry::retry(A::TYPE);
+                        }
                         // The same command committed meanwhile: the next
                         // round returns that commit.
                         StoreError::DuplicateCommand { .. } => {}
@@ -420,6 +509,39 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         if let Some(cache) = &self.cache {
             cache.evict(stream_id);
         }
+    }
+
+    /// Appends a command's events in an `append` span, counting conflicts.
+    async fn append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<EncodedEvent>,
+        metadata: &Metadata,
+    ) -> Result<Appended, StoreError> {
+        let span = info_span!(
+            "append",
+            aggregate = A::TYPE,
+            stream = stream_id,
+            events = events.len(),
+            version = Empty,
+            conflict = Empty
+        );
+        let started = Instant::now();
+        let appended = self.store.append(A::TYPE, stream_id, expected, events, metadata).instrument(span.clone()).await;
+        telemetry::append_took(A::TYPE, started.elapsed());
+        match &appended {
+            Ok(appended) => {
+                span.record("version", appended.stream_version);
+                telemetry::appended(A::TYPE, appended.events.len());
+            }
+            Err(StoreError::Conflict { .. }) => {
+                span.record("conflict", true);
+                telemetry::conflict(A::TYPE);
+            }
+            Err(_) => {}
+        }
+        appended
     }
 
     /// The commit of command `command_id` on the stream, as it was, if the
@@ -451,7 +573,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         }
         match self.save_snapshot(stream_id, after, state).await {
             Ok(()) => SnapshotOutcome::Saved { version: after },
-            Err(e) => SnapshotOutcome::Failed(e),
+            Err(error) => {
+                warn!(version = after, error = %error, "could not save the snapshot; the command is committed all the same");
+                SnapshotOutcome::Failed(error)
+            }
         }
     }
 
@@ -468,6 +593,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             stream_id: stream_id.to_owned(),
             version,
             schema_version: A::SNAPSHOT_VERSION,
+            fingerprint: A::SNAPSHOT_FINGERPRINT,
             state,
         };
         Ok(self.store.save_snapshot(snapshot).await?)

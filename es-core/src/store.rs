@@ -156,6 +156,10 @@ pub struct Snapshot {
     pub version: u64,
     /// The schema version of the serialized state.
     pub schema_version: u32,
+    /// The state type's fingerprint
+    /// ([`Aggregate::SNAPSHOT_FINGERPRINT`](crate::Aggregate::SNAPSHOT_FINGERPRINT))
+    /// when it was written.
+    pub fingerprint: u64,
     /// The serialized state.
     pub state: Value,
 }

@@ -3,8 +3,9 @@
 
 use syn::{Attribute, Data, DeriveInput, Fields, Ident, Type};
 
-use crate::attr::{self, AggregateAttrs, EventAttrs, Upcast};
+use crate::attr::{self, AggregateAttrs, EventAttrs, FingerprintAttrs, Upcast};
 use crate::ctxt::Ctxt;
+use crate::shape::{self, FieldShape};
 
 /// The input of `#[derive(Event)]`.
 pub(crate) enum EventInput<'a> {
@@ -17,6 +18,10 @@ pub(crate) struct EventStruct<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) attrs: EventAttrs,
     pub(crate) upcasts: Vec<Upcast<'a>>,
+    /// Its fields, as the schema lock records them.
+    pub(crate) fields: Vec<FieldShape>,
+    /// Its container `#[serde(...)]` attributes, as text.
+    pub(crate) serde: String,
 }
 
 /// The enum grouping an aggregate's events.
@@ -35,6 +40,17 @@ pub(crate) struct EventVariant<'a> {
 pub(crate) struct AggregateInput<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) attrs: AggregateAttrs<'a>,
+    /// The state's definition, hashed into its snapshot fingerprint.
+    pub(crate) definition: String,
+}
+
+/// The input of `#[derive(StateFingerprint)]`: a type nested in an
+/// aggregate's state.
+pub(crate) struct StateInput<'a> {
+    pub(crate) input: &'a DeriveInput,
+    pub(crate) attrs: FingerprintAttrs,
+    /// The type's definition, hashed into its fingerprint.
+    pub(crate) definition: String,
 }
 
 impl<'a> EventInput<'a> {
@@ -50,6 +66,8 @@ impl<'a> EventInput<'a> {
                     ident: &input.ident,
                     attrs: attr::event_attrs(cx, &input.attrs),
                     upcasts: attr::upcast_attrs(cx, &input.attrs),
+                    fields: shape::fields(&data.fields),
+                    serde: shape::serde(&input.attrs),
                 }))
             }
             Data::Enum(data) => {
@@ -124,7 +142,23 @@ impl<'a> AggregateInput<'a> {
             return None;
         }
         let attrs = attr::aggregate_attrs(cx, &input.attrs);
-        generics_ok.then_some(AggregateInput { ident: &input.ident, attrs })
+        generics_ok.then(|| AggregateInput { ident: &input.ident, attrs, definition: shape::definition(input) })
+    }
+}
+
+impl<'a> StateInput<'a> {
+    /// Reads the item; `None` when its shape is unsupported (already
+    /// reported).
+    pub(crate) fn from_syn(cx: &Ctxt, input: &'a DeriveInput) -> Option<Self> {
+        if let Data::Union(data) = &input.data {
+            cx.error_spanned_by(
+                data.union_token,
+                "`#[derive(StateFingerprint)]` supports structs and enums, not unions",
+            );
+            return None;
+        }
+        let attrs = attr::fingerprint_attrs(cx, &input.attrs);
+        Some(StateInput { input, attrs, definition: shape::definition(input) })
     }
 }
 

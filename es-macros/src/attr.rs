@@ -8,8 +8,9 @@ use std::str::FromStr;
 
 use proc_macro2::{Span, TokenTree};
 use syn::meta::ParseNestedMeta;
+use syn::punctuated::Punctuated;
 use syn::spanned::Spanned as _;
-use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, LitStr, Path, Token, Type, UnOp};
+use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, LitStr, Path, Token, Type, UnOp, parenthesized};
 
 use crate::ctxt::Ctxt;
 
@@ -24,6 +25,9 @@ pub(crate) struct Spanned<T> {
 pub(crate) struct EventAttrs {
     pub(crate) name: Option<Spanned<String>>,
     pub(crate) version: Option<Spanned<u32>>,
+    /// Whether `version` was written, even malformed or misspelt: steps are
+    /// then not judged against a version the user did not mean.
+    pub(crate) version_given: bool,
 }
 
 /// One `#[upcast(...)]` attribute.
@@ -32,9 +36,9 @@ pub(crate) struct Upcast<'a> {
     pub(crate) from: Option<Spanned<u32>>,
     pub(crate) with: Option<Path>,
     pub(crate) via: Option<Type>,
-    /// Whether `from` was written, even with a malformed value.
+    /// Whether `from` was written, even malformed or misspelt.
     pub(crate) from_given: bool,
-    /// Whether `with` was written, even with a malformed value.
+    /// Whether `with` was written, even malformed or misspelt.
     pub(crate) with_given: bool,
 }
 
@@ -48,6 +52,16 @@ pub(crate) struct AggregateAttrs<'a> {
     pub(crate) event_given: bool,
     pub(crate) snapshot_every: Option<Spanned<u64>>,
     pub(crate) snapshot_version: Option<Spanned<u32>>,
+    /// The types listed in `nested(...)`, whose fingerprints join the
+    /// state's.
+    pub(crate) nested: Vec<Type>,
+}
+
+/// The keys of all `#[fingerprint(...)]` attributes of a type.
+#[derive(Default)]
+pub(crate) struct FingerprintAttrs {
+    /// The types listed in `nested(...)`.
+    pub(crate) nested: Vec<Type>,
 }
 
 pub(crate) fn is(attr: &Attribute, name: &str) -> bool {
@@ -66,6 +80,7 @@ pub(crate) fn event_attrs(cx: &Ctxt, attrs: &[Attribute]) -> EventAttrs {
                     set(cx, &meta, &mut out.name, value, "event");
                 }
                 "version" => {
+                    out.version_given = true;
                     let value = integer(cx, &meta, "version = <integer>")?;
                     set(cx, &meta, &mut out.version, value, "event");
                 }
@@ -75,7 +90,9 @@ pub(crate) fn event_attrs(cx: &Ctxt, attrs: &[Attribute]) -> EventAttrs {
                     } else {
                         ""
                     };
-                    unknown(cx, &meta, &key, "event", "expected `name` or `version`", hint)?;
+                    if unknown(cx, &meta, &key, "event", &["name", "version"], hint)? == Some("version") {
+                        out.version_given = true;
+                    }
                 }
             }
             Ok(())
@@ -109,7 +126,11 @@ pub(crate) fn upcast_attrs<'a>(cx: &Ctxt, attrs: &'a [Attribute]) -> Vec<Upcast<
                     let value = type_value(cx, &meta, "via = <type of the old payload>")?;
                     set(cx, &meta, &mut upcast.via, value, "upcast");
                 }
-                _ => unknown(cx, &meta, &key, "upcast", "expected `from`, `with` or `via`", "")?,
+                _ => match unknown(cx, &meta, &key, "upcast", &["from", "with", "via"], "")? {
+                    Some("from") => upcast.from_given = true,
+                    Some("with") => upcast.with_given = true,
+                    _ => {}
+                },
             }
             Ok(())
         });
@@ -146,14 +167,34 @@ pub(crate) fn aggregate_attrs<'a>(cx: &Ctxt, attrs: &'a [Attribute]) -> Aggregat
                     let value = integer(cx, &meta, "snapshot_version = <integer>")?;
                     set(cx, &meta, &mut out.snapshot_version, value, "aggregate");
                 }
-                _ => unknown(
-                    cx,
-                    &meta,
-                    &key,
-                    "aggregate",
-                    "expected `name`, `event`, `snapshot_every` or `snapshot_version`",
-                    "",
-                )?,
+                "nested" => out.nested.extend(type_list(cx, &meta, "nested(Type, ...)")?),
+                _ => {
+                    let known = ["name", "event", "snapshot_every", "snapshot_version", "nested"];
+                    if unknown(cx, &meta, &key, "aggregate", &known, "")? == Some("event") {
+                        out.event_given = true;
+                    }
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = parsed {
+            cx.syn_error(e);
+        }
+    }
+    out
+}
+
+/// Reads every `#[fingerprint(...)]` of a type.
+pub(crate) fn fingerprint_attrs(cx: &Ctxt, attrs: &[Attribute]) -> FingerprintAttrs {
+    let mut out = FingerprintAttrs::default();
+    for attr in attrs.iter().filter(|a| is(a, "fingerprint")) {
+        let parsed = attr.parse_nested_meta(|meta| {
+            let key = key_of(&meta);
+            match key.as_str() {
+                "nested" => out.nested.extend(type_list(cx, &meta, "nested(Type, ...)")?),
+                _ => {
+                    unknown(cx, &meta, &key, "fingerprint", &["nested"], "")?;
+                }
             }
             Ok(())
         });
@@ -185,20 +226,92 @@ fn set<T>(cx: &Ctxt, meta: &ParseNestedMeta<'_>, slot: &mut Option<T>, value: Op
     }
 }
 
-fn unknown(
+/// Reports an unknown key, suggesting the known key it is closest to, and
+/// returns that suggestion: the caller counts the key as written, so that
+/// one typo is one error.
+fn unknown<'k>(
     cx: &Ctxt,
     meta: &ParseNestedMeta<'_>,
     key: &str,
     attr: &str,
-    expected: &str,
+    known: &[&'k str],
     hint: &str,
-) -> syn::Result<()> {
-    cx.error_spanned_by(&meta.path, format!("unknown key `{key}` in `#[{attr}(...)]`: {expected}{hint}"));
+) -> syn::Result<Option<&'k str>> {
+    let near = closest(key, known);
+    let message = match near {
+        Some(near) => format!("unknown key `{key}` in `#[{attr}(...)]`: did you mean `{near}`?"),
+        None => format!("unknown key `{key}` in `#[{attr}(...)]`: expected {}{hint}", listing(known)),
+    };
+    cx.error_spanned_by(&meta.path, message);
     // Skip the value, whatever it is, up to the next key.
     while !meta.input.is_empty() && !meta.input.peek(Token![,]) {
         meta.input.parse::<TokenTree>()?;
     }
-    Ok(())
+    Ok(near)
+}
+
+/// `` `a`, `b` or `c` ``.
+fn listing(known: &[&str]) -> String {
+    let quoted: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+    match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// The known key a misspelt `key` most likely meant: within a third of its
+/// length in edits (at least one), the nearest first.
+fn closest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+    let limit = (key.chars().count() / 3).max(1);
+    known
+        .iter()
+        .map(|k| (edit_distance(key, k), *k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// The Levenshtein distance, with a swap of two neighbours counted as one
+/// edit (`vesrion` is one edit from `version`).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (rows[i - 1][j] + 1).min(rows[i][j - 1] + 1).min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = best;
+        }
+    }
+    rows[a.len()][b.len()]
+}
+
+/// `key(Type, ...)`.
+fn type_list(cx: &Ctxt, meta: &ParseNestedMeta<'_>, form: &str) -> syn::Result<Vec<Type>> {
+    if !meta.input.peek(syn::token::Paren) {
+        cx.error_spanned_by(&meta.path, format_args!("expected `{form}`, the types in parentheses"));
+        while !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+            meta.input.parse::<TokenTree>()?;
+        }
+        return Ok(Vec::new());
+    }
+    let content;
+    parenthesized!(content in meta.input);
+    let types = Punctuated::<Type, Token![,]>::parse_terminated(&content)?;
+    if types.is_empty() {
+        cx.error_spanned_by(&meta.path, format_args!("expected `{form}`: list at least one type"));
+    }
+    Ok(types.into_iter().collect())
 }
 
 fn expr_value(meta: &ParseNestedMeta<'_>, form: &str) -> syn::Result<Expr> {
@@ -291,4 +404,21 @@ fn type_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>, form: &str) -> syn::Result<
         return Ok(None);
     }
     input.parse().map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{closest, edit_distance};
+
+    #[test]
+    fn a_misspelt_key_finds_the_key_it_meant() {
+        let keys = ["name", "event", "snapshot_every", "snapshot_version", "nested"];
+        assert_eq!(closest("snapshot_evry", &keys), Some("snapshot_every"));
+        assert_eq!(closest("snapshot_verison", &keys), Some("snapshot_version"));
+        assert_eq!(closest("evnet", &keys), Some("event"));
+        assert_eq!(closest("colour", &keys), None);
+        assert_eq!(closest("versoin", &["name", "version"]), Some("version"));
+        assert_eq!(closest("form", &["from", "with", "via"]), Some("from"));
+        assert_eq!(edit_distance("with", "with"), 0);
+    }
 }

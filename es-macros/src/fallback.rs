@@ -139,3 +139,18 @@ pub(crate) fn aggregate(input: &DeriveInput, parsed: Option<&AggregateInput<'_>>
         };
     }
 }
+
+/// A stub for a failed `#[derive(StateFingerprint)]` of a struct or enum.
+pub(crate) fn state_fingerprint(input: &DeriveInput) -> TokenStream {
+    let ident = &input.ident;
+    let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        #[doc(hidden)]
+        const _: () = {
+            #[automatically_derived]
+            impl #impl_generics ::es_core::StateFingerprint for #ident #type_generics #where_clause {
+                const FINGERPRINT: u64 = 0;
+            }
+        };
+    }
+}

@@ -13,6 +13,7 @@ mod attr;
 mod ctxt;
 mod expand;
 mod fallback;
+mod shape;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -104,7 +105,25 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
 /// - `snapshot_every = N`: take a snapshot every `N` events (default 0,
 ///   never);
 /// - `snapshot_version = N`: the schema version of the serialized state
-///   (default 1); raise it when the state's shape changes.
+///   (default 1). The snapshot fingerprint (below) already catches changes
+///   of the state's definition; raise this for a change it cannot see, such
+///   as what `apply` computes into an unchanged field.
+/// - `nested(Type, ...)`: types used inside the state whose own
+///   definitions join the fingerprint; each implements
+///   `es_core::StateFingerprint` (`#[derive(StateFingerprint)]`).
+///
+/// # Snapshot fingerprint
+///
+/// The derive hashes the state type's definition into
+/// `Aggregate::SNAPSHOT_FINGERPRINT`: its field (and variant) names, each
+/// field's type as written and every `#[serde(...)]` attribute of the type,
+/// its variants and its fields. A snapshot stored with another fingerprint
+/// is ignored and replaced by one replayed from the events, so changing the
+/// state's shape needs no manual bump. Doc comments and other attributes do
+/// not count. A type named in a field is seen by its name only: a change
+/// inside `Address` is seen when `Address` derives `StateFingerprint` and
+/// is listed in `nested(Address)`; a change inside a type from another
+/// crate, or of what `apply` computes, needs `snapshot_version`.
 ///
 /// `apply` dispatches each event to the aggregate's `es_core::Apply` impl
 /// for it; a missing impl is a compile error at `event = ...`.
@@ -141,4 +160,41 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
 pub fn derive_aggregate(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::aggregate::derive(&input).into()
+}
+
+/// Implements `es_core::StateFingerprint` for a type used inside an
+/// aggregate's state, so that a change of its definition changes the
+/// snapshot fingerprint of every aggregate listing it in
+/// `#[aggregate(nested(...))]`.
+///
+/// The fingerprint hashes the same things as the aggregate's: field and
+/// variant names, field types as written, `#[serde(...)]` attributes.
+/// `#[fingerprint(nested(Type, ...))]` adds the fingerprints of types
+/// nested deeper.
+///
+/// ```
+/// use es_core::{Aggregate, Event, StateFingerprint};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(StateFingerprint, Serialize, Deserialize, Default)]
+/// struct Address { street: String, city: String }
+///
+/// #[derive(Event, Serialize, Deserialize)]
+/// struct Moved { city: String }
+///
+/// #[derive(Aggregate, Serialize, Deserialize, Default)]
+/// #[aggregate(event = Moved, snapshot_every = 10, nested(Address))]
+/// struct Customer { address: Address }
+///
+/// impl es_core::Apply<Moved> for Customer {
+///     fn apply(&mut self, e: &Moved) { self.address.city = e.city.clone() }
+/// }
+///
+/// assert_ne!(Customer::SNAPSHOT_FINGERPRINT, 0);
+/// assert_ne!(Address::FINGERPRINT, Customer::SNAPSHOT_FINGERPRINT);
+/// ```
+#[proc_macro_derive(StateFingerprint, attributes(fingerprint))]
+pub fn derive_state_fingerprint(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::fingerprint::derive(&input).into()
 }

@@ -71,7 +71,7 @@ fn event_struct(cx: &Ctxt, s: &EventStruct<'_>) {
         };
         if from.value == 0 {
             cx.error_at(from.span, "`from = 0` is not a version: event versions start at 1");
-        } else if current != 0 && from.value >= current {
+        } else if current != 0 && from.value >= current && s.version_known() {
             let fix = format!("raise `#[event(version = ...)]` to {} or remove this step", u64::from(from.value) + 1);
             let msg = if current == 2 {
                 format!(
@@ -187,6 +187,12 @@ impl EventStruct<'_> {
     /// The current version.
     pub(crate) fn version(&self) -> u32 {
         self.attrs.version.as_ref().map_or(1, |v| v.value)
+    }
+
+    /// Whether the current version is the one the user meant: not when
+    /// `version` was written but could not be read.
+    fn version_known(&self) -> bool {
+        self.attrs.version.is_some() || !self.attrs.version_given
     }
 }
 

@@ -43,7 +43,15 @@
 //!   which leaves out the envelope (position, time, metadata) that folding
 //!   state does not need.
 //! - **Events are immutable**: triggers refuse `UPDATE`, `DELETE` and
-//!   `TRUNCATE` on `events`.
+//!   `TRUNCATE` on `events`, except for [`PgEventStore::rewrite`], which
+//!   declares a reason and an actor and keeps every changed row's previous
+//!   content. [`PgEventStore::grant_app_role`] sets up an application role
+//!   that can append and read but neither change events nor disable the
+//!   trigger.
+//! - **Personal data** (feature `personal`): `PgEventStore` implements
+//!   `es_core::personal::SubjectKeys`, keeping one key per subject in
+//!   `subject_keys`, for crypto-shredding with
+//!   `es_core::personal::PersonalDataStore`.
 //! - **Global order** is the pair (transaction id, position): `events.tx`
 //!   is an `xid8` set by `pg_current_xact_id()`, and
 //!   [`read_all`](es_core::EventStore::read_all) only returns events of
@@ -79,11 +87,14 @@
 
 mod error;
 mod feed;
+#[cfg(feature = "personal")]
+mod keys;
 mod listen;
 mod migrate;
 mod notify;
 mod partition;
 mod projection;
+mod rewrite;
 mod row;
 mod schema;
 mod store;
@@ -95,6 +106,7 @@ mod xid8;
 pub use error::PgError;
 pub use partition::PgPartition;
 pub use projection::{PgProjection, PgProjectionRunner};
+pub use rewrite::{EventChange, RewriteError, RewriteFilter, RewriteReport, RewriteRequest};
 pub use store::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgEventStore, PgEventStoreBuilder, PgReadLag};
 pub use tls::PgSslMode;
 pub use transaction::PgTransaction;

@@ -20,6 +20,13 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, name: "checkpoints", sql: include_str!("../migrations/0003_checkpoints.sql") },
     Migration { version: 4, name: "projection_health", sql: include_str!("../migrations/0004_projection_health.sql") },
     Migration { version: 5, name: "commands", sql: include_str!("../migrations/0005_commands.sql") },
+    Migration {
+        version: 6,
+        name: "snapshot_fingerprint",
+        sql: include_str!("../migrations/0006_snapshot_fingerprint.sql"),
+    },
+    Migration { version: 7, name: "rewrites", sql: include_str!("../migrations/0007_rewrites.sql") },
+    Migration { version: 8, name: "subject_keys", sql: include_str!("../migrations/0008_subject_keys.sql") },
 ];
 
 /// Applies the migrations `schema` lacks, in one transaction, and returns

@@ -14,6 +14,7 @@ use es_core::projection::{
 use es_core::{BoxError, Categories, Event, EventStore, Page, Position, RecordedEvent, StoreError, StreamRange};
 use futures_util::future::Either;
 use tokio_postgres::types::ToSql;
+use tracing::{error, warn};
 
 use crate::error::{is_outage, store_error};
 use crate::listen::Listener;
@@ -274,6 +275,12 @@ impl<P: PgProjection> PgProjectionRunner<P> {
                 Err(error @ ProjectionError::Store { source: StoreError::Unavailable(_), .. }) => {
                     let (since, attempts) = outage.map_or((SystemTime::now(), 1), |(since, n)| (since, n + 1));
                     outage = Some((since, attempts));
+                    warn!(
+                        projection = self.engine.name(),
+                        attempts,
+                        error = %error,
+                        "the projection runner lost the database (and the projection's lock, if it held it); reconnecting"
+                    );
                     self.engine.set_failed(RunnerState::Reconnecting { since, attempts }, &error);
                     let pause = self.engine.options().reconnect.pause(attempts);
                     if tokio::time::timeout(pause, stop.as_mut()).await.is_ok() {
@@ -282,6 +289,7 @@ impl<P: PgProjection> PgProjectionRunner<P> {
                     }
                 }
                 Err(error) => {
+                    error!(projection = self.engine.name(), error = %error, "the projection runner stops");
                     self.engine.set_failed(RunnerState::Stopped, &error);
                     return Err(error);
                 }

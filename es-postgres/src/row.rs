@@ -118,7 +118,7 @@ pub(crate) fn versioned_event(stream_id: &str, row: &Row, first: usize) -> Resul
 
 /// Where the event columns of `sql/read_snapshot_and_events.sql` start,
 /// after those of the snapshot.
-const TAIL_EVENT: usize = 4;
+const TAIL_EVENT: usize = 5;
 
 /// A row of `sql/read_snapshot_and_events.sql`.
 pub(crate) enum SnapshotOrEvent {
@@ -149,8 +149,19 @@ pub(crate) fn snapshot(stream_id: &str, row: &Row) -> Result<Snapshot, StoreErro
         stream_id: stream_id.to_owned(),
         version,
         schema_version,
+        fingerprint: fingerprint_from_sql(col(4).get("snapshot fingerprint")?),
         state: col(3).get("snapshot state")?,
     })
+}
+
+/// A fingerprint as stored: its 64 bits in a `BIGINT`. A hash has no sign,
+/// so every `BIGINT` is a valid one.
+pub(crate) fn fingerprint_to_sql(fingerprint: u64) -> i64 {
+    i64::from_be_bytes(fingerprint.to_be_bytes())
+}
+
+fn fingerprint_from_sql(stored: i64) -> u64 {
+    u64::from_be_bytes(stored.to_be_bytes())
 }
 
 /// One column of one row, with what an error about it must name.

@@ -759,10 +759,18 @@ impl EventStore for PgEventStore {
         let version = i64::try_from(snapshot.version).map_err(|_| invalid_input("a snapshot's version", i64::MAX))?;
         let schema_version = i32::try_from(snapshot.schema_version)
             .map_err(|_| invalid_input("a snapshot's schema version", i32::MAX))?;
+        let fingerprint = row::fingerprint_to_sql(snapshot.fingerprint);
         client
             .execute(
                 &statement,
-                &[&snapshot.stream_id, &snapshot.aggregate_type, &version, &schema_version, &snapshot.state],
+                &[
+                    &snapshot.stream_id,
+                    &snapshot.aggregate_type,
+                    &version,
+                    &schema_version,
+                    &snapshot.state,
+                    &fingerprint,
+                ],
             )
             .await
             .map_err(store_error)?;

@@ -71,7 +71,20 @@ async fn migrating_again_changes_nothing() {
         .await
         .unwrap();
     let tables: Vec<String> = tables.iter().map(|r| r.get(0)).collect();
-    assert_eq!(tables, ["checkpoints", "commands", "events", "parked_events", "schema_migrations", "snapshots"]);
+    assert_eq!(
+        tables,
+        [
+            "checkpoints",
+            "commands",
+            "event_revisions",
+            "events",
+            "parked_events",
+            "rewrites",
+            "schema_migrations",
+            "snapshots",
+            "subject_keys"
+        ]
+    );
 }
 
 #[tokio::test]

@@ -223,6 +223,7 @@ async fn snapshots_keep_the_latest_version() {
         stream_id: "s".into(),
         version,
         schema_version: 2,
+        fingerprint: 1 << 63,
         state,
     };
     store.save_snapshot(snapshot(10, json!({ "balance": 10 }))).await.unwrap();

@@ -235,6 +235,8 @@ fn every_derived_event_and_aggregate_is_registered() {
     assert_eq!((deposited.version(), deposited.upcasts_from()), (3, &[1, 2][..]));
     assert_eq!(deposited.type_name(), "events::Deposited");
     assert_eq!(deposited.aggregates(), ["events.ledger"]);
+    let fields: Vec<_> = deposited.fields().iter().map(|f| (f.name, f.ty)).collect();
+    assert_eq!(fields, [("amount_cents", "i64"), ("memo", "String")]);
     let closed = registry::event("events.Closed").expect("Closed is registered");
     assert_eq!((closed.version(), closed.upcasts_from()), (1, &[][..]));
 
@@ -246,4 +248,10 @@ fn every_derived_event_and_aggregate_is_registered() {
 #[test]
 fn distinct_names_validate() {
     assert_eq!(registry::validate(), Ok::<(), RegistryError>(()));
+}
+
+/// The events of this suite match `events.lock` (see `es_core::schema`).
+#[test]
+fn event_schemas_match_the_lock() {
+    es_core::schema::check_lock("events.lock").unwrap();
 }

@@ -218,8 +218,14 @@ async fn account_with_snapshot(state: serde_json::Value, schema_version: u32) ->
     for amount in [10, 20, 30] {
         accounts.execute("a", |a| a.deposit(amount)).await.unwrap();
     }
-    let snapshot =
-        Snapshot { aggregate_type: "account".into(), stream_id: "a".into(), version: 3, schema_version, state };
+    let snapshot = Snapshot {
+        aggregate_type: "account".into(),
+        stream_id: "a".into(),
+        version: 3,
+        schema_version,
+        fingerprint: Account::SNAPSHOT_FINGERPRINT,
+        state,
+    };
     accounts.store().save_snapshot(snapshot).await.unwrap();
     accounts
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::{env, fs};
 
-const CATEGORIES: [&str; 3] = ["event", "upcast", "aggregate"];
+const CATEGORIES: [&str; 4] = ["event", "upcast", "aggregate", "fingerprint"];
 
 /// Tells the child run of [`ui_unpinned_cases`] where the copied cases are.
 const UNPINNED_DIR_VAR: &str = "ES_UI_UNPINNED_DIR";

@@ -11,6 +11,8 @@ use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 use futures_util::{FutureExt, TryFutureExt};
+use tracing::field::{Empty, display};
+use tracing::{Instrument, error, info_span, warn};
 
 use crate::envelope::{Position, RecordedEvent};
 use crate::error::{BoxError, DecodeError, StoreError};
@@ -23,6 +25,7 @@ use crate::projection::options::{PoisonPolicy, Progress, RunnerOptions};
 use crate::projection::parked::ParkedEvent;
 use crate::registry;
 use crate::store::{Categories, Page};
+use crate::telemetry;
 
 /// Where a projection keeps its checkpoint and parked events, and how its
 /// handler is called inside a unit of work.
@@ -306,6 +309,8 @@ impl<B: Backend> Engine<B> {
             let first = self.backend.read(self.cursor.checkpoint, size, self.categories.clone());
             let mut page = first.await.map_err(|e| self.store_error(e))?;
             loop {
+                // The page's events are those read and not handled yet.
+                telemetry::lag(&self.cursor.name, page.events.len(), page.events.first().map(|e| e.recorded_at));
                 let reached = page.events.last().map_or(page.through, |e| e.position.max(page.through));
                 if reached <= self.cursor.checkpoint {
                     return Ok(read);
@@ -313,12 +318,24 @@ impl<B: Backend> Engine<B> {
                 // The next page is read while this one is handled: where it
                 // starts does not depend on how this one goes.
                 let next = self.backend.read(reached, size, self.categories.clone());
-                let (handled, next) = futures_util::future::join(self.handle_page(&page.events), next).await;
-                handled?;
-                if reached > self.cursor.checkpoint {
-                    // Events of other categories follow the last one read.
-                    self.commit_events(&[], reached).await?.map_err(|failed| self.unexpected(failed.source))?;
+                let span = info_span!(
+                    "project",
+                    projection = %self.cursor.name,
+                    events = page.events.len(),
+                    checkpoint = Empty
+                );
+                let next = async {
+                    let (handled, next) = futures_util::future::join(self.handle_page(&page.events), next).await;
+                    handled?;
+                    if reached > self.cursor.checkpoint {
+                        // Events of other categories follow the last one read.
+                        self.commit_events(&[], reached).await?.map_err(|failed| self.unexpected(failed.source))?;
+                    }
+                    Ok::<_, ProjectionError>(next)
                 }
+                .instrument(span.clone())
+                .await?;
+                span.record("checkpoint", display(self.cursor.checkpoint));
                 read += page.events.len() as u64;
                 on_page(read);
                 page = next.map_err(|e| self.store_error(e))?;
@@ -414,6 +431,7 @@ impl<B: Backend> Engine<B> {
                 }
             }
             B::commit(unit, None).await.map_err(|e| self.cursor.store_error(e))?;
+            telemetry::projected(&self.cursor.name, usize::from(event.is_some()));
             Ok(())
         }
     }
@@ -460,11 +478,22 @@ impl<B: Backend> Engine<B> {
                 },
             };
             let failing = at[index];
+            warn!(
+                stream = %records[failing].stream_id,
+                version = records[failing].version,
+                position = %records[failing].position,
+                correlation_id = records[failing].metadata.correlation_id.as_deref(),
+                error = %report(source.as_ref()),
+                "the projection failed on an event; retrying it alone"
+            );
             if failing > 0 {
                 // A backend that is not atomic kept the events before it.
                 let before = if B::ATOMIC { &envelopes[..index] } else { &[] };
                 if self.commit_events(before, records[failing - 1].position).await?.is_err() {
                     continue;
+                }
+                if !B::ATOMIC {
+                    telemetry::projected(&self.cursor.name, index);
                 }
             }
             self.retry_alone(&records[failing], envelopes[index].event, source).await?;
@@ -491,6 +520,7 @@ impl<B: Backend> Engine<B> {
             }
         }
         self.cursor.commit::<B>(unit, last).await?;
+        telemetry::projected(&self.cursor.name, envelopes.len());
         Ok(None)
     }
 
@@ -521,7 +551,10 @@ impl<B: Backend> Engine<B> {
                 ProjectionError::handler(&self.cursor.name, recorded, attempts, source)
             }
         };
+        let (stream, version, position) = (&recorded.stream_id, recorded.version, &recorded.position);
+        let correlation_id = recorded.metadata.correlation_id.as_deref();
         if self.options.poison == PoisonPolicy::Stop {
+            error!(%stream, version, %position, correlation_id, error = %report(&error), "the projection stops on an event it cannot handle");
             return Err(error);
         }
         let attempts = match &error {
@@ -530,7 +563,10 @@ impl<B: Backend> Engine<B> {
         };
         let mut unit = self.backend.begin().await.map_err(|e| self.cursor.store_error(e))?;
         B::park(&mut unit, recorded, report_source(&error), attempts).await.map_err(|e| self.cursor.store_error(e))?;
-        self.cursor.commit::<B>(unit, recorded.position).await
+        self.cursor.commit::<B>(unit, recorded.position).await?;
+        warn!(%stream, version, %position, correlation_id, error = %report(&error), "the projection parked an event it cannot handle");
+        telemetry::parked(&self.cursor.name);
+        Ok(())
     }
 
     /// Hands `events` over and moves the checkpoint to `to` in one unit.
@@ -547,6 +583,7 @@ impl<B: Backend> Engine<B> {
             }
         }
         self.cursor.commit::<B>(unit, to).await?;
+        telemetry::projected(&self.cursor.name, events.len());
         Ok(Ok(()))
     }
 

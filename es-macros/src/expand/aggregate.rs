@@ -8,6 +8,7 @@ use syn::{DeriveInput, Error, LitStr};
 
 use crate::ast::AggregateInput;
 use crate::ctxt::Ctxt;
+use crate::expand::fingerprint;
 use crate::{fallback, valid};
 
 /// Parses, validates and expands one `#[derive(Aggregate)]`.
@@ -47,6 +48,7 @@ fn expand(input: &AggregateInput<'_>) -> TokenStream {
         let version = version.value;
         quote! { const SNAPSHOT_VERSION: u32 = #version; }
     });
+    let fingerprint = fingerprint::value(&input.definition, &attrs.nested);
     // Spanned at `event = ...`: an event the aggregate does not handle is
     // reported there, naming the `Apply` impl to write.
     let dispatch = quote_spanned! {event.span()=>
@@ -64,6 +66,7 @@ fn expand(input: &AggregateInput<'_>) -> TokenStream {
                 const TYPE: &'static str = #name;
                 #snapshot_every
                 #snapshot_version
+                const SNAPSHOT_FINGERPRINT: u64 = #fingerprint;
                 type Event = #event;
 
                 #[inline]

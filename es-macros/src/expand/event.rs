@@ -74,6 +74,12 @@ fn expand_struct(s: &EventStruct<'_>) -> TokenStream {
         })
     });
 
+    let serde = &s.serde;
+    let fields = s.fields.iter().map(|f| {
+        let (name, ty, serde) = (&f.name, &f.ty, &f.serde);
+        quote! { ::es_core::registry::FieldShape { name: #name, ty: #ty, serde: #serde } }
+    });
+
     quote! {
         #[doc(hidden)]
         const _: () = {
@@ -158,6 +164,8 @@ fn expand_struct(s: &EventStruct<'_>) -> TokenStream {
                     #version,
                     &[#(#froms),*],
                     ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
+                    #serde,
+                    &[#(#fields),*],
                 )
             }
         };
@@ -176,8 +184,10 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
 
     // Two variants whose events share a name would decode each other's
     // payloads. The names are constants of the wrapped types, so the check
-    // is a constant evaluated by the compiler, reported at the second type.
-    let mut unique_names = Vec::new();
+    // is one constant evaluated by the compiler: it finds the first pair
+    // sharing a name and panics with the message for that pair, reported at
+    // the second type, so any number of clashes is one error.
+    let mut clash_arms = Vec::new();
     for (j, later) in e.variants.iter().enumerate() {
         for (i, earlier) in e.variants.iter().enumerate().take(j) {
             let message = format!(
@@ -185,14 +195,17 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
                  so stored events could not tell them apart; give one of them another `#[event(name = \"...\")]`",
                 earlier.ident, later.ident
             );
-            let (a, b) = (&single[i], &single[j]);
-            unique_names.push(quote_spanned! {later.ty.span()=>
-                const _: () = if ::es_core::__private::str_eq(#a::NAME, #b::NAME) {
-                    ::core::panic!(#message)
-                };
+            clash_arms.push(quote_spanned! {later.ty.span()=>
+                ::core::option::Option::Some((#i, #j)) => ::core::panic!(#message),
             });
         }
     }
+    let unique_names = quote! {
+        const _: () = match ::es_core::__private::first_shared_name(&[#(#single::NAME),*]) {
+            #(#clash_arms)*
+            _ => {}
+        };
+    };
 
     quote! {
         #[doc(hidden)]
@@ -268,7 +281,7 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
                 }
             )*
 
-            #(#unique_names)*
+            #unique_names
         };
     }
 }

@@ -2,3 +2,4 @@
 
 pub(crate) mod aggregate;
 pub(crate) mod event;
+pub(crate) mod fingerprint;

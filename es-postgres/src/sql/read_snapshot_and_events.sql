@@ -11,17 +11,17 @@
 -- NULL in the others; each event row has NULL in those and the columns of
 -- read_stream_events.sql after them.
 WITH snapshot AS (
-    SELECT aggregate_type, version, schema_version, state
+    SELECT aggregate_type, version, schema_version, state, fingerprint
     FROM {schema}.snapshots
     WHERE stream_id = $1
       AND version <= coalesce($3::int8, 9223372036854775807)
 )
-SELECT aggregate_type, version, schema_version, state,
+SELECT aggregate_type, version, schema_version, state, fingerprint,
        NULL::int8, NULL::text, NULL::int4, NULL::jsonb
 FROM snapshot
 UNION ALL
 (
-    SELECT NULL, NULL, NULL, NULL,
+    SELECT NULL, NULL, NULL, NULL, NULL,
            version, event_name, event_version, payload
     FROM {schema}.events
     WHERE stream_id = $1

@@ -1,0 +1,15 @@
+use es_core::Event;
+use serde::{Deserialize, Serialize};
+
+#[derive(Event, Serialize, Deserialize)]
+#[event(nmae = "Deposited", verison = 2)]
+#[upcast(from = 1, with = deposited_v1)]
+struct Deposited {
+    cents: i64,
+}
+
+fn deposited_v1(payload: serde_json::Value) -> serde_json::Value {
+    payload
+}
+
+fn main() {}
