@@ -356,7 +356,9 @@ async fn w1(bench: &mut Bench, workload: &str, clients: usize) -> Result<(), Box
     // notifications (for events of another category: its work is being
     // woken), so that the cost of waking it is measured.
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let mut waiting = PgProjectionRunner::new(notifying.clone(), Idle);
+    // The runner has a pool of its own, as in a projection worker: its
+    // reads do not queue for the writers' connections.
+    let mut waiting = PgProjectionRunner::new(bench.store(notifying.schema(), 2, true)?, Idle);
     let runner = tokio::spawn(async move {
         if clients == 1 {
             return Ok(());
