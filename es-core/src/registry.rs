@@ -23,12 +23,21 @@
 //! let pinged = registry::event("registry-doc.Pinged").unwrap();
 //! assert_eq!((pinged.version(), pinged.upcasts_from()), (2, &[1][..]));
 //! assert!(pinged.type_name().ends_with("::Pinged"));
+//!
+//! // The chain one step at a time, as a console shows it.
+//! let step = &pinged.upcast_steps()[0];
+//! assert_eq!((step.from(), step.name()), (1, "ping_v1"));
+//! assert_eq!(step.run(serde_json::json!({ "time": 7 })).unwrap(), serde_json::json!({ "at": 7 }));
 //! # Ok::<(), registry::RegistryError>(())
 //! ```
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::error::DecodeError;
 
 /// One event type, as `#[derive(Event)]` registers it.
 pub struct EventRegistration {
@@ -38,6 +47,7 @@ pub struct EventRegistration {
     type_name: &'static str,
     serde: &'static str,
     fields: &'static [FieldShape],
+    upcast_steps: &'static [UpcastStep],
 }
 
 /// One field of an event's payload type, as the derive reads it from the
@@ -64,7 +74,14 @@ impl EventRegistration {
         serde: &'static str,
         fields: &'static [FieldShape],
     ) -> Self {
-        EventRegistration { name, version, upcasts_from, type_name, serde, fields }
+        EventRegistration { name, version, upcasts_from, type_name, serde, fields, upcast_steps: &[] }
+    }
+
+    /// Used by `#[derive(Event)]`: the steps of the upcaster chain.
+    #[doc(hidden)]
+    pub const fn __upcast_steps(mut self, steps: &'static [UpcastStep]) -> Self {
+        self.upcast_steps = steps;
+        self
     }
 
     /// The stored name.
@@ -100,6 +117,13 @@ impl EventRegistration {
         self.fields
     }
 
+    /// The upcaster chain one step at a time, ascending: running each step
+    /// from a payload's stored version on gives the payload the event
+    /// deserializes, as decoding does in one go.
+    pub fn upcast_steps(&self) -> &'static [UpcastStep] {
+        self.upcast_steps
+    }
+
     /// The names of the aggregates whose event type includes this event.
     pub fn aggregates(&self) -> Vec<&'static str> {
         let mut names: Vec<_> = aggregates().filter(|a| a.event_names.contains(&self.name)).map(|a| a.name).collect();
@@ -118,7 +142,46 @@ impl fmt::Debug for EventRegistration {
             .field("type_name", &self.type_name)
             .field("serde", &self.serde)
             .field("fields", &self.fields)
+            .field("upcast_steps", &self.upcast_steps)
             .finish()
+    }
+}
+
+/// One step of an event's upcaster chain: the payload of schema version
+/// [`from`](Self::from) turned into the next version's.
+pub struct UpcastStep {
+    from: u32,
+    name: &'static str,
+    run: fn(Value) -> Result<Value, DecodeError>,
+}
+
+impl UpcastStep {
+    /// Used by `#[derive(Event)]`.
+    #[doc(hidden)]
+    pub const fn __new(from: u32, name: &'static str, run: fn(Value) -> Result<Value, DecodeError>) -> Self {
+        UpcastStep { from, name, run }
+    }
+
+    /// The schema version the step reads.
+    pub fn from(&self) -> u32 {
+        self.from
+    }
+
+    /// The upcaster as written in `#[upcast(.., with = ...)]`, with the old
+    /// shape for a typed step (`DepositedV1 -> dollars_to_cents`).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Runs the step on a payload of version [`from`](Self::from).
+    pub fn run(&self, payload: Value) -> Result<Value, DecodeError> {
+        (self.run)(payload)
+    }
+}
+
+impl fmt::Debug for UpcastStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UpcastStep").field("from", &self.from).field("name", &self.name).finish()
     }
 }
 

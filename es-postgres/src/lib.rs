@@ -28,8 +28,8 @@
 //! # What it stores
 //!
 //! [`PgEventStore::migrate`] creates, in its own Postgres schema (`es` unless
-//! configured), the tables `events`, `snapshots`, `checkpoints` and
-//! `schema_migrations`. The migrations are SQL files shipped in the crate;
+//! configured), the tables `events`, `snapshots`, `checkpoints`, `outbox`
+//! and `schema_migrations`. The migrations are SQL files shipped in the crate;
 //! they run in one transaction under an advisory lock, so every process may
 //! call `migrate` at startup.
 //!
@@ -67,6 +67,12 @@
 //!   checkpoint in one transaction, read only their categories, stop at or
 //!   park poison events, and let any process wait for a position
 //!   ([`PgEventStore::wait_for_projection`]).
+//! - **In the caller's transaction**: [`PgEventStore::append_in`] appends
+//!   inside a transaction the application holds, so that events and its own
+//!   rows commit together; [`PgEventStore::in_transaction`] gives a
+//!   `Repository` the same. A write side without events enqueues messages
+//!   the same way in [`PgOutbox`], delivered in commit order by
+//!   [`PgOutboxRunner`].
 //! - **TLS** on every connection, as `sslmode` says (libpq's five modes,
 //!   [`PgSslMode`]); `verify-full` with `sslrootcert=<file>` in the URL or
 //!   [`PgEventStoreBuilder::ca_file`] is the setting for a server across a
@@ -85,13 +91,16 @@
 //!   stream and version. Nothing read from the database can panic.
 #![warn(missing_docs)]
 
+mod append;
 mod error;
 mod feed;
+mod in_transaction;
 #[cfg(feature = "personal")]
 mod keys;
 mod listen;
 mod migrate;
 mod notify;
+mod outbox;
 mod partition;
 mod projection;
 mod rewrite;
@@ -104,6 +113,10 @@ mod url;
 mod xid8;
 
 pub use error::PgError;
+pub use in_transaction::PgStoreInTransaction;
+pub use outbox::{
+    DEFAULT_OUTBOX_PAGE_SIZE, OUTBOX_POLL_INTERVAL, OutboxError, OutboxHandler, OutboxMessage, PgOutbox, PgOutboxRunner,
+};
 pub use partition::PgPartition;
 pub use projection::{PgProjection, PgProjectionRunner};
 pub use rewrite::{EventChange, RewriteError, RewriteFilter, RewriteReport, RewriteRequest};

@@ -85,6 +85,9 @@ pub(crate) struct Statements {
     pub(crate) retry_failed: String,
     pub(crate) discard: String,
     pub(crate) forget_parked: String,
+    pub(crate) outbox_enqueue: String,
+    pub(crate) outbox_read: String,
+    pub(crate) outbox_prune: String,
 }
 
 /// The columns of an event row, in the order `row.rs` decodes them.
@@ -121,6 +124,9 @@ impl Statements {
             retry_failed: render(include_str!("sql/retry_failed.sql")),
             discard: render(include_str!("sql/discard.sql")),
             forget_parked: render(include_str!("sql/forget_parked.sql")),
+            outbox_enqueue: render(include_str!("sql/outbox_enqueue.sql")),
+            outbox_read: render(include_str!("sql/outbox_read.sql")),
+            outbox_prune: render(include_str!("sql/outbox_prune.sql")),
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use es_core::projection::{CheckpointWaiter, CheckpointWatch, ParkedEvent, ProjectionError, WaitError};
@@ -12,18 +12,18 @@ use es_core::{
     SnapshotAndEvents, StoreError, StreamRange, validate_stream_id,
 };
 use futures_util::TryStreamExt;
-use serde_json::Value;
-use tokio_postgres::types::{Json, ToSql};
+use tokio_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::error::{PgError, is_unique_violation, store_error};
+use crate::append::{self, Append, Session, invalid_input};
+use crate::error::{PgError, store_error};
 use crate::feed::{self, Feed};
 use crate::notify::Notifier;
 use crate::partition::PgPartition;
 use crate::row::SnapshotOrEvent;
 use crate::schema::{Schema, Statements};
 use crate::tls::{PgSslMode, Roots, TlsOptions};
-use crate::xid8::Xid8;
 use crate::{migrate, row, url};
 
 /// The schema the store lives in unless [`PgEventStoreBuilder::schema`] says otherwise.
@@ -31,15 +31,6 @@ pub const DEFAULT_SCHEMA: &str = "es";
 
 /// The pool size unless [`PgEventStoreBuilder::pool_size`] says otherwise.
 pub const DEFAULT_POOL_SIZE: usize = 16;
-
-const UNIQUE_STREAM_VERSION: &str = "events_stream_version";
-
-const UNIQUE_COMMAND: &str = "commands_once";
-
-/// How often an append with [`ExpectedVersion::Any`] is tried when other
-/// writers keep taking the stream's next version, before it reports the
-/// conflict.
-const ANY_APPEND_ATTEMPTS: u32 = 64;
 
 /// An [`EventStore`] on PostgreSQL, sharing a connection pool by cloning.
 ///
@@ -458,32 +449,22 @@ impl PgEventStore {
 
     /// Runs a read of one stream (`sql` takes the stream id, the version to
     /// read after, the version and the time to stop at, then `more`) and
-    /// hands each row to `take`.
+    /// decodes its rows.
     ///
     /// Rows are decoded as they arrive, while the server still sends: on a
     /// 10,000-event stream this is about a quarter faster than collecting
     /// every row first.
-    async fn query_stream(
+    async fn query_stream<T>(
         &self,
         sql: &str,
         stream_id: &str,
         range: StreamRange,
         more: &[&(dyn ToSql + Sync)],
-        mut take: impl FnMut(&tokio_postgres::Row) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+        decode: impl Fn(&tokio_postgres::Row) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
         validate_stream_id(stream_id)?;
         let client = self.client().await?;
-        let statement = client.prepare_cached(sql).await.map_err(store_error)?;
-        let after = i64::try_from(range.after_version).unwrap_or(i64::MAX);
-        let up_to = range.up_to_version.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&stream_id, &after, &up_to, &range.up_to_time];
-        params.extend_from_slice(more);
-        let rows = client.query_raw(&statement, params).await.map_err(store_error)?;
-        let mut rows = std::pin::pin!(rows);
-        while let Some(row) = rows.try_next().await.map_err(store_error)? {
-            take(&row)?;
-        }
-        Ok(())
+        query_stream(&client, sql, stream_id, range, more, decode).await
     }
 
     /// How far [`read_all`](EventStore::read_all) lags behind the committed
@@ -517,24 +498,36 @@ impl PgEventStore {
     pub async fn connection(&self) -> Result<Client, PgError> {
         self.pool.get().await.map_err(|e| PgError::pool(e, &self.config, self.pool.status().max_size))
     }
+}
 
-    /// The stream's current version (0 when it has no events).
-    async fn stream_version(&self, client: &Client, stream_id: &str) -> Result<u64, StoreError> {
-        let statement = client.prepare_cached(&self.sql.stream_version).await.map_err(store_error)?;
-        let row = client.query_one(&statement, &[&stream_id]).await.map_err(store_error)?;
-        let version: i64 = row.try_get(0).map_err(store_error)?;
-        Ok(u64::try_from(version).unwrap_or(0))
+/// Reads a stream with `sql` (parameters: stream id, after version, up to
+/// version, up to time, then `more`) on `session`, decoding each row as it
+/// arrives.
+pub(crate) async fn query_stream<S: Session, T>(
+    session: &S,
+    sql: &str,
+    stream_id: &str,
+    range: StreamRange,
+    more: &[&(dyn ToSql + Sync)],
+    decode: impl Fn(&tokio_postgres::Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let statement = session.prepare(sql).await.map_err(store_error)?;
+    let after = i64::try_from(range.after_version).unwrap_or(i64::MAX);
+    let up_to = range.up_to_version.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&stream_id, &after, &up_to, &range.up_to_time];
+    params.extend_from_slice(more);
+    let rows = session.client().query_raw(&statement, params).await.map_err(store_error)?;
+    let mut rows = std::pin::pin!(rows);
+    let mut decoded = Vec::new();
+    while let Some(row) = rows.try_next().await.map_err(store_error)? {
+        decoded.push(decode(&row)?);
     }
+    Ok(decoded)
 }
 
 /// The channel of appends in the schema whose `events` lock key is `key`.
 fn events_channel(key: i64) -> String {
     format!("es_events_{key:016x}")
-}
-
-/// A number beyond what its column holds.
-fn invalid_input(what: &str, max: impl fmt::Display) -> StoreError {
-    StoreError::InvalidInput { reason: format!("{what} is larger than PostgreSQL stores ({max} at most)") }
 }
 
 /// The `text[]` parameter of a category filter (`None`: all).
@@ -573,128 +566,22 @@ impl EventStore for PgEventStore {
     ) -> Result<Appended, StoreError> {
         validate_stream_id(stream_id)?;
         let client = self.client().await?;
-        // One event at an exact version (a command's append) takes the lean
-        // statement; anything else, and a command with an id to record, the
-        // general one.
-        let command_id = metadata.command_id.as_deref().filter(|_| !events.is_empty());
-        let one = events.len() == 1 && expected != ExpectedVersion::Any && command_id.is_none();
-        let sql = if one { &self.sql.append_one } else { &self.sql.append };
-        let statement = client.prepare_cached(sql).await.map_err(store_error)?;
-        // A version beyond `i64::MAX` cannot be the head of any stream: -1
-        // never matches, so the statement reports the actual version.
-        let expected_sql: Option<i64> = match expected {
-            ExpectedVersion::Any => None,
-            ExpectedVersion::NoStream => Some(0),
-            ExpectedVersion::Exact(v) => Some(i64::try_from(v).unwrap_or(-1)),
-        };
-        let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
-        let versions = events
-            .iter()
-            .map(|e| i32::try_from(e.version))
-            .collect::<Result<Vec<i32>, _>>()
-            .map_err(|_| invalid_input("an event's schema version", i32::MAX))?;
-        let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
-        let metadata_sql = Json(metadata);
-        let params: Vec<&(dyn ToSql + Sync)> = match (one, names.first(), versions.first(), payloads.first()) {
-            (true, Some(name), Some(version), Some(payload)) => {
-                vec![&stream_id, &aggregate_type, &expected_sql, name, version, payload, &metadata_sql]
-            }
-            _ => vec![
-                &stream_id,
-                &aggregate_type,
-                &expected_sql,
-                &names,
-                &versions,
-                &payloads,
-                &metadata_sql,
-                &command_id,
-            ],
-        };
-        let mut collisions = 0;
-        let rows = loop {
-            let appended = client.query(&statement, &params).await;
-            // Projection runners are woken once the append has committed,
-            // by a notification of its own: NOTIFY in the append's
-            // transaction would hold the lock it takes at commit across
-            // the append's WAL flush. Whatever the outcome: a failure may
-            // come after the commit.
-            if let Some(notifier) = &self.notifier {
-                notifier.appended();
-            }
-            match appended {
-                Ok(rows) => break rows,
-                // Another writer took the versions after the head we read.
-                Err(e) if is_unique_violation(&e, UNIQUE_COMMAND) => {
-                    let (stream_id, command_id) = (stream_id.to_owned(), command_id.unwrap_or_default().to_owned());
-                    return Err(StoreError::DuplicateCommand { stream_id, command_id });
-                }
-                Err(e) if is_unique_violation(&e, UNIQUE_STREAM_VERSION) => {
-                    // With `Any` the append is simply tried again on the new
-                    // head, a bounded number of times.
-                    collisions += 1;
-                    if expected == ExpectedVersion::Any && collisions < ANY_APPEND_ATTEMPTS {
-                        continue;
-                    }
-                    let actual = self.stream_version(&client, stream_id).await?;
-                    return Err(StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual });
-                }
-                Err(e) => return Err(store_error(e)),
-            }
-        };
-        let head = |row: &tokio_postgres::Row| -> Result<u64, StoreError> {
-            let v: i64 = row.try_get(0).map_err(store_error)?;
-            Ok(u64::try_from(v).unwrap_or(0))
-        };
-        let Some(first) = rows.first() else {
-            // Only the lean statement inserts nothing: the stream has no
-            // event at the expected version.
-            let actual = self.stream_version(&client, stream_id).await?;
-            return Err(StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual });
-        };
-        let actual = head(first)?;
-        let inserted = first.try_get::<_, Option<i64>>(1).map_err(store_error)?.is_some();
-        if !inserted {
-            return if events.is_empty() && expected.admits(actual) {
-                Ok(Appended { stream_version: actual, events: Vec::new() })
-            } else {
-                Err(StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual })
-            };
+        let request = Append { aggregate_type, stream_id, expected, events, metadata };
+        let appended = append::append(&client, &self.sql, &self.channel(), request).await;
+        // Projection runners are woken once the append has committed, by a
+        // notification of the store's notifier: whatever the outcome, as a
+        // failure may come after the commit.
+        if let Some(notifier) = &self.notifier {
+            notifier.appended();
         }
-        if rows.len() != events.len() {
-            return Err(StoreError::Backend(
-                format!("append of {} events returned {} rows", events.len(), rows.len()).into(),
-            ));
-        }
-        let mut recorded = Vec::with_capacity(events.len());
-        for (row, event) in rows.iter().zip(events) {
-            let number = |i: usize| -> Result<u64, StoreError> {
-                let v: i64 = row.try_get(i).map_err(store_error)?;
-                u64::try_from(v).map_err(|e| StoreError::Backend(Box::new(e)))
-            };
-            let recorded_at: SystemTime = row.try_get(4).map_err(store_error)?;
-            let Xid8(commit) = row.try_get(2).map_err(store_error)?;
-            recorded.push(RecordedEvent {
-                aggregate_type: aggregate_type.to_owned(),
-                stream_id: stream_id.to_owned(),
-                version: number(3)?,
-                position: Position::new(commit, number(1)?),
-                recorded_at,
-                event,
-                metadata: metadata.clone(),
-            });
-        }
-        let stream_version = recorded.last().map_or(actual, |e| e.version);
-        Ok(Appended { stream_version, events: recorded })
+        appended
     }
 
     async fn read_stream(&self, stream_id: &str, range: StreamRange) -> Result<Vec<RecordedEvent>, StoreError> {
-        let mut events = Vec::new();
         self.query_stream(&self.sql.read_stream, stream_id, range, &[], |row| {
-            events.push(row::stream_event(row, stream_id.to_owned())?);
-            Ok(())
+            row::stream_event(row, stream_id.to_owned())
         })
-        .await?;
-        Ok(events)
+        .await
     }
 
     /// Only what folding needs: about half the bytes per row of
@@ -704,13 +591,10 @@ impl EventStore for PgEventStore {
         stream_id: &str,
         range: StreamRange,
     ) -> Result<Vec<(u64, EncodedEvent)>, StoreError> {
-        let mut events = Vec::new();
         self.query_stream(&self.sql.read_stream_events, stream_id, range, &[], |row| {
-            events.push(row::versioned_event(stream_id, row, 0)?);
-            Ok(())
+            row::versioned_event(stream_id, row, 0)
         })
-        .await?;
-        Ok(events)
+        .await
     }
 
     async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
@@ -795,15 +679,17 @@ impl EventStore for PgEventStore {
     ) -> Result<SnapshotAndEvents, StoreError> {
         // No stored schema version is negative: -1 matches none.
         let schema_version = i32::try_from(schema_version).unwrap_or(-1);
+        let sql = &self.sql.read_snapshot_and_events;
+        let more: [&(dyn ToSql + Sync); 1] = [&schema_version];
+        let rows =
+            self.query_stream(sql, stream_id, range, &more, |row| row::snapshot_or_event(stream_id, row)).await?;
         let mut read = SnapshotAndEvents::default();
-        self.query_stream(&self.sql.read_snapshot_and_events, stream_id, range, &[&schema_version], |row| {
-            match row::snapshot_or_event(stream_id, row)? {
+        for row in rows {
+            match row {
                 SnapshotOrEvent::Snapshot(snapshot) => read.snapshot = Some(snapshot),
                 SnapshotOrEvent::Event(event) => read.events.push(event),
             }
-            Ok(())
-        })
-        .await?;
+        }
         Ok(read)
     }
 

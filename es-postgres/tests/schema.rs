@@ -78,6 +78,7 @@ async fn migrating_again_changes_nothing() {
             "commands",
             "event_revisions",
             "events",
+            "outbox",
             "parked_events",
             "rewrites",
             "schema_migrations",

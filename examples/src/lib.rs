@@ -2,3 +2,4 @@
 //! benchmarks. Run an example with `cargo run --example bank`.
 
 pub mod account;
+pub mod migration;

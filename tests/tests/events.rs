@@ -246,6 +246,25 @@ fn every_derived_event_and_aggregate_is_registered() {
 }
 
 #[test]
+fn the_registered_upcast_steps_run_one_at_a_time() {
+    let deposited = registry::event("events.Deposited").expect("Deposited is registered");
+    let steps = deposited.upcast_steps();
+    let named: Vec<_> = steps.iter().map(|s| (s.from(), s.name())).collect();
+    assert_eq!(named, [(1, "DepositedV1 -> dollars_to_cents"), (2, "rename_cents")]);
+    let v2 = steps[0].run(json!({ "dollars": 3 })).unwrap();
+    assert_eq!(v2, json!({ "cents": 300 }));
+    let v3 = steps[1].run(v2).unwrap();
+    assert_eq!(serde_json::from_value::<Deposited>(v3).unwrap(), deposited_v1_decoded(3));
+    assert!(matches!(steps[1].run(json!({ "cents": "x" })), Err(DecodeError::Upcast { from: 2, .. })));
+    assert!(registry::event("events.Closed").unwrap().upcast_steps().is_empty());
+}
+
+/// What decoding `{"dollars": n}` at version 1 gives, in one go.
+fn deposited_v1_decoded(dollars: i64) -> Deposited {
+    Deposited::decode("events.Deposited", 1, json!({ "dollars": dollars })).unwrap()
+}
+
+#[test]
 fn distinct_names_validate() {
     assert_eq!(registry::validate(), Ok::<(), RegistryError>(()));
 }

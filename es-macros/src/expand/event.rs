@@ -39,8 +39,15 @@ fn expand_struct(s: &EventStruct<'_>) -> TokenStream {
     let mut upcasts: Vec<_> = s.upcasts.iter().filter_map(|u| Some((u.from.as_ref()?.value, u))).collect();
     upcasts.sort_by_key(|(from, _)| *from);
     let froms = upcasts.iter().map(|(from, _)| *from);
-    let steps = upcasts.iter().filter_map(|(from, upcast)| {
-        let with = upcast.with.as_ref()?;
+    // Each step is a function of its own, which decoding runs from the
+    // stored version on and the registry lists for tools that show the
+    // chain step by step.
+    let mut step_fns = Vec::new();
+    let mut steps = Vec::new();
+    let mut registered_steps = Vec::new();
+    for (from, upcast) in &upcasts {
+        let Some(with) = upcast.with.as_ref() else { continue };
+        let step = quote::format_ident!("__es_upcast_from_{}", from);
         let refused = quote! {
             |source| ::es_core::DecodeError::Upcast {
                 name: ::std::borrow::ToOwned::to_owned(#name),
@@ -48,16 +55,12 @@ fn expand_struct(s: &EventStruct<'_>) -> TokenStream {
                 source,
             }
         };
-        Some(match &upcast.via {
+        let body = match &upcast.via {
             None => {
                 let call = quote_spanned! {with.span()=>
                     ::es_core::__private::UpcastOutput::into_upcast_result(#with(__es_payload))
                 };
-                quote! {
-                    if __es_version <= #from {
-                        __es_payload = #call.map_err(#refused)?;
-                    }
-                }
+                quote! { #call.map_err(#refused) }
             }
             Some(via) => {
                 let old = quote_spanned! {via.span()=>
@@ -65,14 +68,31 @@ fn expand_struct(s: &EventStruct<'_>) -> TokenStream {
                 };
                 let call = quote_spanned! {with.span()=> #with(__es_old) };
                 quote! {
-                    if __es_version <= #from {
-                        let __es_old = #old.map_err(#refused)?;
-                        __es_payload = ::es_core::__private::serde_json::to_value(#call).map_err(#refused)?;
-                    }
+                    let __es_old = #old.map_err(#refused)?;
+                    ::es_core::__private::serde_json::to_value(#call).map_err(#refused)
                 }
             }
-        })
-    });
+        };
+        step_fns.push(quote! {
+            fn #step(
+                __es_payload: ::es_core::__private::serde_json::Value,
+            ) -> ::core::result::Result<::es_core::__private::serde_json::Value, ::es_core::DecodeError> {
+                #body
+            }
+        });
+        steps.push(quote! {
+            if __es_version <= #from {
+                __es_payload = #step(__es_payload)?;
+            }
+        });
+        let shown = match &upcast.via {
+            None => quote::ToTokens::to_token_stream(with).to_string(),
+            Some(via) => {
+                format!("{} -> {}", quote::ToTokens::to_token_stream(via), quote::ToTokens::to_token_stream(with))
+            }
+        };
+        registered_steps.push(quote! { ::es_core::registry::UpcastStep::__new(#from, #shown, #step) });
+    }
 
     let serde = &s.serde;
     let fields = s.fields.iter().map(|f| {
@@ -83,6 +103,8 @@ fn expand_struct(s: &EventStruct<'_>) -> TokenStream {
     quote! {
         #[doc(hidden)]
         const _: () = {
+            #(#step_fns)*
+
             #[automatically_derived]
             impl ::es_core::Event for #ident {
                 #[inline]
@@ -167,6 +189,7 @@ fn expand_struct(s: &EventStruct<'_>) -> TokenStream {
                     #serde,
                     &[#(#fields),*],
                 )
+                .__upcast_steps(&[#(#registered_steps),*])
             }
         };
     }

@@ -1,0 +1,210 @@
+//! `/streams/{id}`: a stream's events, a page of versions at a time, and the
+//! state after any one of them with what it changed.
+
+use std::time::SystemTime;
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use es_core::{EventStore as _, RecordedEvent, StreamRange, registry};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::console::Console;
+use crate::diff::{Change, diff};
+use crate::error::Error;
+use crate::pages::{PAGE_SIZE, layout, pretty, stream_href, time};
+use crate::server::Shared;
+use crate::sql;
+
+/// The end of a stream, and where it starts in time.
+pub(crate) struct Head {
+    pub(crate) aggregate_type: String,
+    pub(crate) version: u64,
+    pub(crate) last: SystemTime,
+    pub(crate) first: SystemTime,
+}
+
+/// The head of stream `id`; [`Error::NotFound`] when it has no events.
+pub(crate) async fn head(console: &Console, id: &str) -> Result<Head, Error> {
+    let rows = sql::query(&console.store, &console.queries.stream_head, &[&id]).await?;
+    let row = rows.first().ok_or_else(|| Error::NotFound(format!("no stream `{id}`: it has no events")))?;
+    Ok(Head {
+        aggregate_type: row.try_get("aggregate_type")?,
+        version: sql::unsigned(row, "version")?,
+        last: sql::time(row, "recorded_at")?,
+        first: sql::time(row, "first_recorded_at")?,
+    })
+}
+
+/// Which page: from version `from`, or the one holding `version`, or the
+/// one holding `jump` (a version or a time).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Window {
+    from: Option<u64>,
+    version: Option<u64>,
+    jump: Option<String>,
+}
+
+pub(crate) async fn page(
+    State(console): State<Shared>,
+    Path(id): Path<String>,
+    Query(window): Query<Window>,
+) -> Result<Markup, Error> {
+    let head = head(&console, &id).await?;
+    let selected = match window.jump.as_deref().map(str::trim).filter(|j| !j.is_empty()) {
+        Some(jump) => Some(jump_to(&console, &id, jump).await?),
+        None => window.version,
+    }
+    .map(|v| v.clamp(1, head.version));
+    let from =
+        window.from.or(selected.map(|v| (v - 1) / PAGE_SIZE * PAGE_SIZE + 1)).unwrap_or(1).clamp(1, head.version);
+    let to = from.saturating_add(PAGE_SIZE - 1).min(head.version);
+    let events = console.store.read_stream(&id, StreamRange::after(from - 1).up_to_version(to)).await?;
+    let panel = match selected {
+        Some(version) => Some(state_panel(&console, &id, &head.aggregate_type, version).await?),
+        None => None,
+    };
+    Ok(layout::page(&id, "Streams", render(&id, &head, from, to, &events, panel)))
+}
+
+/// The version of stream `id` that `jump` names: a version, or the last
+/// event at or before a time.
+async fn jump_to(console: &Console, id: &str, jump: &str) -> Result<u64, Error> {
+    if let Ok(version) = jump.parse::<u64>() {
+        return Ok(version);
+    }
+    let at = humantime::parse_rfc3339_weak(jump).map_err(|e| {
+        Error::BadRequest(format!("`{jump}` is neither a version nor a time like 2024-05-01T12:00:00Z: {e}"))
+    })?;
+    let rows = sql::query(&console.store, &console.queries.version_at, &[&id, &at]).await?;
+    let version: Option<i64> = rows.first().map(|r| r.try_get("version")).transpose()?.flatten();
+    let version = version.ok_or_else(|| Error::NotFound(format!("stream `{id}` had no event yet at {jump}")))?;
+    u64::try_from(version).map_err(|_| Error::OutOfRange { column: "version", value: version })
+}
+
+fn render(id: &str, head: &Head, from: u64, to: u64, events: &[RecordedEvent], panel: Option<Markup>) -> Markup {
+    let href = stream_href(id);
+    let last_page = (head.version - 1) / PAGE_SIZE * PAGE_SIZE + 1;
+    html! {
+        h1 { "Stream " code { (id) } }
+        p.summary {
+            (head.aggregate_type) " · version " strong #head-version { (head.version) }
+            " · first event " (time(head.first)) " · last event " (time(head.last))
+        }
+        form.jump method="get" action=(href) {
+            label { "Jump to a version or a time " input type="text" name="jump" placeholder="42 or 2024-05-01T12:00:00Z"; }
+            button type="submit" { "Go" }
+        }
+        nav.pages {
+            a href={ (href) "?from=1" } { "First" }
+            @if from > 1 { a href={ (href) "?from=" (from.saturating_sub(PAGE_SIZE).max(1)) } { "← Earlier" } }
+            span { "versions " (from) "–" (to) " of " (head.version) }
+            @if to < head.version { a href={ (href) "?from=" (to + 1) } { "Later →" } }
+            a href={ (href) "?from=" (last_page) } { "Last" }
+        }
+        div.stream {
+            table #events {
+                thead { tr {
+                    th.num { "Version" } th { "Position" } th { "Recorded" } th { "Event" } th.num { "Schema" }
+                    th { "Metadata" } th { "Payload" } th {}
+                } }
+                tbody {
+                    @for e in events { (event_row(&href, e)) }
+                }
+            }
+            section #state { @if let Some(panel) = panel { (panel) } @else { p.hint { "Pick an event to see the state after it." } } }
+        }
+        form.freeze method="get" action={ (href) "/freeze" } {
+            "Freeze versions "
+            input type="number" name="from" min="1" max=(head.version) value=(from);
+            " to "
+            input type="number" name="to" min="1" max=(head.version) value=(to);
+            " "
+            button type="submit" { "as a test" }
+        }
+    }
+}
+
+fn event_row(href: &str, e: &RecordedEvent) -> Markup {
+    let current = registry::event(&e.event.name).map(|r| r.version());
+    let metadata = serde_json::to_string(&e.metadata).unwrap_or_default();
+    html! {
+        tr id={ "event-" (e.version) } {
+            td.num { (e.version) }
+            td { (e.position.commit) "." (e.position.sequence) }
+            td { time { (time(e.recorded_at)) } }
+            td { (e.event.name) }
+            td.num {
+                (e.event.version)
+                @if current.is_some_and(|c| c > e.event.version) {
+                    " " a.upcast id={ "upcast-" (e.version) } href={ (href) "/events/" (e.version) "/upcast" } title="stored at an old schema version" { "upcast" }
+                }
+            }
+            td { code.metadata { (metadata) } }
+            td { pre.payload { (pretty(&e.event.payload)) } }
+            td {
+                a.state id={ "state-" (e.version) } href={ (href) "?version=" (e.version) }
+                    hx-get={ (href) "/state/" (e.version) } hx-target="#state" hx-push-url={ (href) "?version=" (e.version) } { "state" }
+            }
+        }
+    }
+}
+
+/// The state panel alone, for htmx to swap in; an error in its place.
+pub(crate) async fn state(State(console): State<Shared>, Path((id, version)): Path<(String, u64)>) -> Response {
+    let panel = async {
+        let head = head(&console, &id).await?;
+        if version == 0 || version > head.version {
+            return Err(Error::NotFound(format!("stream `{id}` has versions 1 to {}, not {version}", head.version)));
+        }
+        state_panel(&console, &id, &head.aggregate_type, version).await
+    };
+    panel.await.map_or_else(Error::into_fragment, IntoResponse::into_response)
+}
+
+/// The state after event `version` and what it changed, folded from the
+/// latest snapshot before it, or from the start.
+async fn state_panel(console: &Console, id: &str, aggregate_type: &str, version: u64) -> Result<Markup, Error> {
+    let Some(kind) = console.aggregate_kind(aggregate_type) else {
+        return Ok(html! {
+            p.hint { "Aggregate type " code { (aggregate_type) } " is not registered with this console: "
+                     "register it with " code { "Console::aggregate" } " to see its states." }
+        });
+    };
+    let snapshot = console.store.load_snapshot(id).await?.filter(|s| s.version < version);
+    let after = snapshot.as_ref().map_or(0, |s| s.version);
+    let events = console.store.read_stream_events(id, StreamRange::after(after).up_to_version(version)).await?;
+    let states = kind.fold(snapshot, id, &events)?;
+    let (before, after) = match states.as_slice() {
+        [.., before, after] => (before, after),
+        _ => return Err(Error::NotFound(format!("stream `{id}` has no version {version}"))),
+    };
+    let changes = diff(before, after);
+    Ok(html! {
+        h2 { "State after version " span #state-version { (version) } }
+        pre #state-after { (pretty(after)) }
+        h3 { "What version " (version) " changed" }
+        @if changes.is_empty() { p #diff.empty { "Nothing: the state is the same as before." } }
+        @else {
+            table #diff {
+                thead { tr { th { "Path" } th { "Before" } th { "After" } } }
+                tbody { @for change in &changes { (change_row(change)) } }
+            }
+        }
+    })
+}
+
+fn change_row(change: &Change) -> Markup {
+    let compact = |v: &serde_json::Value| v.to_string();
+    match change {
+        Change::Added(path, new) => {
+            html! { tr.added { td { code { (path) } } td { "—" } td { code { (compact(new)) } } } }
+        }
+        Change::Removed(path, old) => {
+            html! { tr.removed { td { code { (path) } } td { code { (compact(old)) } } td { "—" } } }
+        }
+        Change::Changed(path, old, new) => {
+            html! { tr.changed { td { code { (path) } } td { code { (compact(old)) } } td { code { (compact(new)) } } } }
+        }
+    }
+}
