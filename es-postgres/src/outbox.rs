@@ -5,14 +5,14 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
-use es_core::projection::RetryPolicy;
+use es_core::projection::{ReconnectBackoff, RetryPolicy};
 use es_core::{BoxError, Position, StoreError};
 use futures_util::future::Either;
 use serde_json::Value;
 use tokio_postgres::Transaction;
 use tokio_postgres::types::ToSql;
 
-use crate::error::store_error;
+use crate::error::{is_outage, store_error};
 use crate::listen::Listener;
 use crate::store::PgEventStore;
 use crate::transaction::PgTransaction;
@@ -238,25 +238,59 @@ impl<H: OutboxHandler> PgOutboxRunner<H> {
     /// holds it), then delivers messages as they are committed until `stop`
     /// resolves; woken by the commits of [`PgOutbox::enqueue`], polling
     /// every [`OUTBOX_POLL_INTERVAL`] as a fallback.
+    ///
+    /// Like a projection runner, it rides out outages: when the connection
+    /// is lost or the server cannot be reached, it reconnects with
+    /// [`ReconnectBackoff`]'s default pauses, takes the lock again (or
+    /// stands by) and resumes from the committed checkpoint, delivering
+    /// nothing twice. Only what retrying cannot fix ends it.
     pub async fn run(&mut self, stop: impl Future<Output = ()>) -> Result<(), OutboxError> {
         let mut stop = std::pin::pin!(stop);
+        let backoff = ReconnectBackoff::default();
+        let mut attempts = 0;
+        loop {
+            let connected = self.run_connected(stop.as_mut(), &mut attempts).await;
+            self.session = None;
+            match connected {
+                Err(OutboxError::Store { source: StoreError::Unavailable(_), .. }) => {
+                    attempts += 1;
+                    if tokio::time::timeout(backoff.pause(attempts), stop.as_mut()).await.is_ok() {
+                        return Ok(());
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One connection's life: stand by until the lock is free, then deliver
+    /// until `stop` resolves or the connection fails. Clears `attempts`
+    /// once it delivers again.
+    async fn run_connected(
+        &mut self,
+        mut stop: std::pin::Pin<&mut impl Future<Output = ()>>,
+        attempts: &mut u32,
+    ) -> Result<(), OutboxError> {
         let session = self.connect().await?;
         while !session.try_lock(self.lock_key()).await.map_err(|e| self.store_error(e))? {
-            if tokio::time::timeout(OUTBOX_POLL_INTERVAL, &mut stop).await.is_ok() {
+            if tokio::time::timeout(OUTBOX_POLL_INTERVAL, stop.as_mut()).await.is_ok() {
                 return Ok(());
             }
         }
         session.listen().await.map_err(|e| self.store_error(e))?;
         self.resume(session).await?;
-        let followed = self.follow(stop).await;
-        self.session = None;
-        followed
+        *attempts = 0;
+        self.follow(stop).await
     }
 
     async fn follow(&mut self, mut stop: std::pin::Pin<&mut impl Future<Output = ()>>) -> Result<(), OutboxError> {
         loop {
             self.deliver().await?;
             let Some(session) = &self.session else { return Ok(()) };
+            if session.client().is_closed() {
+                let lost = StoreError::Unavailable("the outbox runner's connection closed".into());
+                return Err(self.store_error(lost));
+            }
             let wake = std::pin::pin!(tokio::time::timeout(OUTBOX_POLL_INTERVAL, session.notified()));
             if let Either::Right(_) = futures_util::future::select(wake, stop.as_mut()).await {
                 return Ok(());
@@ -297,6 +331,10 @@ impl<H: OutboxHandler> PgOutboxRunner<H> {
         let page = read_page(&tx, &sql.outbox_read, self.checkpoint, self.page_size).await.map_err(store_failed)?;
         let (Some(first), Some(last)) = (page.first(), page.last()) else { return Ok(0) };
         if let Err(source) = self.handler.handle(&tx, &page).await {
+            if is_outage(source.as_ref()) {
+                // The connection went away under the handler: not its fault.
+                return Err(store_failed(StoreError::Unavailable(source)));
+            }
             let (position, topic, key) = (first.position, first.topic.clone(), first.key.clone());
             return Err(OutboxError::Handler { consumer: consumer(), position, topic, key, source });
         }

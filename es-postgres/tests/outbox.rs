@@ -3,6 +3,9 @@
 
 mod common;
 
+#[path = "common/private_server.rs"]
+mod private_server;
+
 use std::time::Duration;
 
 use es_core::BoxError;
@@ -44,7 +47,10 @@ impl OutboxHandler for Recorder {
 }
 
 async fn store_with_read_model() -> (PgEventStore, String) {
-    let store = common::fresh_store().await;
+    with_read_model(common::fresh_store().await).await
+}
+
+async fn with_read_model(store: PgEventStore) -> (PgEventStore, String) {
     let table = format!("{}.delivered", store.quoted_schema());
     let create = format!(
         "CREATE TABLE {table} (consumer TEXT, tx BIGINT, position BIGINT, topic TEXT, key TEXT, payload JSONB,
@@ -190,4 +196,56 @@ async fn a_page_that_fails_is_retried_and_delivered_once() {
     deliver(&mut runner, 3).await;
     assert_eq!(runner.handler().failures, 0, "it failed twice, then went through");
     assert_eq!(delivered(&store, &table, "a").await, ["o-1", "o-2", "o-3"]);
+}
+
+/// The server restarts under a live runner: it reconnects by itself and
+/// delivers every message committed before and after, each once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_live_runner_rides_out_a_server_restart() {
+    let server = std::sync::Arc::new(private_server::own_server());
+    let store = PgEventStore::builder_from_url(&server.url()).unwrap().schema("outbox_outage").build().unwrap();
+    store.migrate().await.unwrap();
+    let (store, table) = with_read_model(store).await;
+    let mut runner = PgOutboxRunner::new(store.clone(), recorder("mailer", &table));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(async move { runner.run(async { drop(stopped.await) }).await });
+    let keys: Vec<String> = (0..40).map(|n| format!("o-{n:02}")).collect();
+    for (n, key) in keys.iter().enumerate() {
+        if n == 20 {
+            let restarting = std::sync::Arc::clone(&server);
+            tokio::task::spawn_blocking(move || restarting.restart()).await.unwrap();
+        }
+        // Writes fail while the server restarts: the writer tries again.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let outbox = PgOutbox::new(store.clone());
+            let enqueued = async {
+                let mut client = store.connection().await?;
+                let tx = client.transaction().await?;
+                outbox.enqueue(&tx, "order.placed", key, &json!({ "key": key })).await?;
+                tx.commit().await?;
+                Ok::<_, BoxError>(())
+            };
+            match enqueued.await {
+                Ok(()) => break,
+                Err(e) if tokio::time::Instant::now() < deadline => drop(e),
+                Err(e) => panic!("enqueue kept failing: {e}"),
+            }
+        }
+    }
+    let all = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let got = delivered(&store, &table, "mailer").await;
+            if got.len() >= keys.len() {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("every message delivered after the restart");
+    assert_eq!(all, keys, "each message once, in commit order");
+    assert!(!running.is_finished(), "the runner never gave up");
+    stop.send(()).unwrap();
+    running.await.unwrap().expect("a clean stop");
 }
