@@ -50,6 +50,7 @@ macro_rules! conformance_tests {
             concurrent_exact_appends_admit_one_writer_per_version,
             invalid_stream_ids_are_refused,
             the_longest_stream_id_round_trips,
+            snapshot_and_events_are_read_together,
             a_command_id_is_committed_once_per_stream
         );
     };
@@ -356,6 +357,36 @@ pub async fn the_longest_stream_id_round_trips<S: EventStore>(store: &S) {
     };
     store.save_snapshot(snapshot.clone()).await.unwrap();
     assert_eq!(store.load_snapshot(&id).await.unwrap(), Some(snapshot));
+}
+
+/// The snapshot and the events after it, as one read: the events start
+/// after the snapshot only when it has the schema version asked for, and a
+/// snapshot past the end of the range is left out.
+pub async fn snapshot_and_events_are_read_together<S: EventStore>(store: &S) {
+    let read = |range: StreamRange, schema_version: u32| async move {
+        let read = store.read_snapshot_and_events("s", range, schema_version).await.unwrap();
+        (read.snapshot.map(|s| s.version), read.events.iter().map(|(v, _)| *v).collect::<Vec<_>>())
+    };
+    assert_eq!(read(StreamRange::all(), 1).await, (None, vec![]), "an unknown stream");
+    append(store, "s", ExpectedVersion::NoStream, 5).await.unwrap();
+    assert_eq!(read(StreamRange::all(), 1).await, (None, vec![1, 2, 3, 4, 5]), "no snapshot");
+    let snapshot = Snapshot {
+        aggregate_type: "thing".into(),
+        stream_id: "s".into(),
+        version: 3,
+        schema_version: 1,
+        fingerprint: 0x8000_0000_0000_0001,
+        state: json!({ "at": 3 }),
+    };
+    store.save_snapshot(snapshot.clone()).await.unwrap();
+    assert_eq!(read(StreamRange::all(), 1).await, (Some(3), vec![4, 5]));
+    assert_eq!(read(StreamRange::all().up_to_version(4), 1).await, (Some(3), vec![4]));
+    assert_eq!(read(StreamRange::all().up_to_version(3), 1).await, (Some(3), vec![]));
+    assert_eq!(read(StreamRange::all().up_to_version(2), 1).await, (None, vec![1, 2]), "a snapshot past the range");
+    assert_eq!(read(StreamRange::all(), 2).await, (Some(3), vec![1, 2, 3, 4, 5]), "another schema version");
+    let whole = store.read_snapshot_and_events("s", StreamRange::all(), 1).await.unwrap();
+    assert_eq!(whole.snapshot, Some(snapshot), "the snapshot read whole");
+    assert_eq!(whole.events[0].1, event("Happened", 4), "the events read whole");
 }
 
 /// A command id is committed once per stream: sending the command again

@@ -70,6 +70,7 @@
 #![warn(missing_docs)]
 
 mod aggregate;
+mod cache;
 mod envelope;
 mod error;
 mod event;
@@ -101,7 +102,7 @@ pub use fingerprint::StateFingerprint;
 pub use memory::InMemoryEventStore;
 pub use projection::{InMemoryProjectionRunner, Projection, ProjectionError};
 pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Repository, SnapshotOutcome};
-pub use store::{Appended, Categories, EventStore, ExpectedVersion, Page, Snapshot, StreamRange};
+pub use store::{Appended, Categories, EventStore, ExpectedVersion, Page, Snapshot, SnapshotAndEvents, StreamRange};
 pub use stream_id::{MAX_STREAM_ID_LEN, StreamIdProblem, validate_stream_id};
 
 #[cfg(feature = "derive")]

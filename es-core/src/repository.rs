@@ -1,17 +1,19 @@
 //! Loading aggregates and executing commands against them.
 
 use std::future::Future;
-use std::marker::PhantomData;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use tracing::field::Empty;
 use tracing::{Instrument, Span, info_span, warn};
 
 use crate::aggregate::Aggregate;
+use crate::cache::StateCache;
 use crate::envelope::{Metadata, Position};
 use crate::error::{Error, ExecuteError, StoreError};
 use crate::event::{EncodedEvent, Event};
-use crate::store::{Appended, EventStore, ExpectedVersion, Snapshot, StreamRange};
+use crate::store::{Appended, EventStore, ExpectedVersion, Snapshot, SnapshotAndEvents, StreamRange};
 use crate::stream_id::validate_stream_id;
 use crate::telemetry::{self, Outcome};
 
@@ -44,9 +46,11 @@ pub struct Committed<A: Aggregate> {
     pub events: Vec<A::Event>,
     /// The aggregate's state after those events.
     pub state: A,
-    /// How many times the command ran (more than 1 after conflicts; 0
-    /// when its [command id](Metadata::command_id) was committed before and
-    /// this is that first commit, returned again).
+    /// How many times the command ran (more than 1 after conflicts, or
+    /// after a run on a cached state that had fallen behind the stream, see
+    /// [`Repository::with_cache`]; 0 when its
+    /// [command id](Metadata::command_id) was committed before and this is
+    /// that first commit, returned again).
     pub attempts: u32,
     /// Whether this commit took a snapshot.
     pub snapshot: SnapshotOutcome,
@@ -95,13 +99,61 @@ pub enum SnapshotOutcome {
 pub struct Repository<A, S> {
     store: S,
     max_attempts: u32,
-    aggregate: PhantomData<fn() -> A>,
+    cache: Option<Arc<StateCache<A>>>,
+}
+
+impl<A: Aggregate + Clone, S: EventStore> Repository<A, S> {
+    /// Keeps the state and version of the `capacity` most recently
+    /// commanded streams in memory (`0` keeps none, as without this call).
+    ///
+    /// A command on a cached stream runs on the cached state and appends
+    /// expecting its version: one round trip instead of two (three with a
+    /// snapshot). When another repository or process wrote to the stream
+    /// meanwhile, that append fails on the version, and the state is
+    /// forgotten, loaded again and the command run again on it; such a run
+    /// does not count against [`with_max_attempts`](Self::with_max_attempts).
+    /// A rejection on a cached state is not reported before the command has
+    /// rejected the freshly loaded state too. So nothing another writer
+    /// wrote is lost or overwritten, and every decision is made on the
+    /// current state; a stream written by several processes at once just
+    /// gains less. Loads, time travel and snapshots do not use the cache.
+    ///
+    /// The cache is off by default: only the application knows how large
+    /// its aggregates are and how many streams are hot, and the state of a
+    /// command is kept as the state of its events would be replayed — which
+    /// holds when each event decodes to what was encoded, as
+    /// [`Committed::state`] assumes too. A few thousand entries suit most
+    /// services; the memory used is that many aggregates.
+    ///
+    /// ```
+    /// # use es_core::{Aggregate, Apply, Event, InMemoryEventStore, Repository};
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+    /// # struct Incremented;
+    /// # #[derive(Aggregate, Default, Serialize, Deserialize, Debug, Clone)]
+    /// # #[aggregate(name = "counter", event = Incremented)]
+    /// # struct Counter { value: u64 }
+    /// # impl Apply<Incremented> for Counter { fn apply(&mut self, _: &Incremented) { self.value += 1 } }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let counters = Repository::<Counter, _>::new(InMemoryEventStore::new()).with_cache(10_000);
+    /// counters.execute("c-1", |_| Ok::<_, std::convert::Infallible>(vec![Incremented])).await?;
+    /// // Runs on the cached state: the store is only asked to append.
+    /// let committed = counters.execute("c-1", |_| Ok::<_, std::convert::Infallible>(vec![Incremented])).await?;
+    /// assert_eq!((committed.version, committed.state.value, committed.attempts), (2, 2, 1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_cache(mut self, capacity: usize) -> Self {
+        self.cache = NonZeroUsize::new(capacity).map(|capacity| Arc::new(StateCache::new(capacity, A::clone)));
+        self
+    }
 }
 
 impl<A: Aggregate, S: EventStore> Repository<A, S> {
-    /// A repository over `store`.
+    /// A repository over `store`, without a cache.
     pub fn new(store: S) -> Self {
-        Repository { store, max_attempts: DEFAULT_MAX_ATTEMPTS, aggregate: PhantomData }
+        Repository { store, max_attempts: DEFAULT_MAX_ATTEMPTS, cache: None }
     }
 
     /// Sets how many times a command runs before conflicts make it give up
@@ -127,7 +179,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// newer release, is ignored and kept.
     pub async fn load(&self, stream_id: &str) -> Result<Loaded<A>, Error> {
         self.observe_load(stream_id, async {
-            let (loaded, stale_snapshot) = self.load_range(stream_id, StreamRange::all()).await?;
+            let (loaded, stale_snapshot) = self.load_range(stream_id, None).await?;
             if stale_snapshot && loaded.version > 0 {
                 // Best effort: the next snapshot interval retries a failed write.
                 if let Err(error) = self.save_snapshot(stream_id, loaded.version, &loaded.state).await {
@@ -142,8 +194,8 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// Loads the state as it was right after event `version`;
     /// [`Error::VersionNotReached`] when the stream ends before it.
     pub async fn load_at_version(&self, stream_id: &str, version: u64) -> Result<Loaded<A>, Error> {
-        let range = StreamRange::all().up_to_version(version);
-        let loaded = self.observe_load(stream_id, async { Ok(self.load_range(stream_id, range).await?.0) }).await?;
+        let loaded =
+            self.observe_load(stream_id, async { Ok(self.load_range(stream_id, Some(version)).await?.0) }).await?;
         if loaded.version < version {
             return Err(Error::VersionNotReached { stream_id: stream_id.to_owned(), version, head: loaded.version });
         }
@@ -191,57 +243,55 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         Ok(loaded)
     }
 
-    /// Folds the events in `range` onto the latest usable snapshot; also
-    /// tells whether a snapshot exists that could not be used.
-    async fn load_range(&self, stream_id: &str, range: StreamRange) -> Result<(Loaded<A>, bool), Error> {
+    /// Folds the events up to `up_to_version` onto the latest usable
+    /// snapshot; also tells whether a snapshot exists that could not be
+    /// used.
+    async fn load_range(&self, stream_id: &str, up_to_version: Option<u64>) -> Result<(Loaded<A>, bool), Error> {
         // Refused here too, whatever the store checks.
         validate_stream_id(stream_id)?;
-        let (start, stale_snapshot) = match self.snapshot_in(stream_id, range).await? {
-            SnapshotLookup::Usable(loaded) => (loaded, false),
-            SnapshotLookup::Stale => (Loaded { state: A::default(), version: 0, snapshot_version: None }, true),
-            SnapshotLookup::None => (Loaded { state: A::default(), version: 0, snapshot_version: None }, false),
-        };
-        let events =
-            self.store.read_stream_events(stream_id, StreamRange { after_version: start.version, ..range }).await?;
-        Ok((fold(stream_id, start, events)?, stale_snapshot))
-    }
-
-    /// The stream's snapshot if it is within `range`, at the current schema
-    /// version and fingerprint, and decodes. Anything else is ignored: events are the truth.
-    async fn snapshot_in(&self, stream_id: &str, range: StreamRange) -> Result<SnapshotLookup<A>, Error> {
+        let range = StreamRange { up_to_version, ..StreamRange::all() };
+        let empty = || Loaded { state: A::default(), version: 0, snapshot_version: None };
         if A::SNAPSHOT_EVERY == 0 {
-            return Ok(SnapshotLookup::None);
+            let events = self.store.read_stream_events(stream_id, range).await?;
+            return Ok((fold(stream_id, empty(), events)?, false));
         }
-        let Some(snapshot) = self.store.load_snapshot(stream_id).await? else {
-            return Ok(SnapshotLookup::None);
-        };
-        if range.up_to_version.is_some_and(|v| snapshot.version > v) {
-            return Ok(SnapshotLookup::None);
-        }
+        // One read for both where the store can, so that a snapshot costs
+        // no extra round trip.
+        let SnapshotAndEvents { snapshot, events } =
+            self.store.read_snapshot_and_events(stream_id, range, A::SNAPSHOT_VERSION).await?;
+        let Some(snapshot) = snapshot else { return Ok((fold(stream_id, empty(), events)?, false)) };
+        // Written by a newer release: replay, but leave it in place.
         if snapshot.schema_version > A::SNAPSHOT_VERSION {
-            // Written by a newer release: replay, but leave it in place.
-            return Ok(SnapshotLookup::None);
+            return Ok((fold(stream_id, empty(), events)?, false));
         }
-        if snapshot.schema_version < A::SNAPSHOT_VERSION || snapshot.fingerprint != A::SNAPSHOT_FINGERPRINT {
-            return Ok(SnapshotLookup::Stale);
+        if snapshot.schema_version < A::SNAPSHOT_VERSION {
+            return Ok((fold(stream_id, empty(), events)?, true));
         }
-        Ok(match serde_json::from_value(snapshot.state) {
-            Ok(state) => SnapshotLookup::Usable(Loaded {
-                state,
-                version: snapshot.version,
-                snapshot_version: Some(snapshot.version),
-            }),
+        // At the current schema version, the events read start after the
+        // snapshot: one that cannot be used needs them all.
+        if snapshot.fingerprint != A::SNAPSHOT_FINGERPRINT {
+            let events = self.store.read_stream_events(stream_id, range).await?;
+            return Ok((fold(stream_id, empty(), events)?, true));
+        }
+        match serde_json::from_value(snapshot.state) {
+            Ok(state) => {
+                let start = Loaded { state, version: snapshot.version, snapshot_version: Some(snapshot.version) };
+                Ok((fold(stream_id, start, events)?, false))
+            }
             Err(error) => {
                 warn!(error = %error, "the snapshot does not decode; replaying the stream from its first event");
-                SnapshotLookup::Stale
+                let events = self.store.read_stream_events(stream_id, range).await?;
+                Ok((fold(stream_id, empty(), events)?, true))
             }
-        })
+        }
     }
 
     /// Runs `command` against the current state and appends the events it
     /// returns, expecting the version it was loaded at. On a concurrency
     /// conflict it reloads and runs the command again, up to the
-    /// repository's maximum number of attempts.
+    /// repository's maximum number of attempts. With a
+    /// [cache](Self::with_cache), a cached state takes the place of the
+    /// first load.
     ///
     /// A command may therefore run more than once: keep it a decision over
     /// the state, and leave effects on the world (emails, payments) to
@@ -375,6 +425,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         metadata: &Metadata,
         mut command: impl Decide<A, E>,
     ) -> Result<Committed<A>, ExecuteError<E>> {
+        let mut cached = self.cache.as_ref().and_then(|cache| cache.get(stream_id));
+        // A run on a cached state that fell behind the stream is not an
+        // attempt of its own.
+        let mut max_attempts = self.max_attempts;
         let mut attempt = 0;
         loop {
             if let Some(command_id) = &metadata.command_id {
@@ -385,8 +439,22 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             attempt += 1;
             // The `execute` span, which `run_command` runs this in.
             Span::current().record("attempts", attempt);
-            let loaded = self.load(stream_id).await?;
-            let events = command.decide(&loaded.state).await.map_err(ExecuteError::Rejected)?;
+            let from_cache = cached.is_some();
+            let loaded = match cached.take() {
+                Some((version, state)) => Loaded { state, version, snapshot_version: None },
+                None => self.load(stream_id).await?,
+            };
+            let events = match command.decide(&loaded.state).await {
+                Ok(events) => events,
+                // The cached state may be behind the stream: only the
+                // current one can reject the command.
+                Err(_) if from_cache => {
+                    self.forget(stream_id);
+                    max_attempts = max_attempts.saturating_add(1);
+                    continue;
+                }
+                Err(rejected) => return Err(ExecuteError::Rejected(rejected)),
+            };
             let encoded = events
                 .iter()
                 .map(Event::encode)
@@ -397,6 +465,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 Ok(appended) => {
                     let mut state = loaded.state;
                     events.iter().for_each(|e| state.apply(e));
+                    if let Some(cache) = &self.cache {
+                        cache.put(stream_id, appended.stream_version, &state);
+                    }
                     let snapshot =
                         self.snapshot_after(stream_id, loaded.version, appended.stream_version, &state).await;
                     return Ok(Committed {
@@ -408,20 +479,35 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                         snapshot,
                     });
                 }
-                Err(StoreError::Conflict { expected, actual, .. }) if attempt < self.max_attempts => {
-                    warn!(attempt, %expected, actual, "another writer changed the stream; retrying the command");
-                    telemetry::retry(A::TYPE);
-                    continue;
+                Err(e) => {
+                    // The stream moved on, or whether the events were
+                    // appended is unknown: the cached state may be behind.
+                    self.forget(stream_id);
+                    match e {
+                        StoreError::Conflict { .. } if from_cache => max_attempts = max_attempts.saturating_add(1),
+                        StoreError::Conflict { expected, actual, .. } if attempt < max_attempts => {
+                            warn!(attempt, %expected, actual, "another writer changed the stream; retrying the command");
+                            telemetry::retry(A::TYPE);
+                        }
+                        // The same command committed meanwhile: the next
+                        // round returns that commit.
+                        StoreError::DuplicateCommand { .. } => {}
+                        StoreError::Conflict { expected, actual, .. } => {
+                            let stream_id = stream_id.to_owned();
+                            let attempts = attempt;
+                            return Err(Error::RetriesExhausted { stream_id, attempts, expected, actual }.into());
+                        }
+                        e => return Err(Error::Store(e).into()),
+                    }
                 }
-                // The same command committed meanwhile: the next round
-                // returns that commit.
-                Err(StoreError::DuplicateCommand { .. }) => continue,
-                Err(StoreError::Conflict { expected, actual, .. }) => {
-                    let stream_id = stream_id.to_owned();
-                    return Err(Error::RetriesExhausted { stream_id, attempts: attempt, expected, actual }.into());
-                }
-                Err(e) => return Err(Error::Store(e).into()),
             }
+        }
+    }
+
+    /// Drops the cached state of `stream_id`, if any.
+    fn forget(&self, stream_id: &str) {
+        if let Some(cache) = &self.cache {
+            cache.evict(stream_id);
         }
     }
 
@@ -541,14 +627,6 @@ where
     fn decide(&mut self, state: &A) -> impl Future<Output = Result<Vec<A::Event>, E>> {
         (self.0)(state.clone())
     }
-}
-
-enum SnapshotLookup<A> {
-    None,
-    Usable(Loaded<A>),
-    /// A snapshot exists but has another schema version or fingerprint, or
-    /// does not decode.
-    Stale,
 }
 
 /// Applies a stream's events, given with their versions, to a starting

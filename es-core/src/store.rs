@@ -164,6 +164,19 @@ pub struct Snapshot {
     pub state: Value,
 }
 
+/// A stream's snapshot and the events that follow it, as read by
+/// [`EventStore::read_snapshot_and_events`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SnapshotAndEvents {
+    /// The stream's snapshot, if it has one within the range read (at any
+    /// schema version).
+    pub snapshot: Option<Snapshot>,
+    /// The events of the range, in version order: those after the
+    /// snapshot when it has the schema version asked for, all of them
+    /// otherwise.
+    pub events: Vec<(u64, EncodedEvent)>,
+}
+
 /// The outcome of a successful append.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Appended {
@@ -271,6 +284,33 @@ pub trait EventStore: Send + Sync {
     /// Loads the stream's latest snapshot.
     fn load_snapshot(&self, stream_id: &str) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send;
 
+    /// Reads what loading an aggregate from its snapshot needs: the
+    /// stream's latest snapshot unless it is past `range.up_to_version`,
+    /// and the events of `range` after it when it has schema version
+    /// `schema_version` (after the start of `range` otherwise).
+    ///
+    /// The default calls [`load_snapshot`](Self::load_snapshot), then
+    /// [`read_stream_events`](Self::read_stream_events); a backend that can
+    /// read both at once overrides it. The repository loads aggregates that
+    /// take snapshots through it.
+    fn read_snapshot_and_events(
+        &self,
+        stream_id: &str,
+        range: StreamRange,
+        schema_version: u32,
+    ) -> impl Future<Output = Result<SnapshotAndEvents, StoreError>> + Send {
+        async move {
+            let snapshot =
+                self.load_snapshot(stream_id).await?.filter(|s| range.up_to_version.is_none_or(|v| s.version <= v));
+            let after = snapshot
+                .as_ref()
+                .filter(|s| s.schema_version == schema_version)
+                .map_or(range.after_version, |s| s.version.max(range.after_version));
+            let events = self.read_stream_events(stream_id, StreamRange { after_version: after, ..range }).await?;
+            Ok(SnapshotAndEvents { snapshot, events })
+        }
+    }
+
     /// The events that the command with id `command_id` (see
     /// [`Metadata::command_id`]) appended to `stream_id`, if it was
     /// committed there. A store refuses a second append with the same
@@ -346,6 +386,15 @@ macro_rules! forward_event_store {
                 stream_id: &str,
             ) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send {
                 (**self).load_snapshot(stream_id)
+            }
+
+            fn read_snapshot_and_events(
+                &self,
+                stream_id: &str,
+                range: StreamRange,
+                schema_version: u32,
+            ) -> impl Future<Output = Result<SnapshotAndEvents, StoreError>> + Send {
+                (**self).read_snapshot_and_events(stream_id, range, schema_version)
             }
 
             fn read_categories(

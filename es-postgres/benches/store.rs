@@ -2,20 +2,32 @@
 //! tokio-postgres doing the same round trips on the same table.
 //!
 //! Each workload runs on fresh, empty schemas (one for es-postgres, one for
-//! the raw driver, both created by `migrate`) and prints one JSON line:
-//! `{"workload":"W1","unit":"events/s","es":…,"raw":…,"ratio":…}` where
-//! `ratio` is es/raw for throughput and raw/es for latency (higher is better).
+//! the raw driver, both created by `migrate`) and prints JSON lines such as
+//! `{"workload":"W1","unit":"events/s","es":…,"raw":…,"ratio":…,"cache":false}`
+//! where `ratio` is es/raw for throughput and raw/es for latency (higher is
+//! better), and `cache` tells whether the repository kept states.
 //!
-//! Set `DATABASE_URL` to choose the server and `ES_BENCH_SCALE` (default 1)
-//! to shrink the workloads while iterating, e.g. `ES_BENCH_SCALE=0.1`.
+//! - W1, W1b: commands (load, append) with 1 and 8 clients, with the
+//!   repository's cache off and on; W1b with a projection runner waiting,
+//!   and a `W1b-notify` line: appends that notify it against appends that
+//!   do not.
+//! - W2: appends of 1,000 events.
+//! - W3: loading a 10,000-event stream, then from a snapshot.
+//! - W4: a projection catching up.
+//! - W5: a projection rebuilt over 1,000,000 events.
+//! - W6: commands on a 10,000-event stream with a snapshot near its head.
+//!
+//! Set `DATABASE_URL` to choose the server, `ES_BENCH_ONLY` to run some
+//! workloads (`ES_BENCH_ONLY=W1,W6`) and `ES_BENCH_SCALE` (default 1) to
+//! shrink them while iterating, e.g. `ES_BENCH_SCALE=0.1`.
 
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 use es_core::projection::Envelope;
 use es_core::{
-    Aggregate, DecodeError, EncodedEvent, Event, EventStore, ExpectedVersion, Metadata, RecordedEvent, Repository,
-    StreamRange,
+    Aggregate, Categories, DecodeError, EncodedEvent, Event, EventStore, ExpectedVersion, Metadata, RecordedEvent,
+    Repository, StreamRange,
 };
 use es_postgres::tokio_postgres::types::{Json, ToSql};
 use es_postgres::tokio_postgres::{self, Client, NoTls};
@@ -138,18 +150,25 @@ impl Bench {
     /// A migrated, empty store in a schema of its own.
     async fn fresh(&mut self, name: &str, pool_size: usize) -> Result<PgEventStore, BoxError> {
         let schema = format!("es_bench_{}_{name}", std::process::id());
-        // The raw driver runs without TLS (NoTls): so does the store, or the
-        // ratio would measure encryption.
-        let store = PgEventStore::builder(self.config.clone())
-            .ssl_mode(PgSslMode::Disable)
-            .schema(&schema)
-            .pool_size(pool_size)
-            .build()?;
+        let store = self.store(&schema, pool_size, true)?;
         let client = self.raw().await?;
         client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await?;
         store.migrate().await?;
         self.schemas.push(schema);
         Ok(store)
+    }
+
+    /// A store on `schema`, which notifies projection runners of appends
+    /// or not.
+    fn store(&self, schema: &str, pool_size: usize, notify: bool) -> Result<PgEventStore, BoxError> {
+        // The raw driver runs without TLS (NoTls): so does the store, or the
+        // ratio would measure encryption.
+        Ok(PgEventStore::builder(self.config.clone())
+            .ssl_mode(PgSslMode::Disable)
+            .schema(schema)
+            .pool_size(pool_size)
+            .notify_appends(notify)
+            .build()?)
     }
 
     async fn raw(&self) -> Result<Client, BoxError> {
@@ -205,11 +224,32 @@ fn fold_rows(rows: &[tokio_postgres::Row]) -> Result<(Account, i64), BoxError> {
 // ---------------------------------------------------------------------------
 // W1 / W1b: one command per transaction (load the stream, append one event).
 
-/// Runs the W1 commands of `accounts` through the repository.
-async fn w1_es(store: PgEventStore, accounts: std::ops::Range<usize>, events: usize) -> Result<(), BoxError> {
+/// The states a W1 repository keeps: more than one client's accounts of a
+/// round.
+const W1_CACHE: usize = 4096;
+
+/// One way of running W1's commands.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Side {
+    /// The repository, with or without its cache, on a store that notifies
+    /// projection runners of appends or not.
+    Es { cache: bool, notify: bool },
+    /// Plain tokio-postgres.
+    Raw,
+}
+
+/// Runs the W1 commands of `accounts` through a repository.
+async fn w1_es(
+    store: PgEventStore,
+    cache: bool,
+    prefix: String,
+    accounts: std::ops::Range<usize>,
+    events: usize,
+) -> Result<(), BoxError> {
     let repository = Repository::<Account, _>::new(store);
+    let repository = if cache { repository.with_cache(W1_CACHE) } else { repository };
     for account in accounts {
-        let id = format!("account-{account}");
+        let id = format!("{prefix}-{account}");
         for _ in 0..events {
             repository.execute(&id, Account::next).await?;
         }
@@ -256,64 +296,134 @@ async fn w1_raw(
     Ok(client)
 }
 
+/// A projection of events no workload writes: a runner that waits for
+/// notifications, as a deployment's runners do.
+struct Idle;
+
+impl PgProjection for Idle {
+    type Event = AccountEvent;
+
+    fn name(&self) -> &str {
+        "idle"
+    }
+
+    fn categories(&self) -> Categories {
+        Categories::only(["none"])
+    }
+
+    async fn handle(&mut self, _: &PgTransaction<'_>, _: &AccountEvent, _: &RecordedEvent) -> Result<(), BoxError> {
+        Ok(())
+    }
+
+    async fn reset(&mut self, _: &PgTransaction<'_>) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
 async fn w1(bench: &mut Bench, workload: &str, clients: usize) -> Result<(), BoxError> {
     let accounts = bench.scaled(10_000);
     let events_per_account = 10;
     let total = accounts * events_per_account;
     let rounds = 10.min(accounts);
+    let mut sides = vec![Side::Es { cache: false, notify: true }, Side::Es { cache: true, notify: true }, Side::Raw];
+    if clients > 1 {
+        sides.push(Side::Es { cache: false, notify: false });
+    }
     println!(
         "{workload}: {accounts} accounts x {events_per_account} events (Opened + {} Deposited), \
-         one command (load + append with Exact) per transaction, {clients} client(s) on disjoint streams; \
-         es and raw alternate in {rounds} rounds",
-        events_per_account - 1
+         one command (load + append with Exact) per transaction, {clients} client(s) on disjoint streams{}; \
+         {sides:?} take turns in {rounds} rounds",
+        events_per_account - 1,
+        if clients > 1 { ", a projection runner waiting" } else { "" }
     );
     let raw_store = bench.fresh(&format!("{}_raw", workload.to_lowercase()), 1).await?;
     let raw_schema = raw_store.schema().to_owned();
-    let store = bench.fresh(&format!("{}_es", workload.to_lowercase()), clients).await?;
+    let notifying = bench.fresh(&format!("{}_es", workload.to_lowercase()), clients).await?;
+    let silent = bench.store(notifying.schema(), clients, false)?;
+    let stores = [notifying.clone(), silent.clone()];
     // Open every connection before the clock starts, on both sides.
-    let warm: Vec<_> = (0..clients).map(|_| store.pool().get()).collect();
-    for connection in warm {
-        drop(connection.await?);
+    for store in &stores {
+        let warm: Vec<_> = (0..clients).map(|_| store.pool().get()).collect();
+        for connection in warm {
+            drop(connection.await?);
+        }
     }
     let mut raw_clients = Vec::new();
     for _ in 0..clients {
         raw_clients.push(bench.raw().await?);
     }
+    // With several clients, a projection runner waits for the appends'
+    // notifications (for events of another category: its work is being
+    // woken), so that the cost of waking it is measured.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    // The runner has a pool of its own, as in a projection worker: its
+    // reads do not queue for the writers' connections.
+    let mut waiting = PgProjectionRunner::new(bench.store(notifying.schema(), 2, true)?, Idle);
+    let runner = tokio::spawn(async move {
+        if clients == 1 {
+            return Ok(());
+        }
+        waiting.run(async { stopped.await.unwrap_or(()) }).await
+    });
 
-    let (mut es_time, mut raw_time) = (Duration::ZERO, Duration::ZERO);
+    let mut times = vec![Duration::ZERO; sides.len()];
     for round in 0..rounds {
         let round_accounts = (accounts * round / rounds)..(accounts * (round + 1) / rounds);
         let n = round_accounts.len();
         let slices: Vec<std::ops::Range<usize>> = (0..clients)
             .map(|c| (round_accounts.start + n * c / clients)..(round_accounts.start + n * (c + 1) / clients))
             .collect();
-        for side in [round % 2, 1 - round % 2] {
+        // Each side goes first in turn, so that none gets a quieter machine.
+        for turn in 0..sides.len() {
+            let i = (round + turn) % sides.len();
             let started = Instant::now();
-            if side == 0 {
-                let tasks: Vec<_> = slices
-                    .iter()
-                    .map(|slice| tokio::spawn(w1_es(store.clone(), slice.clone(), events_per_account)))
-                    .collect();
-                for task in tasks {
-                    task.await??;
+            match sides[i] {
+                Side::Es { cache, notify } => {
+                    let store = if notify { &notifying } else { &silent };
+                    let tasks: Vec<_> = slices
+                        .iter()
+                        .map(|slice| {
+                            let prefix = format!("account-{i}");
+                            tokio::spawn(w1_es(store.clone(), cache, prefix, slice.clone(), events_per_account))
+                        })
+                        .collect();
+                    for task in tasks {
+                        task.await??;
+                    }
                 }
-                es_time += started.elapsed();
-            } else {
-                let tasks: Vec<_> = std::mem::take(&mut raw_clients)
-                    .into_iter()
-                    .zip(&slices)
-                    .map(|(client, slice)| {
-                        tokio::spawn(w1_raw(client, raw_schema.clone(), slice.clone(), events_per_account))
-                    })
-                    .collect();
-                for task in tasks {
-                    raw_clients.push(task.await??);
+                Side::Raw => {
+                    let tasks: Vec<_> = std::mem::take(&mut raw_clients)
+                        .into_iter()
+                        .zip(&slices)
+                        .map(|(client, slice)| {
+                            tokio::spawn(w1_raw(client, raw_schema.clone(), slice.clone(), events_per_account))
+                        })
+                        .collect();
+                    for task in tasks {
+                        raw_clients.push(task.await??);
+                    }
                 }
-                raw_time += started.elapsed();
             }
+            times[i] += started.elapsed();
         }
     }
-    report(workload, "events/s", per_second(total, es_time), per_second(total, raw_time), true, "");
+    let _ = stop.send(());
+    runner.await??;
+
+    let rate = |side: Side| sides.iter().position(|s| *s == side).map(|i| per_second(total, times[i]));
+    let raw = rate(Side::Raw).unwrap_or(f64::NAN);
+    for cache in [false, true] {
+        let es = rate(Side::Es { cache, notify: true }).unwrap_or(f64::NAN);
+        report(workload, "events/s", es, raw, true, &format!(",\"cache\":{cache}"));
+    }
+    if let Some(without) = rate(Side::Es { cache: false, notify: false }) {
+        let with = rate(Side::Es { cache: false, notify: true }).unwrap_or(f64::NAN);
+        println!(
+            "{{\"workload\":\"{workload}-notify\",\"unit\":\"events/s\",\"cache\":false,\"notify\":{with:.2},\
+             \"no_notify\":{without:.2},\"ratio\":{:.3}}}",
+            with / without
+        );
+    }
     Ok(())
 }
 
@@ -393,6 +503,18 @@ async fn w2(bench: &mut Bench) -> Result<(), BoxError> {
 // ---------------------------------------------------------------------------
 // W3: load one 10,000-event stream and fold it.
 
+/// Appends an account of `length` events to `stream`, in appends of 1,000.
+async fn fill(store: &PgEventStore, stream: &str, length: usize) -> Result<(), BoxError> {
+    let mut events = vec![AccountEvent::Opened(Opened { owner: "bench".into() })];
+    events.extend(deposits(length - 1));
+    for (i, chunk) in events.chunks(1000).enumerate() {
+        let encoded: Vec<EncodedEvent> = chunk.iter().map(Event::encode).collect::<Result<_, _>>()?;
+        let expected = ExpectedVersion::Exact((i * 1000) as u64);
+        store.append(Account::TYPE, stream, expected, encoded, &Metadata::default()).await?;
+    }
+    Ok(())
+}
+
 async fn w3(bench: &mut Bench) -> Result<(), BoxError> {
     let length = bench.scaled(10_000).max(20);
     let runs = 20;
@@ -401,13 +523,7 @@ async fn w3(bench: &mut Bench) -> Result<(), BoxError> {
 
     let store = bench.fresh("w3", 2).await?;
     let stream = "account-w3";
-    let mut events = vec![AccountEvent::Opened(Opened { owner: "bench".into() })];
-    events.extend(deposits(length - 1));
-    for (i, chunk) in events.chunks(1000).enumerate() {
-        let encoded: Vec<EncodedEvent> = chunk.iter().map(Event::encode).collect::<Result<_, _>>()?;
-        let expected = ExpectedVersion::Exact((i * 1000) as u64);
-        store.append(Account::TYPE, stream, expected, encoded, &Metadata::default()).await?;
-    }
+    fill(&store, stream, length).await?;
     let expected_balance: i64 = (0..length as i64 - 1).sum();
 
     let client = bench.raw().await?;
@@ -516,6 +632,104 @@ async fn w3(bench: &mut Bench) -> Result<(), BoxError> {
          ratio {:.3} against raw",
         raw / narrow
     );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// W6: one command on a long stream with a snapshot near its head.
+
+/// The raw pattern in two round trips: one statement reads the snapshot and
+/// the events after it, the state is decoded and folded, one INSERT
+/// appends the next event.
+async fn w6_raw(client: &Client, schema: &str, stream: &str, commands: usize) -> Result<(), BoxError> {
+    let read = client
+        .prepare(&format!(
+            "WITH s AS (SELECT version, state FROM \"{schema}\".snapshots WHERE stream_id = $1) \
+             SELECT version, state, NULL::int8, NULL::text, NULL::jsonb FROM s \
+             UNION ALL \
+             (SELECT NULL, NULL, version, event_name, payload FROM \"{schema}\".events \
+              WHERE stream_id = $1 AND version > coalesce((SELECT version FROM s), 0) ORDER BY version)"
+        ))
+        .await?;
+    let insert = client
+        .prepare(&format!(
+            "INSERT INTO \"{schema}\".events (aggregate_type, stream_id, version, event_name, event_version, payload, metadata) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ))
+        .await?;
+    let metadata = serde_json::json!({});
+    for _ in 0..commands {
+        let (mut state, mut version) = (Account::default(), 0_i64);
+        for row in client.query(&read, &[&stream]).await? {
+            if let Some(at) = row.try_get::<_, Option<i64>>(0)? {
+                state = row.try_get::<_, Json<Account>>(1)?.0;
+                version = at;
+                continue;
+            }
+            version = row.try_get(2)?;
+            let event = match row.try_get::<_, &str>(3)? {
+                "Opened" => AccountEvent::Opened(row.try_get::<_, Json<Opened>>(4)?.0),
+                _ => AccountEvent::Deposited(row.try_get::<_, Json<Deposited>>(4)?.0),
+            };
+            state.fold(&event);
+        }
+        let Ok(new) = state.next();
+        for event in new {
+            version += 1;
+            let payload = event.encode()?;
+            let params: [&(dyn ToSql + Sync); 7] =
+                [&"account", &stream, &version, &payload.name, &1_i32, &payload.payload, &metadata];
+            client.execute(&insert, &params).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn w6(bench: &mut Bench) -> Result<(), BoxError> {
+    // The scale sets the number of commands only: the stream's length is
+    // what the workload is about.
+    let length = 10_000;
+    let snapshot_at = length - 10;
+    let rounds = 10;
+    let commands = bench.scaled(1000).div_ceil(rounds) * rounds;
+    println!(
+        "W6: {commands} commands, one at a time, on a {length}-event stream with a snapshot at {snapshot_at}, \
+         no cache; raw: one statement for snapshot and newer events, one INSERT; the two alternate in {rounds} rounds"
+    );
+    let store = bench.fresh("w6_es", 1).await?;
+    let raw_store = bench.fresh("w6_raw", 1).await?;
+    let stream = "account-w6";
+    for store in [&store, &raw_store] {
+        fill(store, stream, length).await?;
+        let repository = Repository::<SnapshottedAccount, _>::new(store.clone());
+        let past = repository.load_at_version(stream, snapshot_at as u64).await?;
+        repository.save_snapshot(stream, past.version, &past.state).await?;
+    }
+    let repository = Repository::<SnapshottedAccount, _>::new(store.clone());
+    let client = bench.raw().await?;
+    let (mut es_time, mut raw_time) = (Duration::ZERO, Duration::ZERO);
+    for round in 0..rounds {
+        for es_turn in [round % 2 == 0, round % 2 == 1] {
+            let started = Instant::now();
+            if es_turn {
+                for _ in 0..commands / rounds {
+                    repository.execute(stream, |a| a.0.next()).await?;
+                }
+                es_time += started.elapsed();
+            } else {
+                w6_raw(&client, raw_store.schema(), stream, commands / rounds).await?;
+                raw_time += started.elapsed();
+            }
+        }
+    }
+    let loaded = repository.load(stream).await?;
+    let raw_loaded = Repository::<SnapshottedAccount, _>::new(raw_store.clone()).load(stream).await?;
+    if (loaded.version, loaded.state.0.balance) != (raw_loaded.version, raw_loaded.state.0.balance)
+        || loaded.version as usize != length + commands
+    {
+        return Err("W6: the repository and the raw pattern disagree".into());
+    }
+    report("W6", "commands/s", per_second(commands, es_time), per_second(commands, raw_time), true, ",\"cache\":false");
     Ok(())
 }
 
@@ -874,6 +1088,9 @@ async fn run() -> Result<(), BoxError> {
         }
         if wanted("W3") {
             w3(&mut bench).await?;
+        }
+        if wanted("W6") {
+            w6(&mut bench).await?;
         }
         if wanted("W4") {
             w4(&mut bench).await?;

@@ -73,8 +73,10 @@ pub(crate) struct Append<'a> {
     pub(crate) metadata: &'a Metadata,
 }
 
-/// Appends on `session`, notifying `channel` so that projection runners
-/// wake once the append commits. The stream id is already validated.
+/// Appends on `session`; inside the caller's transaction, notifies
+/// `channel` so that projection runners wake once it commits (on a pooled
+/// connection the store's notifier does, for many appends at once). The
+/// stream id is already validated.
 pub(crate) async fn append<S: Session>(
     session: &S,
     sql: &Statements,
@@ -110,27 +112,24 @@ pub(crate) async fn append<S: Session>(
         }
         _ => vec![&stream_id, &aggregate_type, &expected_sql, &names, &versions, &payloads, &metadata_sql, &command_id],
     };
-    let notify = session.prepare("SELECT pg_notify($1, '')").await.map_err(store_error)?;
     let client = session.client();
     let mut collisions = 0;
     let conflict = |actual| StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual };
     let rows = loop {
-        // The notification is pipelined behind the append. On a pooled
-        // connection it is a transaction of its own: it wakes projection
-        // runners after the append commits, costs no round trip, and keeps
-        // the lock that NOTIFY takes at commit away from the append's WAL
-        // flush. In the caller's transaction it is sent at its commit.
-        let (appended, _) = if S::IN_TRANSACTION {
-            let (savepoint, appended, notified) = futures_util::future::join3(
+        // In the caller's transaction the notification is pipelined behind
+        // the append and sent at its commit.
+        let appended = if S::IN_TRANSACTION {
+            let notify = session.prepare("SELECT pg_notify($1, '')").await.map_err(store_error)?;
+            let (savepoint, appended, _) = futures_util::future::join3(
                 client.batch_execute("SAVEPOINT es_append"),
                 client.query(&statement, &params),
                 client.execute(&notify, &[&channel]),
             )
             .await;
             savepoint.map_err(store_error)?;
-            (appended, notified)
+            appended
         } else {
-            futures_util::future::join(client.query(&statement, &params), client.execute(&notify, &[&channel])).await
+            client.query(&statement, &params).await
         };
         let collided =
             |e: &Error| is_unique_violation(e, UNIQUE_COMMAND) || is_unique_violation(e, UNIQUE_STREAM_VERSION);

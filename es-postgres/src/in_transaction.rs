@@ -116,7 +116,7 @@ impl EventStore for PgStoreInTransaction<'_> {
     async fn read_stream(&self, stream_id: &str, range: StreamRange) -> Result<Vec<RecordedEvent>, StoreError> {
         validate_stream_id(stream_id)?;
         let sql = &self.store.sql().read_stream;
-        query_stream(self.tx, sql, stream_id, range, |row| row::stream_event(row, stream_id.to_owned())).await
+        query_stream(self.tx, sql, stream_id, range, &[], |row| row::stream_event(row, stream_id.to_owned())).await
     }
 
     async fn read_stream_events(
@@ -126,7 +126,7 @@ impl EventStore for PgStoreInTransaction<'_> {
     ) -> Result<Vec<(u64, EncodedEvent)>, StoreError> {
         validate_stream_id(stream_id)?;
         let sql = &self.store.sql().read_stream_events;
-        query_stream(self.tx, sql, stream_id, range, |row| row::versioned_event(stream_id, row)).await
+        query_stream(self.tx, sql, stream_id, range, &[], |row| row::versioned_event(stream_id, row, 0)).await
     }
 
     async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {

@@ -99,6 +99,7 @@ mod in_transaction;
 mod keys;
 mod listen;
 mod migrate;
+mod notify;
 mod outbox;
 mod partition;
 mod projection;

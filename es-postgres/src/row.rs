@@ -101,11 +101,12 @@ pub(crate) fn parked(row: &Row) -> Result<ParkedEvent, StoreError> {
     })
 }
 
-/// Decodes a row of `sql/read_stream_events.sql`.
-pub(crate) fn versioned_event(stream_id: &str, row: &Row) -> Result<(u64, EncodedEvent), StoreError> {
-    let col = |column| Column { row, stream_id, version: 0, column };
+/// Decodes a row of `sql/read_stream_events.sql`, whose columns start at
+/// `first`.
+pub(crate) fn versioned_event(stream_id: &str, row: &Row, first: usize) -> Result<(u64, EncodedEvent), StoreError> {
+    let col = |column| Column { row, stream_id, version: 0, column: first + column };
     let version = col(0).u64("version")?;
-    let col = |column| Column { row, stream_id, version, column };
+    let col = |column| Column { row, stream_id, version, column: first + column };
     let event_version: i32 = col(2).get("event_version")?;
     let event_version = u32::try_from(event_version)
         .map_err(|e| corrupt(stream_id, version, "event_version", format!("{event_version}: {e}")))?;
@@ -113,6 +114,26 @@ pub(crate) fn versioned_event(stream_id: &str, row: &Row) -> Result<(u64, Encode
         version,
         EncodedEvent { name: col(1).get("event_name")?, version: event_version, payload: col(3).get("payload")? },
     ))
+}
+
+/// Where the event columns of `sql/read_snapshot_and_events.sql` start,
+/// after those of the snapshot.
+const TAIL_EVENT: usize = 5;
+
+/// A row of `sql/read_snapshot_and_events.sql`.
+pub(crate) enum SnapshotOrEvent {
+    Snapshot(Snapshot),
+    Event((u64, EncodedEvent)),
+}
+
+/// Decodes a row of `sql/read_snapshot_and_events.sql`: an event row has
+/// its version, the snapshot row NULL there.
+pub(crate) fn snapshot_or_event(stream_id: &str, row: &Row) -> Result<SnapshotOrEvent, StoreError> {
+    let is_event = row.try_get::<_, Option<i64>>(TAIL_EVENT).map_err(|e| corrupt(stream_id, 0, "version", e))?;
+    Ok(match is_event {
+        Some(_) => SnapshotOrEvent::Event(versioned_event(stream_id, row, TAIL_EVENT)?),
+        None => SnapshotOrEvent::Snapshot(snapshot(stream_id, row)?),
+    })
 }
 
 /// Decodes a row of `sql/load_snapshot.sql`.

@@ -116,6 +116,54 @@ async fn thirty_two_tasks_on_one_stream_lose_and_duplicate_nothing() {
     assert_eq!((loaded.state.increments, loaded.version), (committed.len() as u64, committed.len() as u64));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_two_tasks_through_two_caches_lose_and_overwrite_nothing() {
+    let store = common::fresh_store().await;
+    // Two repositories with caches of their own, as in two processes: each
+    // commits behind the other's cached states.
+    let repositories =
+        [(), ()].map(|_| Repository::<Counter, _>::new(store.clone()).with_cache(16).with_max_attempts(u32::MAX));
+    let tasks: Vec<_> = (0..32_u64)
+        .map(|task| {
+            let repository = repositories[task as usize % 2].clone();
+            tokio::spawn(async move {
+                let mut commits = Vec::new();
+                for k in 0..4_u64 {
+                    let by = 1 + task * 4 + k;
+                    let commit = repository.execute("counter-1", increment(by)).await.unwrap();
+                    assert_eq!(commit.events, [Incremented { by }]);
+                    commits.push((commit.version, by));
+                }
+                commits
+            })
+        })
+        .collect();
+    let mut committed = BTreeSet::new();
+    for task in tasks {
+        committed.extend(task.await.unwrap());
+    }
+
+    let stream = store.read_stream("counter-1", StreamRange::all()).await.unwrap();
+    let stored: BTreeSet<(u64, u64)> = stream
+        .iter()
+        .map(|e| (e.version, serde_json::from_value::<Incremented>(e.event.payload.clone()).unwrap().by))
+        .collect();
+    assert_eq!(stored.iter().map(|(v, _)| *v).collect::<Vec<_>>(), (1..=128).collect::<Vec<_>>(), "no gap");
+    assert_eq!(stored, committed, "every command at the version it reported, and nothing else");
+    let mut replayed = Counter::default();
+    stream.iter().for_each(|e| replayed.apply(&serde_json::from_value(e.event.payload.clone()).unwrap()));
+    for repository in &repositories {
+        // From the snapshot the commands took, and the events after it.
+        let loaded = repository.load("counter-1").await.unwrap();
+        let expected = (replayed.increments, replayed.value, replayed.increments);
+        assert_eq!((loaded.version, loaded.state.value, loaded.state.increments), expected);
+        // Whatever its cache holds, the next command runs on that state.
+        let next = repository.execute("counter-1", increment(0)).await.unwrap();
+        assert_eq!((next.version, next.state.value), (loaded.version + 1, replayed.value));
+        replayed = next.state;
+    }
+}
+
 #[tokio::test]
 async fn loads_start_from_the_latest_snapshot() {
     let repository = Repository::<Counter, _>::new(common::fresh_store().await);
