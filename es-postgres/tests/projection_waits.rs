@@ -13,6 +13,11 @@ use es_core::projection::WaitError;
 use es_core::{Event, EventStore, ExpectedVersion, Metadata, Position};
 use es_postgres::{PgEventStore, PgProjectionRunner};
 
+/// The two horizon tests hold transactions open in this database on
+/// purpose: one at a time, so that one's late commit does not hold the
+/// other's events back.
+static HORIZON_TESTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Reads the global order until the event at `wanted` comes back, for at
 /// most `limit`; whether it did.
 async fn delivered_within(store: &PgEventStore, wanted: Position, limit: Duration) -> bool {
@@ -62,6 +67,7 @@ async fn projection_waits_work_from_another_store_instance_and_on_a_standby() {
 /// database of the cluster does not delay new events here.
 #[tokio::test]
 async fn projection_horizon_ignores_transactions_of_other_databases() {
+    let _alone = HORIZON_TESTS.lock().await;
     let store = common::fresh_store_as_app_role().await;
     let other = common::other_database_client().await;
     let hold = tokio::spawn(async move {
@@ -101,6 +107,7 @@ async fn projection_horizon_ignores_transactions_of_other_databases() {
 /// never skipped.
 #[tokio::test]
 async fn projection_horizon_still_waits_for_late_commits_of_this_database() {
+    let _alone = HORIZON_TESTS.lock().await;
     let store = common::fresh_store_as_app_role().await;
     let mut slow = common::app_role_client().await;
     let tx = slow.transaction().await.unwrap();
