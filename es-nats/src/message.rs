@@ -1,9 +1,13 @@
 //! The NATS message for a recorded event.
 
-use async_nats::HeaderMap;
+use std::time::SystemTime;
+
+use async_nats::header::NATS_MESSAGE_ID;
 use async_nats::jetstream::message::PublishMessage;
-use es_core::RecordedEvent;
+use async_nats::{HeaderMap, HeaderName};
+use es_core::{Position, RecordedEvent};
 use es_postgres::OutboxMessage;
+use serde_json::Value;
 
 use crate::subject::{Prefix, header_value};
 
@@ -36,74 +40,123 @@ pub const CORRELATION_ID_HEADER: &str = "Es-Correlation-Id";
 /// it had one.
 pub const CAUSATION_ID_HEADER: &str = "Es-Causation-Id";
 
-/// What one event or outbox message is published as.
-pub(crate) struct Outgoing {
+/// What a publisher sends one message for.
+pub(crate) trait Outgoing {
     /// Messages with the same key are published in order, one after the
     /// other; others in parallel.
-    pub(crate) key: String,
-    pub(crate) subject: String,
-    pub(crate) message: PublishMessage,
+    fn key(&self) -> &str;
+    /// The subject under `prefix`.
+    fn subject(&self, prefix: &Prefix) -> String;
+    /// The message, with a message id that only this item of `store` (its
+    /// schema, as [`store_id`] writes it) has.
+    fn message(&self, store: &str) -> PublishMessage;
     /// What it is, for errors.
-    pub(crate) what: String,
+    fn what(&self) -> String;
 }
 
-/// The message for `event`: its payload as JSON, its envelope in headers,
-/// and a message id that only this store's event at this position has, so
-/// that JetStream drops a republish inside its duplicate window.
-pub(crate) fn outgoing(event: &RecordedEvent, prefix: &Prefix, store: &str) -> Outgoing {
-    let mut headers = HeaderMap::new();
-    headers.insert(EVENT_HEADER, header_value(&event.event.name));
-    headers.insert(SCHEMA_VERSION_HEADER, event.event.version.to_string());
-    headers.insert(AGGREGATE_TYPE_HEADER, header_value(&event.aggregate_type));
-    headers.insert(STREAM_HEADER, header_value(&event.stream_id));
-    headers.insert(VERSION_HEADER, event.version.to_string());
-    headers.insert(POSITION_HEADER, position(event));
-    headers.insert(RECORDED_AT_HEADER, humantime::format_rfc3339_micros(event.recorded_at).to_string());
-    if let Some(id) = &event.metadata.correlation_id {
-        headers.insert(CORRELATION_ID_HEADER, header_value(id));
+impl<T: Outgoing> Outgoing for &T {
+    fn key(&self) -> &str {
+        (**self).key()
     }
-    if let Some(id) = &event.metadata.causation_id {
-        headers.insert(CAUSATION_ID_HEADER, header_value(id));
+
+    fn subject(&self, prefix: &Prefix) -> String {
+        (**self).subject(prefix)
     }
-    let message = PublishMessage::build()
-        .payload(event.event.payload.to_string().into())
-        .headers(headers)
-        .message_id(message_id(store, event));
-    Outgoing {
-        key: event.stream_id.clone(),
-        subject: prefix.subject(&event.aggregate_type, &event.stream_id),
-        message,
-        what: format!("event {} of stream `{}`", event.version, event.stream_id),
+
+    fn message(&self, store: &str) -> PublishMessage {
+        (**self).message(store)
+    }
+
+    fn what(&self) -> String {
+        (**self).what()
     }
 }
 
-/// The message for an outbox message: its payload as JSON, topic, key,
-/// position and time in headers, and a message id of its own.
-pub(crate) fn outbox_outgoing(message: &OutboxMessage, prefix: &Prefix, store: &str) -> Outgoing {
-    let position = format!("{}:{}", message.position.commit, message.position.sequence);
-    let mut headers = HeaderMap::new();
-    headers.insert(TOPIC_HEADER, header_value(&message.topic));
-    headers.insert(KEY_HEADER, header_value(&message.key));
-    headers.insert(POSITION_HEADER, position.as_str());
-    headers.insert(ENQUEUED_AT_HEADER, humantime::format_rfc3339_micros(message.enqueued_at).to_string());
-    let publish = PublishMessage::build()
-        .payload(message.payload.to_string().into())
-        .headers(headers)
-        .message_id(format!("{}:outbox:{position}", header_value(store)));
-    Outgoing {
-        key: message.key.clone(),
-        subject: prefix.subject(&message.topic, &message.key),
-        message: publish,
-        what: format!("outbox message {position} (topic `{}`, key `{}`)", message.topic, message.key),
+/// The store's part of message ids: its schema as a header value.
+pub(crate) fn store_id(schema: &str) -> String {
+    header_value(schema)
+}
+
+/// Sets header `name`; a name of the program's own needs no allocation.
+fn insert(headers: &mut HeaderMap, name: &'static str, value: String) {
+    headers.insert(HeaderName::from_static(name), value);
+}
+
+/// An event: its payload as JSON, its envelope in headers, and a message
+/// id that only this store's event at this position has, so that
+/// JetStream drops a republish inside its duplicate window.
+impl Outgoing for RecordedEvent {
+    fn key(&self) -> &str {
+        &self.stream_id
+    }
+
+    fn subject(&self, prefix: &Prefix) -> String {
+        prefix.subject(&self.aggregate_type, &self.stream_id)
+    }
+
+    fn message(&self, store: &str) -> PublishMessage {
+        let position = position(self.position);
+        let mut headers = HeaderMap::new();
+        insert(&mut headers, EVENT_HEADER, header_value(&self.event.name));
+        insert(&mut headers, SCHEMA_VERSION_HEADER, self.event.version.to_string());
+        insert(&mut headers, AGGREGATE_TYPE_HEADER, header_value(&self.aggregate_type));
+        insert(&mut headers, STREAM_HEADER, header_value(&self.stream_id));
+        insert(&mut headers, VERSION_HEADER, self.version.to_string());
+        insert(&mut headers, RECORDED_AT_HEADER, time(self.recorded_at));
+        if let Some(id) = &self.metadata.correlation_id {
+            insert(&mut headers, CORRELATION_ID_HEADER, header_value(id));
+        }
+        if let Some(id) = &self.metadata.causation_id {
+            insert(&mut headers, CAUSATION_ID_HEADER, header_value(id));
+        }
+        headers.insert(NATS_MESSAGE_ID, format!("{store}:{position}"));
+        insert(&mut headers, POSITION_HEADER, position);
+        PublishMessage::build().payload(json(&self.event.payload).into()).headers(headers)
+    }
+
+    fn what(&self) -> String {
+        format!("event {} of stream `{}`", self.version, self.stream_id)
     }
 }
 
-fn position(event: &RecordedEvent) -> String {
-    format!("{}:{}", event.position.commit, event.position.sequence)
+/// An outbox message: its payload as JSON, topic, key, position and time
+/// in headers, and a message id of its own.
+impl Outgoing for OutboxMessage {
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    fn subject(&self, prefix: &Prefix) -> String {
+        prefix.subject(&self.topic, &self.key)
+    }
+
+    fn message(&self, store: &str) -> PublishMessage {
+        let position = position(self.position);
+        let mut headers = HeaderMap::new();
+        insert(&mut headers, TOPIC_HEADER, header_value(&self.topic));
+        insert(&mut headers, KEY_HEADER, header_value(&self.key));
+        insert(&mut headers, ENQUEUED_AT_HEADER, time(self.enqueued_at));
+        headers.insert(NATS_MESSAGE_ID, format!("{store}:outbox:{position}"));
+        insert(&mut headers, POSITION_HEADER, position);
+        PublishMessage::build().payload(json(&self.payload).into()).headers(headers)
+    }
+
+    fn what(&self) -> String {
+        format!("outbox message {} (topic `{}`, key `{}`)", position(self.position), self.topic, self.key)
+    }
 }
 
-/// `<store>:<commit>:<sequence>`: the store (its schema) and the event's
-/// global position.
-fn message_id(store: &str, event: &RecordedEvent) -> String {
-    format!("{}:{}", header_value(store), position(event))
+/// `value` as JSON text, written straight into the bytes sent.
+fn json(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).expect("a JSON value always serializes")
+}
+
+/// `<commit>:<sequence>`.
+fn position(position: Position) -> String {
+    format!("{}:{}", position.commit, position.sequence)
+}
+
+/// RFC 3339 in UTC with microseconds.
+fn time(time: SystemTime) -> String {
+    humantime::format_rfc3339_micros(time).to_string()
 }

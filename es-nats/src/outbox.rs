@@ -6,7 +6,7 @@ use es_postgres::{OutboxHandler, OutboxMessage, PgEventStore, PgOutboxRunner, Pg
 use tokio::sync::watch;
 
 use crate::error::ConfigError;
-use crate::message::outbox_outgoing;
+use crate::message::store_id;
 use crate::publisher::OUTAGE_RETRY;
 use crate::send::{PublisherStatus, Status, publish};
 use crate::subject::Prefix;
@@ -31,6 +31,7 @@ pub struct JetStreamOutbox {
     name: String,
     jetstream: jetstream::Context,
     prefix: Prefix,
+    /// The store's part of message ids.
     store: String,
     status: Status,
 }
@@ -48,7 +49,7 @@ impl JetStreamOutbox {
             name: name.into(),
             jetstream,
             prefix: Prefix::new(prefix)?,
-            store: store.schema().to_owned(),
+            store: store_id(store.schema()),
             status: Status::default(),
         })
     }
@@ -72,8 +73,7 @@ impl OutboxHandler for JetStreamOutbox {
     }
 
     async fn handle(&mut self, _tx: &PgTransaction<'_>, messages: &[OutboxMessage]) -> Result<(), BoxError> {
-        let outgoing = messages.iter().map(|m| outbox_outgoing(m, &self.prefix, &self.store)).collect();
-        let outcome = publish(&self.jetstream, outgoing).await;
+        let outcome = publish(&self.jetstream, &self.prefix, &self.store, messages).await;
         self.status.report(messages.last().map(|m| m.position), &outcome);
         Ok(outcome?)
     }

@@ -10,7 +10,7 @@ use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner, PgTransaction}
 use tokio::sync::watch;
 
 use crate::error::ConfigError;
-use crate::message::outgoing;
+use crate::message::store_id;
 use crate::send::{PublisherStatus, Status, publish};
 use crate::subject::Prefix;
 
@@ -81,6 +81,7 @@ pub struct JetStreamPublisher {
     categories: Categories,
     jetstream: jetstream::Context,
     prefix: Prefix,
+    /// The store's part of message ids.
     store: String,
     status: Status,
 }
@@ -101,7 +102,7 @@ impl JetStreamPublisher {
             categories: Categories::All,
             jetstream,
             prefix: Prefix::new(prefix)?,
-            store: store.schema().to_owned(),
+            store: store_id(store.schema()),
             status: Status::default(),
         })
     }
@@ -157,8 +158,8 @@ impl PgProjection for JetStreamPublisher {
         _tx: &PgTransaction<'_>,
         events: &[Envelope<'_, StoredEvent>],
     ) -> Result<(), BoxError> {
-        let outgoing = events.iter().map(|e| outgoing(e.recorded, &self.prefix, &self.store)).collect();
-        let outcome = publish(&self.jetstream, outgoing).await;
+        let recorded: Vec<&RecordedEvent> = events.iter().map(|e| e.recorded).collect();
+        let outcome = publish(&self.jetstream, &self.prefix, &self.store, &recorded).await;
         self.status.report(events.last().map(|e| e.recorded.position), &outcome);
         Ok(outcome?)
     }

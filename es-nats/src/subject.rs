@@ -55,7 +55,8 @@ pub fn decode_token(token: &str) -> Option<String> {
 /// `text` as a header value: control characters, `%` and non-ASCII are
 /// percent-encoded, so any percent-decoder gives the text back.
 pub(crate) fn header_value(text: &str) -> String {
-    utf8_percent_encode(text, HEADER).to_string()
+    // Through `Cow`: a copy when nothing is escaped, not a formatting pass.
+    Cow::from(utf8_percent_encode(text, HEADER)).into_owned()
 }
 
 /// A subject prefix: one or more tokens, without wildcards.
