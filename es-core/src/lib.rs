@@ -102,7 +102,10 @@ pub use fingerprint::StateFingerprint;
 pub use memory::InMemoryEventStore;
 pub use projection::{InMemoryProjectionRunner, Projection, ProjectionError};
 pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Repository, SnapshotOutcome};
-pub use store::{Appended, Categories, EventStore, ExpectedVersion, Page, Snapshot, SnapshotAndEvents, StreamRange};
+pub use store::{
+    Appended, Categories, EventStore, ExpectedVersion, Page, Snapshot, SnapshotAndEvents, StreamRange,
+    check_aggregate_type,
+};
 pub use stream_id::{MAX_STREAM_ID_LEN, StreamIdProblem, validate_stream_id};
 
 #[cfg(feature = "derive")]

@@ -207,7 +207,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     pub async fn load_as_of(&self, stream_id: &str, time: SystemTime) -> Result<Loaded<A>, Error> {
         self.observe_load(stream_id, async {
             validate_stream_id(stream_id)?;
-            let events = self.store.read_stream_events(stream_id, StreamRange::all().up_to_time(time)).await?;
+            let events = self.store.read_stream_events(A::TYPE, stream_id, StreamRange::all().up_to_time(time)).await?;
             // Should the clock have stepped back, a later event can carry an
             // earlier time: the history as it stood is the unbroken prefix.
             let prefix = events.into_iter().zip(1..).take_while(|((version, _), n)| version == n).map(|(e, _)| e);
@@ -252,13 +252,13 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let range = StreamRange { up_to_version, ..StreamRange::all() };
         let empty = || Loaded { state: A::default(), version: 0, snapshot_version: None };
         if A::SNAPSHOT_EVERY == 0 {
-            let events = self.store.read_stream_events(stream_id, range).await?;
+            let events = self.store.read_stream_events(A::TYPE, stream_id, range).await?;
             return Ok((fold(stream_id, empty(), events)?, false));
         }
         // One read for both where the store can, so that a snapshot costs
         // no extra round trip.
         let SnapshotAndEvents { snapshot, events } =
-            self.store.read_snapshot_and_events(stream_id, range, A::SNAPSHOT_VERSION).await?;
+            self.store.read_snapshot_and_events(A::TYPE, stream_id, range, A::SNAPSHOT_VERSION).await?;
         let Some(snapshot) = snapshot else { return Ok((fold(stream_id, empty(), events)?, false)) };
         // Written by a newer release: replay, but leave it in place.
         if snapshot.schema_version > A::SNAPSHOT_VERSION {
@@ -270,7 +270,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         // At the current schema version, the events read start after the
         // snapshot: one that cannot be used needs them all.
         if snapshot.fingerprint != A::SNAPSHOT_FINGERPRINT {
-            let events = self.store.read_stream_events(stream_id, range).await?;
+            let events = self.store.read_stream_events(A::TYPE, stream_id, range).await?;
             return Ok((fold(stream_id, empty(), events)?, true));
         }
         match serde_json::from_value(snapshot.state) {
@@ -280,7 +280,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             }
             Err(error) => {
                 warn!(error = %error, "the snapshot does not decode; replaying the stream from its first event");
-                let events = self.store.read_stream_events(stream_id, range).await?;
+                let events = self.store.read_stream_events(A::TYPE, stream_id, range).await?;
                 Ok((fold(stream_id, empty(), events)?, true))
             }
         }

@@ -612,7 +612,7 @@ async fn w3(bench: &mut Bench) -> Result<(), BoxError> {
 
         let started = Instant::now();
         let mut state = Account::default();
-        for (_, event) in store.read_stream_events(stream, StreamRange::all()).await? {
+        for (_, event) in store.read_stream_events("account", stream, StreamRange::all()).await? {
             state.fold(&AccountEvent::decode(&event.name, event.version, event.payload)?);
         }
         narrow.push(started.elapsed());

@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use es_core::projection::ParkedEvent;
-use es_core::{EncodedEvent, Metadata, Position, RecordedEvent, Snapshot, StoreError};
+use es_core::{EncodedEvent, Metadata, Position, RecordedEvent, Snapshot, StoreError, check_aggregate_type};
 use serde_json::Value;
 use tokio_postgres::Row;
 use tokio_postgres::types::{FromSql, FromSqlOwned, Type};
@@ -102,11 +102,21 @@ pub(crate) fn parked(row: &Row) -> Result<ParkedEvent, StoreError> {
 }
 
 /// Decodes a row of `sql/read_stream_events.sql`, whose columns start at
-/// `first`.
-pub(crate) fn versioned_event(stream_id: &str, row: &Row, first: usize) -> Result<(u64, EncodedEvent), StoreError> {
+/// `first`, of a stream read as `aggregate_type`.
+pub(crate) fn versioned_event(
+    aggregate_type: &str,
+    stream_id: &str,
+    row: &Row,
+    first: usize,
+) -> Result<(u64, EncodedEvent), StoreError> {
     let col = |column| Column { row, stream_id, version: 0, column: first + column };
     let version = col(0).u64("version")?;
     let col = |column| Column { row, stream_id, version, column: first + column };
+    let other_type: Option<&str> =
+        row.try_get(first + 4).map_err(|e| corrupt(stream_id, version, "aggregate_type", e))?;
+    if let Some(actual) = other_type {
+        check_aggregate_type(aggregate_type, stream_id, actual)?;
+    }
     let event_version: i32 = col(2).get("event_version")?;
     let event_version = u32::try_from(event_version)
         .map_err(|e| corrupt(stream_id, version, "event_version", format!("{event_version}: {e}")))?;
@@ -126,13 +136,22 @@ pub(crate) enum SnapshotOrEvent {
     Event((u64, EncodedEvent)),
 }
 
-/// Decodes a row of `sql/read_snapshot_and_events.sql`: an event row has
-/// its version, the snapshot row NULL there.
-pub(crate) fn snapshot_or_event(stream_id: &str, row: &Row) -> Result<SnapshotOrEvent, StoreError> {
+/// Decodes a row of `sql/read_snapshot_and_events.sql`, of a stream read
+/// as `aggregate_type`: an event row has its version, the snapshot row NULL
+/// there.
+pub(crate) fn snapshot_or_event(
+    aggregate_type: &str,
+    stream_id: &str,
+    row: &Row,
+) -> Result<SnapshotOrEvent, StoreError> {
     let is_event = row.try_get::<_, Option<i64>>(TAIL_EVENT).map_err(|e| corrupt(stream_id, 0, "version", e))?;
     Ok(match is_event {
-        Some(_) => SnapshotOrEvent::Event(versioned_event(stream_id, row, TAIL_EVENT)?),
-        None => SnapshotOrEvent::Snapshot(snapshot(stream_id, row)?),
+        Some(_) => SnapshotOrEvent::Event(versioned_event(aggregate_type, stream_id, row, TAIL_EVENT)?),
+        None => {
+            let snapshot = snapshot(stream_id, row)?;
+            check_aggregate_type(aggregate_type, stream_id, &snapshot.aggregate_type)?;
+            SnapshotOrEvent::Snapshot(snapshot)
+        }
     })
 }
 

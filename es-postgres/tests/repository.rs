@@ -62,7 +62,7 @@ impl Aggregate for Counter {
     }
 }
 
-fn increment(by: u64) -> impl FnMut(&Counter) -> Result<Vec<Incremented>, Infallible> {
+fn increment<A>(by: u64) -> impl FnMut(&A) -> Result<Vec<Incremented>, Infallible> {
     move |_| Ok(vec![Incremented { by }])
 }
 
@@ -254,4 +254,64 @@ async fn sixteen_concurrent_sends_of_one_command_append_once() {
     repository.execute("counter-1", increment(100)).await.unwrap();
     let again = repository.execute_with("counter-1", &request, increment(5)).await.unwrap();
     assert_eq!((again.version, again.state.value, again.attempts), (2, 6, 0));
+}
+
+/// Another aggregate type over the same event, without snapshots.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct Gauge {
+    level: u64,
+}
+
+impl Aggregate for Gauge {
+    const TYPE: &'static str = "gauge";
+    type Event = Incremented;
+
+    fn apply(&mut self, event: &Incremented) {
+        self.level += event.by;
+    }
+}
+
+/// Asserts that `result` refused stream `id` of aggregate type `actual` used
+/// as `expected`, with a message naming both.
+fn assert_wrong_type<T: std::fmt::Debug>(result: Result<T, Error>, id: &str, expected: &str, actual: &str) {
+    match result {
+        Err(Error::Store(error @ es_core::StoreError::WrongAggregateType { .. })) => {
+            let text = error.to_string();
+            for part in [id, expected, actual] {
+                assert!(text.contains(&format!("`{part}`")), "{text:?} names `{part}`");
+            }
+            let es_core::StoreError::WrongAggregateType { stream_id, expected: e, actual: a } = error else {
+                unreachable!()
+            };
+            assert_eq!((stream_id.as_str(), e.as_str(), a.as_str()), (id, expected, actual));
+        }
+        other => panic!("expected WrongAggregateType for `{id}`, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_stream_of_another_aggregate_type_is_refused_naming_both() {
+    let store = common::fresh_store().await;
+    let counters = Repository::<Counter, _>::new(&store);
+    let gauges = Repository::<Gauge, _>::new(&store);
+    for _ in 0..12 {
+        counters.execute("shared-id", increment(1)).await.unwrap();
+    }
+    gauges.execute("gauge-1", increment(5)).await.unwrap();
+
+    // Without snapshots (read_stream_events) and with them
+    // (read_snapshot_and_events, a snapshot was taken at version 10).
+    assert_wrong_type(gauges.load("shared-id").await, "shared-id", "gauge", "counter");
+    let executed = gauges.execute("shared-id", increment(1)).await.map_err(|e| match e {
+        ExecuteError::Failed(e) => e,
+        other => panic!("expected a failure, got {other:?}"),
+    });
+    assert_wrong_type(executed, "shared-id", "gauge", "counter");
+    assert_wrong_type(counters.load("gauge-1").await, "gauge-1", "counter", "gauge");
+    assert_wrong_type(counters.load_at_version("gauge-1", 1).await, "gauge-1", "counter", "gauge");
+
+    // Nothing was written, and each stream still loads as its own type.
+    assert_eq!(store.read_stream("shared-id", StreamRange::all()).await.unwrap().len(), 12);
+    assert_eq!(counters.load("shared-id").await.unwrap().state.value, 12);
+    assert_eq!(gauges.load("gauge-1").await.unwrap().state.level, 5);
 }

@@ -156,9 +156,9 @@ async fn the_narrow_read_returns_what_folding_needs_of_the_same_events() {
     for range in [StreamRange::all(), StreamRange::after(1).up_to_version(3), StreamRange::after(4)] {
         let full: Vec<(u64, EncodedEvent)> =
             store.read_stream("s", range).await.unwrap().into_iter().map(|e| (e.version, e.event)).collect();
-        assert_eq!(store.read_stream_events("s", range).await.unwrap(), full, "{range:?}");
+        assert_eq!(store.read_stream_events("account", "s", range).await.unwrap(), full, "{range:?}");
     }
-    assert_eq!(store.read_stream_events("s", StreamRange::all()).await.unwrap().len(), 4);
+    assert_eq!(store.read_stream_events("account", "s", StreamRange::all()).await.unwrap().len(), 4);
 }
 
 #[tokio::test]

@@ -48,7 +48,8 @@ pub(crate) async fn page(
             head.aggregate_type
         ))
     })?;
-    let events = console.store.read_stream_events(&id, StreamRange::all().up_to_version(slice.to)).await?;
+    let events =
+        console.store.read_stream_events(&head.aggregate_type, &id, StreamRange::all().up_to_version(slice.to)).await?;
     let (history, decided): (Vec<_>, Vec<_>) = events.into_iter().partition(|(v, _)| *v < slice.from);
     let test = test_source(&id, &slice, kind.type_name(), kind.event_type_name(), &history, &decided);
     Ok(layout::page(

@@ -173,7 +173,8 @@ async fn state_panel(console: &Console, id: &str, aggregate_type: &str, version:
     };
     let snapshot = console.store.load_snapshot(id).await?.filter(|s| s.version < version);
     let after = snapshot.as_ref().map_or(0, |s| s.version);
-    let events = console.store.read_stream_events(id, StreamRange::after(after).up_to_version(version)).await?;
+    let events =
+        console.store.read_stream_events(aggregate_type, id, StreamRange::after(after).up_to_version(version)).await?;
     let states = kind.fold(snapshot, id, &events)?;
     let (before, after) = match states.as_slice() {
         [.., before, after] => (before, after),

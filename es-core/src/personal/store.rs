@@ -117,10 +117,11 @@ impl<S: EventStore, K: SubjectKeys> EventStore for PersonalDataStore<S, K> {
 
     async fn read_stream_events(
         &self,
+        aggregate_type: &str,
         stream_id: &str,
         range: StreamRange,
     ) -> Result<Vec<(u64, EncodedEvent)>, StoreError> {
-        let mut events = self.store.read_stream_events(stream_id, range).await?;
+        let mut events = self.store.read_stream_events(aggregate_type, stream_id, range).await?;
         self.open(events.iter_mut().map(|(version, e)| (&mut e.payload, stream_id, *version))).await?;
         Ok(events)
     }
