@@ -66,7 +66,7 @@ macro_rules! conformance_tests {
 }
 
 fn event(name: &str, n: i64) -> EncodedEvent {
-    EncodedEvent { name: name.to_owned(), version: 1, payload: json!({ "n": n }) }
+    EncodedEvent { name: name.to_owned(), schema_version: 1, payload: json!({ "n": n }).into() }
 }
 
 fn events(count: i64) -> Vec<EncodedEvent> {
@@ -234,8 +234,11 @@ pub async fn payload_and_metadata_round_trip<S: EventStore>(store: &S) {
         .with_causation_id("cause")
         .with_actor("alice")
         .with("ip", "127.0.0.1");
-    let written =
-        EncodedEvent { name: "Renamed".into(), version: 3, payload: json!({ "to": "ü \"quoted\"", "n": [1, 2] }) };
+    let written = EncodedEvent {
+        name: "Renamed".into(),
+        schema_version: 3,
+        payload: json!({ "to": "ü \"quoted\"", "n": [1, 2] }).into(),
+    };
     store.append("thing", "s", ExpectedVersion::Any, vec![written.clone()], &metadata).await.unwrap();
     let read = store.read_stream("s", StreamRange::all()).await.unwrap();
     assert_eq!(read[0].event, written);
@@ -253,7 +256,7 @@ pub async fn snapshots_keep_the_latest<S: EventStore>(store: &S) {
         version,
         schema_version: 2,
         fingerprint: 0xfedc_ba98_7654_3210 ^ version,
-        state: json!({ "at": version }),
+        state: json!({ "at": version }).into(),
     };
     store.save_snapshot(snapshot(10)).await.unwrap();
     store.save_snapshot(snapshot(20)).await.unwrap();
@@ -325,7 +328,7 @@ pub async fn invalid_stream_ids_are_refused<S: EventStore>(store: &S) {
             version: 1,
             schema_version: 1,
             fingerprint: 0,
-            state: json!({}),
+            state: json!({}).into(),
         };
         refused(
             store.append("thing", id, ExpectedVersion::Any, events(1), &Metadata::default()).await,
@@ -354,7 +357,7 @@ pub async fn the_longest_stream_id_round_trips<S: EventStore>(store: &S) {
         version: 2,
         schema_version: 1,
         fingerprint: u64::MAX,
-        state: json!({}),
+        state: json!({}).into(),
     };
     store.save_snapshot(snapshot.clone()).await.unwrap();
     assert_eq!(store.load_snapshot(&id).await.unwrap(), Some(snapshot));
@@ -377,7 +380,7 @@ pub async fn snapshot_and_events_are_read_together<S: EventStore>(store: &S) {
         version: 3,
         schema_version: 1,
         fingerprint: 0x8000_0000_0000_0001,
-        state: json!({ "at": 3 }),
+        state: json!({ "at": 3 }).into(),
     };
     store.save_snapshot(snapshot.clone()).await.unwrap();
     assert_eq!(read(StreamRange::all(), 1).await, (Some(3), vec![4, 5]));
@@ -422,7 +425,7 @@ pub async fn a_stream_belongs_to_one_aggregate_type<S: EventStore>(store: &S) {
         version: 1,
         schema_version: 1,
         fingerprint: 0,
-        state: json!({}),
+        state: json!({}).into(),
     };
     store.save_snapshot(snapshot).await.unwrap();
     let wrong = |result: Result<(), StoreError>, what: &str| match result {

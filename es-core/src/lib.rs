@@ -76,6 +76,7 @@ mod error;
 mod event;
 mod fingerprint;
 mod memory;
+mod payload;
 #[cfg(feature = "personal")]
 pub mod personal;
 pub mod projection;
@@ -100,6 +101,7 @@ pub use error::{BoxError, DecodeError, Error, ExecuteError, StoreError};
 pub use event::{Apply, ApplyTo, EncodedEvent, Event};
 pub use fingerprint::StateFingerprint;
 pub use memory::InMemoryEventStore;
+pub use payload::Payload;
 pub use projection::{InMemoryProjectionRunner, Projection, ProjectionError};
 pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Repository, SnapshotOutcome};
 pub use store::{

@@ -21,7 +21,7 @@ use crate::stream_id::validate_stream_id;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), es_core::StoreError> {
 /// let store = InMemoryEventStore::new();
-/// let event = EncodedEvent { name: "Opened".into(), version: 1, payload: serde_json::json!({}) };
+/// let event = EncodedEvent { name: "Opened".into(), schema_version: 1, payload: serde_json::json!({}).into() };
 /// store.append("account", "acc-1", ExpectedVersion::NoStream, vec![event], &Metadata::default()).await?;
 /// let events = store.read_stream("acc-1", StreamRange::all()).await?;
 /// assert_eq!(events[0].version, 1);

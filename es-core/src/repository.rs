@@ -13,6 +13,7 @@ use crate::cache::StateCache;
 use crate::envelope::{Metadata, Position};
 use crate::error::{Error, ExecuteError, StoreError};
 use crate::event::{EncodedEvent, Event};
+use crate::payload::Payload;
 use crate::store::{Appended, EventStore, ExpectedVersion, Snapshot, SnapshotAndEvents, StreamRange};
 use crate::stream_id::validate_stream_id;
 use crate::telemetry::{self, Outcome};
@@ -273,7 +274,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             let events = self.store.read_stream_events(A::TYPE, stream_id, range).await?;
             return Ok((fold(stream_id, empty(), events)?, true));
         }
-        match serde_json::from_value(snapshot.state) {
+        match snapshot.state.deserialize() {
             Ok(state) => {
                 let start = Loaded { state, version: snapshot.version, snapshot_version: Some(snapshot.version) };
                 Ok((fold(stream_id, start, events)?, false))
@@ -552,11 +553,8 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let events = recorded
             .into_iter()
             .map(|e| {
-                A::Event::decode(&e.event.name, e.event.version, e.event.payload).map_err(|source| Error::Decode {
-                    stream_id: stream_id.to_owned(),
-                    version: e.version,
-                    source,
-                })
+                A::Event::decode(&e.event.name, e.event.schema_version, &e.event.payload)
+                    .map_err(|source| Error::Decode { stream_id: stream_id.to_owned(), version: e.version, source })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let state = self.load_at_version(stream_id, version).await?.state;
@@ -583,7 +581,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// Saves `state` as the snapshot of `stream_id` at `version`.
     pub async fn save_snapshot(&self, stream_id: &str, version: u64, state: &A) -> Result<(), Error> {
         validate_stream_id(stream_id)?;
-        let state = serde_json::to_value(state).map_err(|source| Error::Encode {
+        let state = Payload::serialize(state).map_err(|source| Error::Encode {
             stream_id: stream_id.to_owned(),
             what: "snapshot",
             source,
@@ -641,7 +639,7 @@ fn fold<A: Aggregate>(
             let cause = format!("the stream skips from version {} to {version}", loaded.version);
             return Err(Error::Store(StoreError::Corrupt { stream_id: stream_id.to_owned(), version, cause }));
         }
-        let event = A::Event::decode(&encoded.name, encoded.version, encoded.payload)
+        let event = A::Event::decode(&encoded.name, encoded.schema_version, &encoded.payload)
             .map_err(|source| Error::Decode { stream_id: stream_id.to_owned(), version, source })?;
         loaded.state.apply(&event);
         loaded.version = version;

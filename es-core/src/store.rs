@@ -5,11 +5,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use serde_json::Value;
-
 use crate::envelope::{Metadata, Position, RecordedEvent};
 use crate::error::StoreError;
 use crate::event::EncodedEvent;
+use crate::payload::Payload;
 
 /// What the writer believes the stream's current version to be.
 ///
@@ -161,7 +160,7 @@ pub struct Snapshot {
     /// when it was written.
     pub fingerprint: u64,
     /// The serialized state.
-    pub state: Value,
+    pub state: Payload,
 }
 
 /// A stream's snapshot and the events that follow it, as read by

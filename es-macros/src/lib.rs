@@ -73,7 +73,7 @@ use syn::{DeriveInput, parse_macro_input};
 ///     payload
 /// }
 ///
-/// let decoded = Deposited::decode("Deposited", 1, json!({ "amount": 5 })).unwrap();
+/// let decoded = Deposited::decode("Deposited", 1, &json!({ "amount": 5 }).into()).unwrap();
 /// assert_eq!(decoded, Deposited { cents: 500, memo: String::new() });
 /// ```
 ///

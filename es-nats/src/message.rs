@@ -53,7 +53,7 @@ pub(crate) struct Outgoing {
 pub(crate) fn outgoing(event: &RecordedEvent, prefix: &Prefix, store: &str) -> Outgoing {
     let mut headers = HeaderMap::new();
     headers.insert(EVENT_HEADER, header_value(&event.event.name));
-    headers.insert(SCHEMA_VERSION_HEADER, event.event.version.to_string());
+    headers.insert(SCHEMA_VERSION_HEADER, event.event.schema_version.to_string());
     headers.insert(AGGREGATE_TYPE_HEADER, header_value(&event.aggregate_type));
     headers.insert(STREAM_HEADER, header_value(&event.stream_id));
     headers.insert(VERSION_HEADER, event.version.to_string());
@@ -66,7 +66,7 @@ pub(crate) fn outgoing(event: &RecordedEvent, prefix: &Prefix, store: &str) -> O
         headers.insert(CAUSATION_ID_HEADER, header_value(id));
     }
     let message = PublishMessage::build()
-        .payload(event.event.payload.to_string().into())
+        .payload(event.event.payload.as_str().to_owned().into())
         .headers(headers)
         .message_id(message_id(store, event));
     Outgoing {

@@ -8,11 +8,11 @@ use std::time::SystemTime;
 use es_core::{
     Appended, EncodedEvent, ExpectedVersion, Metadata, Position, RecordedEvent, StoreError, check_aggregate_type,
 };
-use serde_json::Value;
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{Error, GenericClient, Row, Statement, Transaction};
 
 use crate::error::{is_unique_violation, store_error};
+use crate::json::JsonParam;
 use crate::schema::Statements;
 use crate::xid8::Xid8;
 
@@ -103,10 +103,10 @@ pub(crate) async fn append<S: Session>(
     let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
     let versions = events
         .iter()
-        .map(|e| i32::try_from(e.version))
+        .map(|e| i32::try_from(e.schema_version))
         .collect::<Result<Vec<i32>, _>>()
         .map_err(|_| invalid_input("an event's schema version", i32::MAX))?;
-    let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
+    let payloads: Vec<JsonParam<'_>> = events.iter().map(|e| JsonParam(&e.payload)).collect();
     let metadata_sql = Json(metadata);
     let params: Vec<&(dyn ToSql + Sync)> = match (one, names.first(), versions.first(), payloads.first()) {
         (true, Some(name), Some(version), Some(payload)) => {

@@ -40,7 +40,7 @@ impl PgEventStore {
     /// let mut client = store.connection().await?;
     /// let tx = client.transaction().await?;
     /// tx.execute("UPDATE customers SET tier = 'gold' WHERE id = $1", &[&"c-1"]).await?;
-    /// let upgraded = EncodedEvent { name: "Upgraded".into(), version: 1, payload: serde_json::json!({}) };
+    /// let upgraded = EncodedEvent { name: "Upgraded".into(), schema_version: 1, payload: serde_json::json!({}).into() };
     /// store.append_in(&tx, "customer", "c-1", ExpectedVersion::Any, vec![upgraded], &Metadata::default()).await?;
     /// tx.commit().await?; // the row and the event, together
     /// # Ok(())

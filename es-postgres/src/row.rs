@@ -3,11 +3,11 @@
 use std::time::SystemTime;
 
 use es_core::projection::ParkedEvent;
-use es_core::{EncodedEvent, Metadata, Position, RecordedEvent, Snapshot, StoreError, check_aggregate_type};
-use serde_json::Value;
+use es_core::{EncodedEvent, Metadata, Payload, Position, RecordedEvent, Snapshot, StoreError, check_aggregate_type};
 use tokio_postgres::Row;
 use tokio_postgres::types::{FromSql, FromSqlOwned, Type};
 
+use crate::json::JsonColumn;
 use crate::xid8::Xid8;
 
 // Column indexes of `schema::EVENT_COLUMNS`.
@@ -48,8 +48,8 @@ pub(crate) fn stream_event(row: &Row, stream_id: String) -> Result<RecordedEvent
         recorded_at: get(RECORDED_AT).get::<SystemTime>("recorded_at")?,
         event: EncodedEvent {
             name: get(EVENT_NAME).get("event_name")?,
-            version: event_version,
-            payload: get(PAYLOAD).get::<Value>("payload")?,
+            schema_version: event_version,
+            payload: get(PAYLOAD).payload("payload")?,
         },
         metadata,
         version,
@@ -122,7 +122,11 @@ pub(crate) fn versioned_event(
         .map_err(|e| corrupt(stream_id, version, "event_version", format!("{event_version}: {e}")))?;
     Ok((
         version,
-        EncodedEvent { name: col(1).get("event_name")?, version: event_version, payload: col(3).get("payload")? },
+        EncodedEvent {
+            name: col(1).get("event_name")?,
+            schema_version: event_version,
+            payload: col(3).payload("payload")?,
+        },
     ))
 }
 
@@ -169,7 +173,7 @@ pub(crate) fn snapshot(stream_id: &str, row: &Row) -> Result<Snapshot, StoreErro
         version,
         schema_version,
         fingerprint: fingerprint_from_sql(col(4).get("snapshot fingerprint")?),
-        state: col(3).get("snapshot state")?,
+        state: col(3).payload("snapshot state")?,
     })
 }
 
@@ -194,6 +198,10 @@ struct Column<'a> {
 impl Column<'_> {
     fn get<T: FromSqlOwned>(&self, name: &str) -> Result<T, StoreError> {
         self.row.try_get(self.column).map_err(|e| corrupt(self.stream_id, self.version, name, e))
+    }
+
+    fn payload(&self, name: &str) -> Result<Payload, StoreError> {
+        self.get::<JsonColumn>(name).map(|JsonColumn(payload)| payload)
     }
 
     fn u64(&self, name: &str) -> Result<u64, StoreError> {

@@ -19,6 +19,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use crate::append::{self, Append, Session, invalid_input};
 use crate::error::{PgError, store_error};
 use crate::feed::{self, Feed};
+use crate::json::JsonParam;
 use crate::notify::Notifier;
 use crate::partition::PgPartition;
 use crate::row::SnapshotOrEvent;
@@ -654,7 +655,7 @@ impl EventStore for PgEventStore {
                     &snapshot.aggregate_type,
                     &version,
                     &schema_version,
-                    &snapshot.state,
+                    &JsonParam(&snapshot.state),
                     &fingerprint,
                 ],
             )

@@ -7,11 +7,10 @@ use std::collections::BTreeSet;
 use std::convert::Infallible;
 
 use es_core::{
-    Aggregate, DecodeError, EncodedEvent, Error, Event, EventStore, ExecuteError, ExpectedVersion, Metadata,
+    Aggregate, DecodeError, EncodedEvent, Error, Event, EventStore, ExecuteError, ExpectedVersion, Metadata, Payload,
     Repository, SnapshotOutcome, StreamRange,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// The one event of the test aggregate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,21 +23,19 @@ impl Event for Incremented {
         "Incremented"
     }
 
-    fn event_version(&self) -> u32 {
+    fn schema_version(&self) -> u32 {
         1
     }
 
     fn encode(&self) -> Result<EncodedEvent, serde_json::Error> {
-        Ok(EncodedEvent { name: "Incremented".into(), version: 1, payload: serde_json::to_value(self)? })
+        Ok(EncodedEvent { name: "Incremented".into(), schema_version: 1, payload: Payload::serialize(self)? })
     }
 
-    fn decode(name: &str, version: u32, payload: Value) -> Result<Self, DecodeError> {
+    fn decode(name: &str, version: u32, payload: &Payload) -> Result<Self, DecodeError> {
         match (name, version) {
-            ("Incremented", 1) => serde_json::from_value(payload).map_err(|source| DecodeError::Payload {
-                name: name.to_owned(),
-                version,
-                source,
-            }),
+            ("Incremented", 1) => {
+                payload.deserialize().map_err(|source| DecodeError::Payload { name: name.to_owned(), version, source })
+            }
             ("Incremented", _) => Err(DecodeError::UnknownVersion { name: name.to_owned(), version, current: 1 }),
             _ => Err(DecodeError::UnknownEvent { name: name.to_owned() }),
         }
@@ -108,7 +105,7 @@ async fn thirty_two_tasks_on_one_stream_lose_and_duplicate_nothing() {
     assert_eq!(stream_versions, (1..=committed.len() as u64).collect::<Vec<_>>(), "no gap, no duplicate");
     assert_eq!(versions, stream_versions.iter().copied().collect(), "each commit reported its own version");
     let written: BTreeSet<u64> =
-        stream.iter().map(|e| serde_json::from_value::<Incremented>(e.event.payload.clone()).unwrap().by).collect();
+        stream.iter().map(|e| e.event.payload.deserialize::<Incremented>().unwrap().by).collect();
     assert_eq!(written, committed, "exactly the successful commands are stored");
 
     let loaded = repository.load("counter-1").await.unwrap();
@@ -144,14 +141,12 @@ async fn thirty_two_tasks_through_two_caches_lose_and_overwrite_nothing() {
     }
 
     let stream = store.read_stream("counter-1", StreamRange::all()).await.unwrap();
-    let stored: BTreeSet<(u64, u64)> = stream
-        .iter()
-        .map(|e| (e.version, serde_json::from_value::<Incremented>(e.event.payload.clone()).unwrap().by))
-        .collect();
+    let stored: BTreeSet<(u64, u64)> =
+        stream.iter().map(|e| (e.version, e.event.payload.deserialize::<Incremented>().unwrap().by)).collect();
     assert_eq!(stored.iter().map(|(v, _)| *v).collect::<Vec<_>>(), (1..=128).collect::<Vec<_>>(), "no gap");
     assert_eq!(stored, committed, "every command at the version it reported, and nothing else");
     let mut replayed = Counter::default();
-    stream.iter().for_each(|e| replayed.apply(&serde_json::from_value(e.event.payload.clone()).unwrap()));
+    stream.iter().for_each(|e| replayed.apply(&e.event.payload.deserialize().unwrap()));
     for repository in &repositories {
         // From the snapshot the commands took, and the events after it.
         let loaded = repository.load("counter-1").await.unwrap();
@@ -208,7 +203,11 @@ async fn loads_travel_back_in_time() {
 async fn an_event_that_does_not_decode_names_its_stream_and_version() {
     let repository = Repository::<Counter, _>::new(common::fresh_store().await);
     repository.execute("c", increment(1)).await.unwrap();
-    let odd = EncodedEvent { name: "Incremented".into(), version: 1, payload: serde_json::json!({ "by": "two" }) };
+    let odd = EncodedEvent {
+        name: "Incremented".into(),
+        schema_version: 1,
+        payload: serde_json::json!({ "by": "two" }).into(),
+    };
     repository
         .store()
         .append("counter", "c", ExpectedVersion::Exact(1), vec![odd], &Metadata::default())

@@ -140,7 +140,7 @@ fn a_load_that_starts_from_a_snapshot_says_so_and_one_that_cannot_warns() {
             version: 6,
             schema_version: Account::SNAPSHOT_VERSION,
             fingerprint: Account::SNAPSHOT_FINGERPRINT,
-            state: serde_json::json!("not an account"),
+            state: serde_json::json!("not an account").into(),
         };
         accounts.store().save_snapshot(garbage).await.unwrap();
         assert_eq!(accounts.load("a").await.unwrap().snapshot_version, None);

@@ -23,7 +23,7 @@ async fn replay(store: &impl EventStore, id: &str) -> Account {
     let mut state = Account::default();
     for recorded in store.read_stream(id, StreamRange::all()).await.unwrap() {
         let e = recorded.event;
-        state.apply(&AccountEvent::decode(&e.name, e.version, e.payload).unwrap());
+        state.apply(&AccountEvent::decode(&e.name, e.schema_version, &e.payload).unwrap());
     }
     state
 }
@@ -224,7 +224,7 @@ async fn account_with_snapshot(state: serde_json::Value, schema_version: u32) ->
         version: 3,
         schema_version,
         fingerprint: Account::SNAPSHOT_FINGERPRINT,
-        state,
+        state: state.into(),
     };
     accounts.store().save_snapshot(snapshot).await.unwrap();
     accounts
@@ -385,7 +385,7 @@ async fn replay_until(store: &impl EventStore, id: &str, at: SystemTime) -> Acco
     for recorded in store.read_stream(id, StreamRange::all()).await.unwrap() {
         if recorded.recorded_at <= at {
             let e = recorded.event;
-            state.apply(&AccountEvent::decode(&e.name, e.version, e.payload).unwrap());
+            state.apply(&AccountEvent::decode(&e.name, e.schema_version, &e.payload).unwrap());
         }
     }
     state
@@ -395,7 +395,7 @@ async fn replay_until(store: &impl EventStore, id: &str, at: SystemTime) -> Acco
 async fn an_unknown_stored_event_is_a_typed_error_naming_stream_and_version() {
     let accounts = Accounts::new(InMemoryEventStore::new());
     opened_account(&accounts, "a").await;
-    let alien = EncodedEvent { name: "Teleported".into(), version: 1, payload: json!({}) };
+    let alien = EncodedEvent { name: "Teleported".into(), schema_version: 1, payload: json!({}).into() };
     accounts
         .store()
         .append("account", "a", ExpectedVersion::Exact(1), vec![alien], &Metadata::default())
@@ -413,7 +413,7 @@ async fn an_unknown_stored_event_is_a_typed_error_naming_stream_and_version() {
 #[tokio::test]
 async fn a_corrupt_payload_is_a_typed_error() {
     let accounts = Accounts::new(InMemoryEventStore::new());
-    let bad = EncodedEvent { name: "Opened".into(), version: 1, payload: json!({ "owner": 42 }) };
+    let bad = EncodedEvent { name: "Opened".into(), schema_version: 1, payload: json!({ "owner": 42 }).into() };
     accounts.store().append("account", "a", ExpectedVersion::NoStream, vec![bad], &Metadata::default()).await.unwrap();
     let err = accounts.execute("a", |a| a.deposit(1)).await.unwrap_err();
     assert!(matches!(err, ExecuteError::Failed(Error::Decode { version: 1, .. })), "got {err:?}");

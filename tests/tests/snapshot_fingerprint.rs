@@ -118,7 +118,7 @@ fn nested_types_join_the_fingerprint() {
 async fn replay(store: &InMemoryEventStore) -> release_2::Account {
     let mut state = release_2::Account::default();
     for (_, e) in store.read_stream_events(release_2::Account::TYPE, "a", es_core::StreamRange::all()).await.unwrap() {
-        Aggregate::apply(&mut state, &Deposited::decode(&e.name, e.version, e.payload).unwrap());
+        Aggregate::apply(&mut state, &Deposited::decode(&e.name, e.schema_version, &e.payload).unwrap());
     }
     state
 }

@@ -124,7 +124,7 @@ fn call(e: &EncodedEvent) -> String {
     while payload.contains(&format!("\"{hashes}")) {
         hashes.push('#');
     }
-    format!("event({:?}, {}, r{hashes}\"{payload}\"{hashes})", e.name, e.version)
+    format!("event({:?}, {}, r{hashes}\"{payload}\"{hashes})", e.name, e.schema_version)
 }
 
 #[cfg(test)]
@@ -136,7 +136,7 @@ mod tests {
 
     #[test]
     fn payloads_become_raw_strings_that_hold_them_whole() {
-        let e = EncodedEvent { name: "Noted".into(), version: 2, payload: json!({ "text": "a\"#b" }) };
+        let e = EncodedEvent { name: "Noted".into(), schema_version: 2, payload: json!({ "text": "a\"#b" }).into() };
         assert_eq!(call(&e), r####"event("Noted", 2, r##"{"text":"a\"#b"}"##)"####);
     }
 }

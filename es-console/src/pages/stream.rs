@@ -135,8 +135,8 @@ fn event_row(href: &str, e: &RecordedEvent) -> Markup {
             td { time { (time(e.recorded_at)) } }
             td { (e.event.name) }
             td.num {
-                (e.event.version)
-                @if current.is_some_and(|c| c > e.event.version) {
+                (e.event.schema_version)
+                @if current.is_some_and(|c| c > e.event.schema_version) {
                     " " a.upcast id={ "upcast-" (e.version) } href={ (href) "/events/" (e.version) "/upcast" } title="stored at an old schema version" { "upcast" }
                 }
             }
