@@ -94,7 +94,7 @@ async fn run<S: EventStore + Clone>(store: S) -> Result<(), Box<dyn Error>> {
 
     println!("\n-- snapshots and time travel --");
     let loaded = accounts.load(id).await?;
-    match loaded.snapshot_version {
+    match loaded.snapshot_at {
         Some(v) => println!(
             "loaded from the snapshot at version {v} plus {} newer event(s): balance {}",
             loaded.version - v,

@@ -73,7 +73,7 @@ impl<A: Aggregate> AggregateKind for Registered<A> {
         stream_id: &str,
         events: &[(u64, EncodedEvent)],
     ) -> Result<Vec<Value>, Error> {
-        let snapshot = snapshot.filter(|s| s.schema_version == A::SNAPSHOT_VERSION);
+        let snapshot = snapshot.filter(|s| s.schema_version == A::SNAPSHOT_SCHEMA_VERSION);
         let mut state = snapshot.and_then(|s| s.state.deserialize::<A>().ok()).unwrap_or_default();
         let mut states = Vec::with_capacity(events.len() + 1);
         states.push(to_json(&state)?);

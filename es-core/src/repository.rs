@@ -29,8 +29,9 @@ pub struct Loaded<A> {
     pub state: A,
     /// The stream version of that event (0 for an empty stream).
     pub version: u64,
-    /// The version of the snapshot the load started from, if one was used.
-    pub snapshot_version: Option<u64>,
+    /// The stream version of the snapshot the load started from, if one was
+    /// used.
+    pub snapshot_at: Option<u64>,
 }
 
 /// What a successful command committed, so that the caller needs no second
@@ -212,7 +213,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             // Should the clock have stepped back, a later event can carry an
             // earlier time: the history as it stood is the unbroken prefix.
             let prefix = events.into_iter().zip(1..).take_while(|((version, _), n)| version == n).map(|(e, _)| e);
-            fold(stream_id, Loaded { state: A::default(), version: 0, snapshot_version: None }, prefix.collect())
+            fold(stream_id, Loaded { state: A::default(), version: 0, snapshot_at: None }, prefix.collect())
         })
         .await
     }
@@ -235,9 +236,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let started = Instant::now();
         let loaded = load.instrument(span.clone()).await?;
         // The fold applies every version after the snapshot's, one by one.
-        let events = loaded.version - loaded.snapshot_version.unwrap_or(0);
+        let events = loaded.version - loaded.snapshot_at.unwrap_or(0);
         span.record("version", loaded.version).record("events", events);
-        if let Some(snapshot) = loaded.snapshot_version {
+        if let Some(snapshot) = loaded.snapshot_at {
             span.record("snapshot", snapshot);
         }
         telemetry::loaded(A::TYPE, events, started.elapsed());
@@ -251,7 +252,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         // Refused here too, whatever the store checks.
         validate_stream_id(stream_id)?;
         let range = StreamRange { up_to_version, ..StreamRange::all() };
-        let empty = || Loaded { state: A::default(), version: 0, snapshot_version: None };
+        let empty = || Loaded { state: A::default(), version: 0, snapshot_at: None };
         if A::SNAPSHOT_EVERY == 0 {
             let events = self.store.read_stream_events(A::TYPE, stream_id, range).await?;
             return Ok((fold(stream_id, empty(), events)?, false));
@@ -259,13 +260,13 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         // One read for both where the store can, so that a snapshot costs
         // no extra round trip.
         let SnapshotAndEvents { snapshot, events } =
-            self.store.read_snapshot_and_events(A::TYPE, stream_id, range, A::SNAPSHOT_VERSION).await?;
+            self.store.read_snapshot_and_events(A::TYPE, stream_id, range, A::SNAPSHOT_SCHEMA_VERSION).await?;
         let Some(snapshot) = snapshot else { return Ok((fold(stream_id, empty(), events)?, false)) };
         // Written by a newer release: replay, but leave it in place.
-        if snapshot.schema_version > A::SNAPSHOT_VERSION {
+        if snapshot.schema_version > A::SNAPSHOT_SCHEMA_VERSION {
             return Ok((fold(stream_id, empty(), events)?, false));
         }
-        if snapshot.schema_version < A::SNAPSHOT_VERSION {
+        if snapshot.schema_version < A::SNAPSHOT_SCHEMA_VERSION {
             return Ok((fold(stream_id, empty(), events)?, true));
         }
         // At the current schema version, the events read start after the
@@ -276,7 +277,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         }
         match snapshot.state.deserialize() {
             Ok(state) => {
-                let start = Loaded { state, version: snapshot.version, snapshot_version: Some(snapshot.version) };
+                let start = Loaded { state, version: snapshot.version, snapshot_at: Some(snapshot.version) };
                 Ok((fold(stream_id, start, events)?, false))
             }
             Err(error) => {
@@ -442,7 +443,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             Span::current().record("attempts", attempt);
             let from_cache = cached.is_some();
             let loaded = match cached.take() {
-                Some((version, state)) => Loaded { state, version, snapshot_version: None },
+                Some((version, state)) => Loaded { state, version, snapshot_at: None },
                 None => self.load(stream_id).await?,
             };
             let events = match command.decide(&loaded.state).await {
@@ -590,7 +591,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             aggregate_type: A::TYPE.to_owned(),
             stream_id: stream_id.to_owned(),
             version,
-            schema_version: A::SNAPSHOT_VERSION,
+            schema_version: A::SNAPSHOT_SCHEMA_VERSION,
             fingerprint: A::SNAPSHOT_FINGERPRINT,
             state,
         };

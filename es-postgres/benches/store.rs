@@ -572,7 +572,7 @@ async fn w3(bench: &mut Bench) -> Result<(), BoxError> {
         let started = Instant::now();
         let loaded = repository.load(stream).await?;
         let elapsed = started.elapsed();
-        assert_eq!(loaded.snapshot_version, Some(snapshot_at as u64));
+        assert_eq!(loaded.snapshot_at, Some(snapshot_at as u64));
         assert_eq!((loaded.version as usize, loaded.state.0.balance), (length, expected_balance));
         if run >= 2 {
             snapshot_samples.push(elapsed);

@@ -176,11 +176,11 @@ async fn loads_start_from_the_latest_snapshot() {
     assert_eq!((stored.version, stored.aggregate_type.as_str()), (20, "counter"));
 
     let loaded = repository.load("c").await.unwrap();
-    assert_eq!(loaded.snapshot_version, Some(20));
+    assert_eq!(loaded.snapshot_at, Some(20));
     assert_eq!((loaded.version, loaded.state.value, loaded.state.increments), (25, (1..=25).sum(), 25));
 
     let past = repository.load_at_version("c", 7).await.unwrap();
-    assert_eq!((past.version, past.state.value, past.snapshot_version), (7, (1..=7).sum(), None));
+    assert_eq!((past.version, past.state.value, past.snapshot_at), (7, (1..=7).sum(), None));
 }
 
 #[tokio::test]

@@ -58,7 +58,7 @@ enum LedgerEvent {
 }
 
 #[derive(Aggregate, Default, Serialize, Deserialize, Debug, PartialEq)]
-#[aggregate(name = "events.ledger", event = LedgerEvent, snapshot_every = 10, snapshot_version = 2)]
+#[aggregate(name = "events.ledger", event = LedgerEvent, snapshot_every = 10, snapshot_schema_version = 2)]
 struct Ledger {
     owner: Option<String>,
     cents: i64,
@@ -166,7 +166,7 @@ fn the_derived_dispatch_applies_each_variant_to_its_impl() {
     assert_eq!(ledger, Ledger { owner: Some("ada".into()), cents: 42, closed: false });
     Aggregate::apply(&mut ledger, &Closed.into());
     assert!(ledger.closed);
-    assert_eq!((Ledger::TYPE, Ledger::SNAPSHOT_EVERY, Ledger::SNAPSHOT_VERSION), ("events.ledger", 10, 2));
+    assert_eq!((Ledger::TYPE, Ledger::SNAPSHOT_EVERY, Ledger::SNAPSHOT_SCHEMA_VERSION), ("events.ledger", 10, 2));
 }
 
 async fn store_with(stream: &str, events: Vec<EncodedEvent>) -> InMemoryEventStore {

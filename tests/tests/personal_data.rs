@@ -91,7 +91,7 @@ async fn forgetting_a_subject_redacts_its_values_only_and_changes_no_event() {
     assert!(!personal.forget("subject-a").await.unwrap(), "forgetting twice is harmless");
 
     let a = customers.load("customer-a").await.unwrap();
-    assert_eq!(a.snapshot_version, Some(2), "the sealed snapshot still loads");
+    assert_eq!(a.snapshot_at, Some(2), "the sealed snapshot still loads");
     assert!(a.state.name.as_ref().is_some_and(Personal::is_forgotten), "{:?}", a.state);
     assert!(a.state.email.as_ref().is_some_and(Personal::is_forgotten), "{:?}", a.state);
     assert_eq!((a.state.plan.as_str(), a.state.email.unwrap().subject()), ("team", "subject-a"));

@@ -60,7 +60,7 @@ async fn a_snapshot_of_another_state_definition_is_ignored_and_replaced() {
 
     let new = Repository::<release_2::Account, _>::new(&store);
     let loaded = new.load("a").await.unwrap();
-    assert_eq!(loaded.snapshot_version, None, "the old snapshot was not used");
+    assert_eq!(loaded.snapshot_at, None, "the old snapshot was not used");
     let replayed = replay(&store).await;
     assert_eq!(loaded.state, replayed);
     assert_eq!(loaded.state.balance, 800);
@@ -68,7 +68,7 @@ async fn a_snapshot_of_another_state_definition_is_ignored_and_replaced() {
     let replaced = stored_snapshot(&store, "a").await;
     assert_eq!(replaced.fingerprint, release_2::Account::SNAPSHOT_FINGERPRINT);
     assert_eq!(replaced.state, serde_json::json!({ "balance": 800 }));
-    assert_eq!(new.load("a").await.unwrap().snapshot_version, Some(2), "the new snapshot is used");
+    assert_eq!(new.load("a").await.unwrap().snapshot_at, Some(2), "the new snapshot is used");
 }
 
 /// A nested type listed in `nested(...)` carries its definition into the
