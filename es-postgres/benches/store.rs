@@ -12,7 +12,8 @@
 //!   and a `W1b-notify` line: appends that notify it against appends that
 //!   do not.
 //! - W2: appends of 1,000 events.
-//! - W3: loading a 10,000-event stream, then from a snapshot.
+//! - W3: loading a 10,000-event stream, then from a snapshot; and the time
+//!   per event of streams of 1,000, 10,000 and 100,000 events.
 //! - W4: a projection catching up.
 //! - W5: a projection rebuilt over 1,000,000 events.
 //! - W6: commands on a 10,000-event stream with a snapshot near its head.
@@ -526,6 +527,38 @@ async fn fill(store: &PgEventStore, stream: &str, length: usize) -> Result<(), B
     Ok(())
 }
 
+/// The medians (ms) of `runs` full loads of `stream` (`length` events) by
+/// `repository` and by the raw SELECT and fold, alternating, after two
+/// warm-up rounds.
+async fn full_loads(
+    repository: &Repository<SnapshottedAccount, PgEventStore>,
+    client: &tokio_postgres::Client,
+    select: &tokio_postgres::Statement,
+    stream: &str,
+    length: usize,
+    runs: usize,
+) -> Result<(f64, f64), BoxError> {
+    let expected_balance: i64 = (0..length as i64 - 1).sum();
+    let mut raw_samples = Vec::new();
+    let mut es_samples = Vec::new();
+    for run in 0..runs + 2 {
+        let started = Instant::now();
+        let (state, version) = fold_rows(&client.query(select, &[&stream]).await?)?;
+        let raw_elapsed = started.elapsed();
+        assert_eq!((version as usize, state.balance), (length, expected_balance));
+
+        let started = Instant::now();
+        let loaded = repository.load(stream).await?;
+        let es_elapsed = started.elapsed();
+        assert_eq!((loaded.version as usize, loaded.state.0.balance), (length, expected_balance));
+        if run >= 2 {
+            raw_samples.push(raw_elapsed);
+            es_samples.push(es_elapsed);
+        }
+    }
+    Ok((median(es_samples), median(raw_samples)))
+}
+
 async fn w3(bench: &mut Bench) -> Result<(), BoxError> {
     let length = bench.scaled(10_000).max(20);
     let runs = 20;
@@ -545,25 +578,27 @@ async fn w3(bench: &mut Bench) -> Result<(), BoxError> {
         ))
         .await?;
     let repository = Repository::<SnapshottedAccount, _>::new(store.clone());
-    let mut raw_samples = Vec::new();
-    let mut es_samples = Vec::new();
-    // Warm both paths up, then alternate so that neither gets a quieter machine.
-    for run in 0..runs + 2 {
-        let started = Instant::now();
-        let (state, version) = fold_rows(&client.query(&select, &[&stream]).await?)?;
-        let raw_elapsed = started.elapsed();
-        assert_eq!((version as usize, state.balance), (length, expected_balance));
+    let (es, raw) = full_loads(&repository, &client, &select, stream, length, runs).await?;
 
-        let started = Instant::now();
-        let loaded = repository.load(stream).await?;
-        let es_elapsed = started.elapsed();
-        assert_eq!((loaded.version as usize, loaded.state.0.balance), (length, expected_balance));
-        if run >= 2 {
-            raw_samples.push(raw_elapsed);
-            es_samples.push(es_elapsed);
-        }
+    // The cost per event, for streams ten times shorter and longer.
+    let mut per_event = Vec::new();
+    for scaled_length in [length / 10, length, length * 10] {
+        let scaled_stream = format!("account-w3-{scaled_length}");
+        fill(&store, &scaled_stream, scaled_length).await?;
+        let scaled_runs = if scaled_length > length { 5 } else { runs };
+        let (es, raw) = full_loads(&repository, &client, &select, &scaled_stream, scaled_length, scaled_runs).await?;
+        let micros = |ms: f64| ms * 1000.0 / scaled_length as f64;
+        println!(
+            "W3: a {scaled_length}-event stream: es {es:.2} ms ({:.3} µs/event), raw {raw:.2} ms ({:.3} µs/event), \
+             ratio {:.3}",
+            micros(es),
+            micros(raw),
+            raw / es
+        );
+        per_event.push(micros(es));
     }
-    let (raw, es) = (median(raw_samples), median(es_samples));
+    let growth = per_event[2] / per_event[1];
+    println!("W3: time per event at {} events / at {length}: {growth:.3}", length * 10);
 
     let past = repository.load_at_version(stream, snapshot_at as u64).await?;
     repository.save_snapshot(stream, past.version, &past.state).await?;
@@ -589,7 +624,10 @@ async fn w3(bench: &mut Bench) -> Result<(), BoxError> {
         es,
         raw,
         false,
-        &format!(",\"snapshot_ms\":{snapshot:.3},\"snapshot_speedup\":{:.1}", es / snapshot),
+        &format!(
+            ",\"snapshot_ms\":{snapshot:.3},\"snapshot_speedup\":{:.1},\"per_event_growth_10x\":{growth:.3}",
+            es / snapshot
+        ),
     );
 
     // Where the full load's time goes: the SQL alone (rows fetched, not
