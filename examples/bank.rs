@@ -94,7 +94,7 @@ async fn run<S: EventStore + Clone>(store: S) -> Result<(), Box<dyn Error>> {
 
     println!("\n-- snapshots and time travel --");
     let loaded = accounts.load(id).await?;
-    match loaded.snapshot_version {
+    match loaded.snapshot_at {
         Some(v) => println!(
             "loaded from the snapshot at version {v} plus {} newer event(s): balance {}",
             loaded.version - v,
@@ -118,7 +118,7 @@ async fn run<S: EventStore + Clone>(store: S) -> Result<(), Box<dyn Error>> {
     println!("\nthe stream `{id}` holds:");
     for recorded in store.read_stream(id, StreamRange::all()).await? {
         let e = &recorded.event;
-        let event = AccountEvent::decode(&e.name, e.version, e.payload.clone())?;
+        let event = AccountEvent::decode(&e.name, e.schema_version, &e.payload)?;
         println!("  v{} at {}: {event:?}", recorded.version, recorded.position);
     }
     Ok(())

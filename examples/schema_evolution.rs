@@ -99,8 +99,8 @@ impl Apply<Deposited> for Account {
 }
 
 /// An event exactly as a store holds it.
-fn stored(name: &str, version: u32, payload: Value) -> EncodedEvent {
-    EncodedEvent { name: name.to_owned(), version, payload }
+fn stored(name: &str, schema_version: u32, payload: Value) -> EncodedEvent {
+    EncodedEvent { name: name.to_owned(), schema_version, payload: payload.into() }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -129,8 +129,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("\nstored in stream acc-1:");
     for recorded in store.read_stream("acc-1", StreamRange::all()).await? {
         let e = &recorded.event;
-        println!("  #{} {} v{}: {}", recorded.version, e.name, e.version, e.payload);
-        let decoded = AccountEvent::decode(&e.name, e.version, e.payload.clone())?;
+        println!("  #{} {} v{}: {}", recorded.version, e.name, e.schema_version, e.payload);
+        let decoded = AccountEvent::decode(&e.name, e.schema_version, &e.payload)?;
         println!("      read by release 3 as {decoded:?}");
     }
 
@@ -144,7 +144,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let committed =
         accounts.execute("acc-1", |_| Ok::<_, std::convert::Infallible>(vec![deposit.clone().into()])).await?;
     let newest = accounts.store().read_stream("acc-1", StreamRange::after(3)).await?;
-    println!("release 3 appended {} v{}: {}", newest[0].event.name, newest[0].event.version, newest[0].event.payload);
+    println!(
+        "release 3 appended {} v{}: {}",
+        newest[0].event.name, newest[0].event.schema_version, newest[0].event.payload
+    );
     println!("balance now {} cents after {} deposits", committed.state.balance_cents, committed.state.deposits);
 
     // What cannot be read is a typed error, never a panic.
@@ -155,7 +158,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         stored("Withdrew", 1, json!({ "cents": 5 })),
     ];
     for event in refused {
-        let err = AccountEvent::decode(&event.name, event.version, event.payload.clone())
+        let err = AccountEvent::decode(&event.name, event.schema_version, &event.payload)
             .expect_err("release 3 cannot read this event");
         let kind = match &err {
             DecodeError::UnknownVersion { .. } => "unknown version",
@@ -163,7 +166,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             DecodeError::UnknownEvent { .. } => "unknown event",
             _ => "other",
         };
-        println!("  {} v{} {} -> {kind}: {err}", event.name, event.version, event.payload);
+        println!("  {} v{} {} -> {kind}: {err}", event.name, event.schema_version, event.payload);
     }
     Ok(())
 }

@@ -41,7 +41,7 @@ impl<A: Aggregate> AggregateKind for Registered<A> {
     }
 
     fn decode(&self, event: EncodedEvent) -> Result<(), DecodeError> {
-        A::Event::decode(&event.name, event.version, event.payload).map(drop)
+        A::Event::decode(&event.name, event.schema_version, &event.payload).map(drop)
     }
 
     fn states(&self, events: &[RecordedEvent]) -> Result<Vec<Value>, Error> {
@@ -50,7 +50,7 @@ impl<A: Aggregate> AggregateKind for Registered<A> {
         for recorded in events {
             let encoded = &recorded.event;
             let event =
-                A::Event::decode(&encoded.name, encoded.version, encoded.payload.clone()).map_err(|source| {
+                A::Event::decode(&encoded.name, encoded.schema_version, &encoded.payload).map_err(|source| {
                     Error::Decode { stream_id: recorded.stream_id.clone(), version: recorded.version, source }
                 })?;
             state.apply(&event);

@@ -124,9 +124,9 @@ pub(crate) async fn run(
                 aggregate_type: row.try_get("aggregate_type")?,
                 event: EncodedEvent {
                     name: row.try_get("event_name")?,
-                    version: u32::try_from(event_version)
+                    schema_version: u32::try_from(event_version)
                         .map_err(|_| Error::Negative { column: "event_version", value: event_version.into() })?,
-                    payload,
+                    payload: payload.into(),
                 },
             };
             checker.check(aggregates, row);

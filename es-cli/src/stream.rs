@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::SystemTime;
 
-use es_core::{EventStore, Metadata, RecordedEvent, StreamRange};
+use es_core::{EventStore, Metadata, Payload, RecordedEvent, StreamRange};
 use es_postgres::PgEventStore;
 use serde::Serialize;
 use serde_json::Value;
@@ -20,7 +20,7 @@ struct EventRow<'a> {
     event_name: &'a str,
     schema_version: u32,
     metadata: &'a Metadata,
-    payload: &'a Value,
+    payload: &'a Payload,
     #[serde(skip)]
     recorded: SystemTime,
 }
@@ -32,7 +32,7 @@ impl<'a> EventRow<'a> {
             position: e.position.to_string(),
             recorded_at: output::time_exact(e.recorded_at),
             event_name: &e.event.name,
-            schema_version: e.event.version,
+            schema_version: e.event.schema_version,
             metadata: &e.metadata,
             payload: &e.event.payload,
             recorded: e.recorded_at,
@@ -115,7 +115,7 @@ pub(crate) async fn states(
 }
 
 /// Pretty JSON, indented under its heading.
-fn write_indented(w: &mut dyn Write, value: &Value) -> std::io::Result<()> {
+fn write_indented<T: Serialize + std::fmt::Display + ?Sized>(w: &mut dyn Write, value: &T) -> std::io::Result<()> {
     let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
     for line in text.lines() {
         writeln!(w, "    {line}")?;

@@ -71,7 +71,7 @@ fn print(e: &RecordedEvent, out: &mut Output<'_>) -> Result<(), Error> {
         stream_id: &e.stream_id,
         version: e.version,
         event_name: &e.event.name,
-        schema_version: e.event.version,
+        schema_version: e.event.schema_version,
     };
     let time = output::time(e.recorded_at);
     out.line(&row, |w, r| {

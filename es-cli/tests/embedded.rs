@@ -124,9 +124,13 @@ async fn check_reports_undecodable_events_and_missing_versions() {
 async fn parked_events_are_listed_discarded_and_retried_once_fixed() {
     let store = fresh_store().await;
     seed(&store).await;
-    let deposit =
-        |amount: i64| EncodedEvent { name: "escli.Deposited".into(), version: 1, payload: json!({ "amount": amount }) };
-    let typo = EncodedEvent { name: "escli.Depositted".into(), version: 1, payload: json!({ "amount": 1 }) };
+    let deposit = |amount: i64| EncodedEvent {
+        name: "escli.Deposited".into(),
+        schema_version: 1,
+        payload: json!({ "amount": amount }).into(),
+    };
+    let typo =
+        EncodedEvent { name: "escli.Depositted".into(), schema_version: 1, payload: json!({ "amount": 1 }).into() };
     let events = vec![typo, deposit(REFUSED_AMOUNT), deposit(4)];
     let appended = store.append("account", "acc-1", ExpectedVersion::Exact(3), events, &Metadata::default()).await;
     let last = appended.unwrap().position().unwrap();

@@ -56,7 +56,7 @@ async fn status_counts_events_and_streams_and_shows_the_head() {
 async fn streams_lists_a_page_at_a_time() {
     let store = fresh_store().await;
     seed(&store).await;
-    let order = EncodedEvent { name: "Placed".into(), version: 1, payload: json!({}) };
+    let order = EncodedEvent { name: "Placed".into(), schema_version: 1, payload: json!({}).into() };
     store.append("order", "ord-1", ExpectedVersion::NoStream, vec![order], &Metadata::default()).await.unwrap();
 
     let all = es(&store, &["streams", "--json"]).ok().json();
@@ -99,7 +99,7 @@ async fn stream_shows_events_with_their_envelopes() {
     assert_eq!(before.code, 1, "{before:#?}");
     assert!(before.stderr.contains("stream `acc-1` has no events in that range"), "{before:#?}");
     let metadata = Metadata::default().with_actor("ada").with("ip", "10.0.0.1");
-    let placed = EncodedEvent { name: "Placed".into(), version: 1, payload: json!({ "total": 3 }) };
+    let placed = EncodedEvent { name: "Placed".into(), schema_version: 1, payload: json!({ "total": 3 }).into() };
     store.append("order", "ord-1", ExpectedVersion::NoStream, vec![placed], &metadata).await.unwrap();
     let order = es(&store, &["stream", "ord-1"]).ok().stdout;
     assert!(order.contains("\n    metadata {\"actor\":\"ada\",\"extra\":{\"ip\":\"10.0.0.1\"}}\n"), "{order}");
@@ -144,7 +144,7 @@ async fn tail_follow_prints_new_events_as_they_come() {
     // The latest event printed first shows that the follower has found its
     // start: what it prints after the append below can only be the new event.
     let (first, next_line) = tokio::task::spawn_blocking(move || (next_line(), next_line)).await.unwrap();
-    let event = EncodedEvent { name: "Placed".into(), version: 1, payload: json!({ "total": 3 }) };
+    let event = EncodedEvent { name: "Placed".into(), schema_version: 1, payload: json!({ "total": 3 }).into() };
     store.append("order", "ord-9", ExpectedVersion::NoStream, vec![event], &Metadata::default()).await.unwrap();
     let line = tokio::time::timeout(Duration::from_secs(20), tokio::task::spawn_blocking(next_line)).await;
     child.kill().unwrap();
@@ -183,7 +183,8 @@ async fn projections_show_checkpoint_lag_and_the_runner_holding_each() {
 
     stop.send(()).unwrap();
     running.await.unwrap().expect("the runner stops cleanly");
-    let event = EncodedEvent { name: "escli.Deposited".into(), version: 1, payload: json!({ "amount": 5 }) };
+    let event =
+        EncodedEvent { name: "escli.Deposited".into(), schema_version: 1, payload: json!({ "amount": 5 }).into() };
     store.append("account", "acc-2", ExpectedVersion::Exact(1), vec![event], &Metadata::default()).await.unwrap();
     let text = es(&store, &["projections"]).ok().stdout;
     let lines: Vec<_> = text.lines().collect();

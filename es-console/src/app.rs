@@ -62,8 +62,9 @@ impl<A: Aggregate> AggregateKind for Registered<A> {
     }
 
     fn decode(&self, event: EncodedEvent) -> Result<Value, DecodeError> {
-        let decoded = A::Event::decode(&event.name, event.version, event.payload)?;
-        Ok(decoded.encode().map(|e| e.payload).unwrap_or_else(|e| Value::String(format!("(does not encode: {e})"))))
+        let decoded = A::Event::decode(&event.name, event.schema_version, &event.payload)?;
+        let encoded = decoded.encode().and_then(|e| e.payload.to_value());
+        Ok(encoded.unwrap_or_else(|e| Value::String(format!("(does not encode: {e})"))))
     }
 
     fn fold(
@@ -72,12 +73,12 @@ impl<A: Aggregate> AggregateKind for Registered<A> {
         stream_id: &str,
         events: &[(u64, EncodedEvent)],
     ) -> Result<Vec<Value>, Error> {
-        let snapshot = snapshot.filter(|s| s.schema_version == A::SNAPSHOT_VERSION);
-        let mut state = snapshot.and_then(|s| serde_json::from_value::<A>(s.state).ok()).unwrap_or_default();
+        let snapshot = snapshot.filter(|s| s.schema_version == A::SNAPSHOT_SCHEMA_VERSION);
+        let mut state = snapshot.and_then(|s| s.state.deserialize::<A>().ok()).unwrap_or_default();
         let mut states = Vec::with_capacity(events.len() + 1);
         states.push(to_json(&state)?);
         for (version, encoded) in events {
-            let event = A::Event::decode(&encoded.name, encoded.version, encoded.payload.clone())
+            let event = A::Event::decode(&encoded.name, encoded.schema_version, &encoded.payload)
                 .map_err(|source| Error::Decode { stream_id: stream_id.to_owned(), version: *version, source })?;
             state.apply(&event);
             states.push(to_json(&state)?);

@@ -46,7 +46,7 @@ pub trait Aggregate: Default + Serialize + DeserializeOwned + Send + Sync + 'sta
     /// The schema version of the serialized state. Snapshots written with
     /// an older version are ignored and rebuilt from events; raise it for a
     /// change the fingerprint cannot see.
-    const SNAPSHOT_VERSION: u32 = 1;
+    const SNAPSHOT_SCHEMA_VERSION: u32 = 1;
 
     /// A hash of the state type's definition, computed by
     /// `#[derive(Aggregate)]` (0 for a hand-written impl). A snapshot stored

@@ -51,7 +51,8 @@ macro_rules! conformance_tests {
             invalid_stream_ids_are_refused,
             the_longest_stream_id_round_trips,
             snapshot_and_events_are_read_together,
-            a_command_id_is_committed_once_per_stream
+            a_command_id_is_committed_once_per_stream,
+            a_stream_belongs_to_one_aggregate_type
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {
@@ -65,7 +66,7 @@ macro_rules! conformance_tests {
 }
 
 fn event(name: &str, n: i64) -> EncodedEvent {
-    EncodedEvent { name: name.to_owned(), version: 1, payload: json!({ "n": n }) }
+    EncodedEvent { name: name.to_owned(), schema_version: 1, payload: json!({ "n": n }).into() }
 }
 
 fn events(count: i64) -> Vec<EncodedEvent> {
@@ -233,8 +234,11 @@ pub async fn payload_and_metadata_round_trip<S: EventStore>(store: &S) {
         .with_causation_id("cause")
         .with_actor("alice")
         .with("ip", "127.0.0.1");
-    let written =
-        EncodedEvent { name: "Renamed".into(), version: 3, payload: json!({ "to": "ü \"quoted\"", "n": [1, 2] }) };
+    let written = EncodedEvent {
+        name: "Renamed".into(),
+        schema_version: 3,
+        payload: json!({ "to": "ü \"quoted\"", "n": [1, 2] }).into(),
+    };
     store.append("thing", "s", ExpectedVersion::Any, vec![written.clone()], &metadata).await.unwrap();
     let read = store.read_stream("s", StreamRange::all()).await.unwrap();
     assert_eq!(read[0].event, written);
@@ -252,7 +256,7 @@ pub async fn snapshots_keep_the_latest<S: EventStore>(store: &S) {
         version,
         schema_version: 2,
         fingerprint: 0xfedc_ba98_7654_3210 ^ version,
-        state: json!({ "at": version }),
+        state: json!({ "at": version }).into(),
     };
     store.save_snapshot(snapshot(10)).await.unwrap();
     store.save_snapshot(snapshot(20)).await.unwrap();
@@ -324,7 +328,7 @@ pub async fn invalid_stream_ids_are_refused<S: EventStore>(store: &S) {
             version: 1,
             schema_version: 1,
             fingerprint: 0,
-            state: json!({}),
+            state: json!({}).into(),
         };
         refused(
             store.append("thing", id, ExpectedVersion::Any, events(1), &Metadata::default()).await,
@@ -332,7 +336,7 @@ pub async fn invalid_stream_ids_are_refused<S: EventStore>(store: &S) {
             "append",
         );
         refused(store.read_stream(id, StreamRange::all()).await, problem, "read_stream");
-        refused(store.read_stream_events(id, StreamRange::all()).await, problem, "read_stream_events");
+        refused(store.read_stream_events("thing", id, StreamRange::all()).await, problem, "read_stream_events");
         refused(store.save_snapshot(snapshot).await, problem, "save_snapshot");
         refused(store.load_snapshot(id).await, problem, "load_snapshot");
     }
@@ -353,7 +357,7 @@ pub async fn the_longest_stream_id_round_trips<S: EventStore>(store: &S) {
         version: 2,
         schema_version: 1,
         fingerprint: u64::MAX,
-        state: json!({}),
+        state: json!({}).into(),
     };
     store.save_snapshot(snapshot.clone()).await.unwrap();
     assert_eq!(store.load_snapshot(&id).await.unwrap(), Some(snapshot));
@@ -364,7 +368,7 @@ pub async fn the_longest_stream_id_round_trips<S: EventStore>(store: &S) {
 /// snapshot past the end of the range is left out.
 pub async fn snapshot_and_events_are_read_together<S: EventStore>(store: &S) {
     let read = |range: StreamRange, schema_version: u32| async move {
-        let read = store.read_snapshot_and_events("s", range, schema_version).await.unwrap();
+        let read = store.read_snapshot_and_events("thing", "s", range, schema_version).await.unwrap();
         (read.snapshot.map(|s| s.version), read.events.iter().map(|(v, _)| *v).collect::<Vec<_>>())
     };
     assert_eq!(read(StreamRange::all(), 1).await, (None, vec![]), "an unknown stream");
@@ -376,7 +380,7 @@ pub async fn snapshot_and_events_are_read_together<S: EventStore>(store: &S) {
         version: 3,
         schema_version: 1,
         fingerprint: 0x8000_0000_0000_0001,
-        state: json!({ "at": 3 }),
+        state: json!({ "at": 3 }).into(),
     };
     store.save_snapshot(snapshot.clone()).await.unwrap();
     assert_eq!(read(StreamRange::all(), 1).await, (Some(3), vec![4, 5]));
@@ -384,7 +388,7 @@ pub async fn snapshot_and_events_are_read_together<S: EventStore>(store: &S) {
     assert_eq!(read(StreamRange::all().up_to_version(3), 1).await, (Some(3), vec![]));
     assert_eq!(read(StreamRange::all().up_to_version(2), 1).await, (None, vec![1, 2]), "a snapshot past the range");
     assert_eq!(read(StreamRange::all(), 2).await, (Some(3), vec![1, 2, 3, 4, 5]), "another schema version");
-    let whole = store.read_snapshot_and_events("s", StreamRange::all(), 1).await.unwrap();
+    let whole = store.read_snapshot_and_events("thing", "s", StreamRange::all(), 1).await.unwrap();
     assert_eq!(whole.snapshot, Some(snapshot), "the snapshot read whole");
     assert_eq!(whole.events[0].1, event("Happened", 4), "the events read whole");
 }
@@ -408,4 +412,46 @@ pub async fn a_command_id_is_committed_once_per_stream<S: EventStore>(store: &S)
     store.append("thing", "s", ExpectedVersion::Exact(2), events(1), &other).await.unwrap();
     store.append("thing", "t", ExpectedVersion::NoStream, events(1), &command).await.unwrap();
     assert_eq!(versions(&store.read_stream("t", StreamRange::all()).await.unwrap()), [1], "ids are per stream");
+}
+
+/// A stream belongs to the aggregate type of its first event: appending or
+/// reading it as another type is refused with an error naming both, and
+/// nothing is written.
+pub async fn a_stream_belongs_to_one_aggregate_type<S: EventStore>(store: &S) {
+    store.append("cart", "c-1", ExpectedVersion::NoStream, events(2), &Metadata::default()).await.unwrap();
+    let snapshot = Snapshot {
+        aggregate_type: "cart".into(),
+        stream_id: "c-1".into(),
+        version: 1,
+        schema_version: 1,
+        fingerprint: 0,
+        state: json!({}).into(),
+    };
+    store.save_snapshot(snapshot).await.unwrap();
+    let wrong = |result: Result<(), StoreError>, what: &str| match result {
+        Err(StoreError::WrongAggregateType { stream_id, expected, actual }) => {
+            assert_eq!((stream_id.as_str(), expected.as_str(), actual.as_str()), ("c-1", "wishlist", "cart"), "{what}");
+        }
+        other => panic!("{what} of a cart stream as a wishlist: expected WrongAggregateType, got {other:?}"),
+    };
+    for expected in
+        [ExpectedVersion::Any, ExpectedVersion::Exact(2), ExpectedVersion::NoStream, ExpectedVersion::Exact(1)]
+    {
+        let appended = store.append("wishlist", "c-1", expected, events(1), &Metadata::default()).await;
+        wrong(appended.map(drop), &format!("append expecting {expected}"));
+        let one = vec![event("Happened", 3)];
+        let many = store.append("wishlist", "c-1", expected, [one.clone(), one].concat(), &Metadata::default()).await;
+        wrong(many.map(drop), &format!("append of two expecting {expected}"));
+    }
+    let command = Metadata::default().with_command_id("req-1");
+    wrong(store.append("wishlist", "c-1", ExpectedVersion::Any, events(1), &command).await.map(drop), "a command");
+    wrong(store.read_stream_events("wishlist", "c-1", StreamRange::all()).await.map(drop), "read_stream_events");
+    let after_snapshot = store.read_snapshot_and_events("wishlist", "c-1", StreamRange::all(), 1).await;
+    wrong(after_snapshot.map(drop), "read_snapshot_and_events");
+    let before_snapshot = store.read_snapshot_and_events("wishlist", "c-1", StreamRange::after(1), 2).await;
+    wrong(before_snapshot.map(drop), "read_snapshot_and_events of another schema version");
+    assert_eq!(versions(&store.read_stream("c-1", StreamRange::all()).await.unwrap()), [1, 2], "nothing appended");
+    store.append("cart", "c-1", ExpectedVersion::Exact(2), events(1), &Metadata::default()).await.unwrap();
+    let read = store.read_stream_events("cart", "c-1", StreamRange::all()).await.unwrap();
+    assert_eq!(read.len(), 3, "the cart stream reads as a cart");
 }

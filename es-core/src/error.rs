@@ -64,6 +64,21 @@ pub enum StoreError {
         /// The stream's version when the append was refused.
         actual: u64,
     },
+    /// The stream belongs to another aggregate type: a stream id names one
+    /// aggregate instance in the whole store, and its first event fixes the
+    /// type. Nothing was read or written.
+    #[error(
+        "stream `{stream_id}` belongs to aggregate type `{actual}`, not `{expected}`: a stream id names one \
+         aggregate in the whole store; give each aggregate type ids of its own (such as `{expected}-<id>`)"
+    )]
+    WrongAggregateType {
+        /// The stream.
+        stream_id: String,
+        /// The aggregate type the caller read or wrote it as.
+        expected: String,
+        /// The aggregate type the stream holds events of.
+        actual: String,
+    },
     /// A command with this id was already committed on the stream; nothing
     /// was appended.
     #[error(

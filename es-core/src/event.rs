@@ -1,8 +1,7 @@
 //! Events: named, versioned, immutable facts, and how they are encoded.
 
-use serde_json::Value;
-
 use crate::error::DecodeError;
+use crate::payload::Payload;
 
 /// An event as it is written to a store: its stable name, the version of its
 /// schema and its JSON payload.
@@ -11,9 +10,10 @@ pub struct EncodedEvent {
     /// The stable name the event is stored under, such as `"Deposited"`.
     pub name: String,
     /// The schema version the payload was written with (1 for the first).
-    pub version: u32,
+    /// A stream's events have versions too; this is not one of them.
+    pub schema_version: u32,
     /// The serialized event.
-    pub payload: Value,
+    pub payload: Payload,
 }
 
 /// A past-tense fact about a domain: a single event type, or an enum that
@@ -49,9 +49,51 @@ pub struct EncodedEvent {
 /// }
 ///
 /// let encoded = Deposited { amount: 5 }.encode().unwrap();
-/// assert_eq!((encoded.name.as_str(), encoded.version), ("Deposited", 1));
-/// let decoded = Deposited::decode(&encoded.name, encoded.version, encoded.payload).unwrap();
+/// assert_eq!((encoded.name.as_str(), encoded.schema_version), ("Deposited", 1));
+/// let decoded = Deposited::decode(&encoded.name, encoded.schema_version, &encoded.payload).unwrap();
 /// assert_eq!(decoded, Deposited { amount: 5 });
+/// ```
+///
+/// # Decoding cost
+///
+/// A payload stored at the current schema version is deserialized straight
+/// from its JSON text ([`Payload::deserialize`]); only an older one is
+/// parsed into a `serde_json::Value` for its upcasters to run on.
+///
+/// # Writing the impl by hand
+///
+/// The derive is the way to go, but nothing requires it. A hand-written
+/// impl is not listed in the [`registry`](crate::registry), so projections
+/// of other event types see its events as unknown rather than skip them.
+///
+/// ```
+/// use es_core::{DecodeError, EncodedEvent, Event, Payload};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize, Debug, PartialEq)]
+/// struct Renamed { to: String }
+///
+/// impl Event for Renamed {
+///     fn event_name(&self) -> &'static str { "Renamed" }
+///     fn schema_version(&self) -> u32 { 1 }
+///     fn encode(&self) -> Result<EncodedEvent, serde_json::Error> {
+///         Ok(EncodedEvent { name: "Renamed".into(), schema_version: 1, payload: Payload::serialize(self)? })
+///     }
+///     fn decode(name: &str, schema_version: u32, payload: &Payload) -> Result<Self, DecodeError> {
+///         match (name, schema_version) {
+///             ("Renamed", 1) => payload.deserialize().map_err(|source| DecodeError::Payload {
+///                 name: name.to_owned(),
+///                 version: schema_version,
+///                 source,
+///             }),
+///             ("Renamed", _) => Err(DecodeError::UnknownVersion { name: name.to_owned(), version: schema_version, current: 1 }),
+///             _ => Err(DecodeError::UnknownEvent { name: name.to_owned() }),
+///         }
+///     }
+/// }
+///
+/// let encoded = Renamed { to: "b".into() }.encode().unwrap();
+/// assert_eq!(Renamed::decode("Renamed", 1, &encoded.payload).unwrap(), Renamed { to: "b".into() });
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an event",
@@ -63,13 +105,14 @@ pub trait Event: Sized + Send + Sync + 'static {
     fn event_name(&self) -> &'static str;
 
     /// The current schema version of this event.
-    fn event_version(&self) -> u32;
+    fn schema_version(&self) -> u32;
 
-    /// Serializes the event at its current version.
+    /// Serializes the event at its current schema version.
     fn encode(&self) -> Result<EncodedEvent, serde_json::Error>;
 
-    /// Rebuilds an event from what a store holds, upcasting older versions.
-    fn decode(name: &str, version: u32, payload: Value) -> Result<Self, DecodeError>;
+    /// Rebuilds an event from what a store holds, upcasting older schema
+    /// versions.
+    fn decode(name: &str, schema_version: u32, payload: &Payload) -> Result<Self, DecodeError>;
 }
 
 /// An aggregate's handler for one event type.

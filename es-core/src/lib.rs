@@ -76,6 +76,7 @@ mod error;
 mod event;
 mod fingerprint;
 mod memory;
+mod payload;
 #[cfg(feature = "personal")]
 pub mod personal;
 pub mod projection;
@@ -100,9 +101,13 @@ pub use error::{BoxError, DecodeError, Error, ExecuteError, StoreError};
 pub use event::{Apply, ApplyTo, EncodedEvent, Event};
 pub use fingerprint::StateFingerprint;
 pub use memory::InMemoryEventStore;
+pub use payload::Payload;
 pub use projection::{InMemoryProjectionRunner, Projection, ProjectionError};
 pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Repository, SnapshotOutcome};
-pub use store::{Appended, Categories, EventStore, ExpectedVersion, Page, Snapshot, SnapshotAndEvents, StreamRange};
+pub use store::{
+    Appended, Categories, EventStore, ExpectedVersion, Page, Snapshot, SnapshotAndEvents, StreamRange,
+    check_aggregate_type,
+};
 pub use stream_id::{MAX_STREAM_ID_LEN, StreamIdProblem, validate_stream_id};
 
 #[cfg(feature = "derive")]

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use crate::envelope::{Metadata, Position, RecordedEvent};
 use crate::error::StoreError;
 use crate::event::EncodedEvent;
-use crate::store::{Appended, EventStore, ExpectedVersion, Snapshot, StreamRange};
+use crate::store::{Appended, EventStore, ExpectedVersion, Snapshot, StreamRange, check_aggregate_type};
 use crate::stream_id::validate_stream_id;
 
 /// A complete [`EventStore`] held in memory and shared by cloning.
@@ -21,7 +21,7 @@ use crate::stream_id::validate_stream_id;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), es_core::StoreError> {
 /// let store = InMemoryEventStore::new();
-/// let event = EncodedEvent { name: "Opened".into(), version: 1, payload: serde_json::json!({}) };
+/// let event = EncodedEvent { name: "Opened".into(), schema_version: 1, payload: serde_json::json!({}).into() };
 /// store.append("account", "acc-1", ExpectedVersion::NoStream, vec![event], &Metadata::default()).await?;
 /// let events = store.read_stream("acc-1", StreamRange::all()).await?;
 /// assert_eq!(events[0].version, 1);
@@ -68,6 +68,9 @@ impl EventStore for InMemoryEventStore {
         validate_stream_id(stream_id)?;
         let mut inner = self.lock();
         let actual = inner.streams.get(stream_id).map_or(0, |s| s.len() as u64);
+        if let Some(&first) = inner.streams.get(stream_id).and_then(|s| s.first()) {
+            check_aggregate_type(aggregate_type, stream_id, &inner.log[first].aggregate_type)?;
+        }
         if let Some(command_id) = metadata.command_id.as_ref().filter(|_| !events.is_empty()) {
             let indexes = inner.streams.get(stream_id).map_or(&[][..], Vec::as_slice);
             if indexes.iter().any(|&i| inner.log[i].metadata.command_id.as_ref() == Some(command_id)) {

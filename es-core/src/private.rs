@@ -12,6 +12,7 @@ pub use crate::fingerprint::combine as combine_fingerprints;
 
 use crate::error::DecodeError;
 use crate::event::{EncodedEvent, Event};
+use crate::payload::Payload;
 
 /// The compile-time identity of one event type (a struct deriving `Event`,
 /// never an event enum). Event enums read it from their variants to decode
@@ -108,7 +109,7 @@ impl Event for NoEvent {
         match *self {}
     }
 
-    fn event_version(&self) -> u32 {
+    fn schema_version(&self) -> u32 {
         match *self {}
     }
 
@@ -116,7 +117,7 @@ impl Event for NoEvent {
         match *self {}
     }
 
-    fn decode(name: &str, _version: u32, _payload: Value) -> Result<Self, DecodeError> {
+    fn decode(name: &str, _schema_version: u32, _payload: &Payload) -> Result<Self, DecodeError> {
         Err(DecodeError::UnknownEvent { name: name.to_owned() })
     }
 }

@@ -13,6 +13,7 @@ use crate::cache::StateCache;
 use crate::envelope::{Metadata, Position};
 use crate::error::{Error, ExecuteError, StoreError};
 use crate::event::{EncodedEvent, Event};
+use crate::payload::Payload;
 use crate::store::{Appended, EventStore, ExpectedVersion, Snapshot, SnapshotAndEvents, StreamRange};
 use crate::stream_id::validate_stream_id;
 use crate::telemetry::{self, Outcome};
@@ -28,8 +29,9 @@ pub struct Loaded<A> {
     pub state: A,
     /// The stream version of that event (0 for an empty stream).
     pub version: u64,
-    /// The version of the snapshot the load started from, if one was used.
-    pub snapshot_version: Option<u64>,
+    /// The stream version of the snapshot the load started from, if one was
+    /// used.
+    pub snapshot_at: Option<u64>,
 }
 
 /// What a successful command committed, so that the caller needs no second
@@ -207,11 +209,11 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     pub async fn load_as_of(&self, stream_id: &str, time: SystemTime) -> Result<Loaded<A>, Error> {
         self.observe_load(stream_id, async {
             validate_stream_id(stream_id)?;
-            let events = self.store.read_stream_events(stream_id, StreamRange::all().up_to_time(time)).await?;
+            let events = self.store.read_stream_events(A::TYPE, stream_id, StreamRange::all().up_to_time(time)).await?;
             // Should the clock have stepped back, a later event can carry an
             // earlier time: the history as it stood is the unbroken prefix.
             let prefix = events.into_iter().zip(1..).take_while(|((version, _), n)| version == n).map(|(e, _)| e);
-            fold(stream_id, Loaded { state: A::default(), version: 0, snapshot_version: None }, prefix.collect())
+            fold(stream_id, Loaded { state: A::default(), version: 0, snapshot_at: None }, prefix.collect())
         })
         .await
     }
@@ -234,9 +236,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let started = Instant::now();
         let loaded = load.instrument(span.clone()).await?;
         // The fold applies every version after the snapshot's, one by one.
-        let events = loaded.version - loaded.snapshot_version.unwrap_or(0);
+        let events = loaded.version - loaded.snapshot_at.unwrap_or(0);
         span.record("version", loaded.version).record("events", events);
-        if let Some(snapshot) = loaded.snapshot_version {
+        if let Some(snapshot) = loaded.snapshot_at {
             span.record("snapshot", snapshot);
         }
         telemetry::loaded(A::TYPE, events, started.elapsed());
@@ -250,37 +252,37 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         // Refused here too, whatever the store checks.
         validate_stream_id(stream_id)?;
         let range = StreamRange { up_to_version, ..StreamRange::all() };
-        let empty = || Loaded { state: A::default(), version: 0, snapshot_version: None };
+        let empty = || Loaded { state: A::default(), version: 0, snapshot_at: None };
         if A::SNAPSHOT_EVERY == 0 {
-            let events = self.store.read_stream_events(stream_id, range).await?;
+            let events = self.store.read_stream_events(A::TYPE, stream_id, range).await?;
             return Ok((fold(stream_id, empty(), events)?, false));
         }
         // One read for both where the store can, so that a snapshot costs
         // no extra round trip.
         let SnapshotAndEvents { snapshot, events } =
-            self.store.read_snapshot_and_events(stream_id, range, A::SNAPSHOT_VERSION).await?;
+            self.store.read_snapshot_and_events(A::TYPE, stream_id, range, A::SNAPSHOT_SCHEMA_VERSION).await?;
         let Some(snapshot) = snapshot else { return Ok((fold(stream_id, empty(), events)?, false)) };
         // Written by a newer release: replay, but leave it in place.
-        if snapshot.schema_version > A::SNAPSHOT_VERSION {
+        if snapshot.schema_version > A::SNAPSHOT_SCHEMA_VERSION {
             return Ok((fold(stream_id, empty(), events)?, false));
         }
-        if snapshot.schema_version < A::SNAPSHOT_VERSION {
+        if snapshot.schema_version < A::SNAPSHOT_SCHEMA_VERSION {
             return Ok((fold(stream_id, empty(), events)?, true));
         }
         // At the current schema version, the events read start after the
         // snapshot: one that cannot be used needs them all.
         if snapshot.fingerprint != A::SNAPSHOT_FINGERPRINT {
-            let events = self.store.read_stream_events(stream_id, range).await?;
+            let events = self.store.read_stream_events(A::TYPE, stream_id, range).await?;
             return Ok((fold(stream_id, empty(), events)?, true));
         }
-        match serde_json::from_value(snapshot.state) {
+        match snapshot.state.deserialize() {
             Ok(state) => {
-                let start = Loaded { state, version: snapshot.version, snapshot_version: Some(snapshot.version) };
+                let start = Loaded { state, version: snapshot.version, snapshot_at: Some(snapshot.version) };
                 Ok((fold(stream_id, start, events)?, false))
             }
             Err(error) => {
                 warn!(error = %error, "the snapshot does not decode; replaying the stream from its first event");
-                let events = self.store.read_stream_events(stream_id, range).await?;
+                let events = self.store.read_stream_events(A::TYPE, stream_id, range).await?;
                 Ok((fold(stream_id, empty(), events)?, true))
             }
         }
@@ -441,7 +443,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             Span::current().record("attempts", attempt);
             let from_cache = cached.is_some();
             let loaded = match cached.take() {
-                Some((version, state)) => Loaded { state, version, snapshot_version: None },
+                Some((version, state)) => Loaded { state, version, snapshot_at: None },
                 None => self.load(stream_id).await?,
             };
             let events = match command.decide(&loaded.state).await {
@@ -552,11 +554,8 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let events = recorded
             .into_iter()
             .map(|e| {
-                A::Event::decode(&e.event.name, e.event.version, e.event.payload).map_err(|source| Error::Decode {
-                    stream_id: stream_id.to_owned(),
-                    version: e.version,
-                    source,
-                })
+                A::Event::decode(&e.event.name, e.event.schema_version, &e.event.payload)
+                    .map_err(|source| Error::Decode { stream_id: stream_id.to_owned(), version: e.version, source })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let state = self.load_at_version(stream_id, version).await?.state;
@@ -583,7 +582,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// Saves `state` as the snapshot of `stream_id` at `version`.
     pub async fn save_snapshot(&self, stream_id: &str, version: u64, state: &A) -> Result<(), Error> {
         validate_stream_id(stream_id)?;
-        let state = serde_json::to_value(state).map_err(|source| Error::Encode {
+        let state = Payload::serialize(state).map_err(|source| Error::Encode {
             stream_id: stream_id.to_owned(),
             what: "snapshot",
             source,
@@ -592,7 +591,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             aggregate_type: A::TYPE.to_owned(),
             stream_id: stream_id.to_owned(),
             version,
-            schema_version: A::SNAPSHOT_VERSION,
+            schema_version: A::SNAPSHOT_SCHEMA_VERSION,
             fingerprint: A::SNAPSHOT_FINGERPRINT,
             state,
         };
@@ -641,7 +640,7 @@ fn fold<A: Aggregate>(
             let cause = format!("the stream skips from version {} to {version}", loaded.version);
             return Err(Error::Store(StoreError::Corrupt { stream_id: stream_id.to_owned(), version, cause }));
         }
-        let event = A::Event::decode(&encoded.name, encoded.version, encoded.payload)
+        let event = A::Event::decode(&encoded.name, encoded.schema_version, &encoded.payload)
             .map_err(|source| Error::Decode { stream_id: stream_id.to_owned(), version, source })?;
         loaded.state.apply(&event);
         loaded.version = version;

@@ -5,11 +5,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use serde_json::Value;
-
 use crate::envelope::{Metadata, Position, RecordedEvent};
 use crate::error::StoreError;
 use crate::event::EncodedEvent;
+use crate::payload::Payload;
 
 /// What the writer believes the stream's current version to be.
 ///
@@ -161,7 +160,7 @@ pub struct Snapshot {
     /// when it was written.
     pub fingerprint: u64,
     /// The serialized state.
-    pub state: Value,
+    pub state: Payload,
 }
 
 /// A stream's snapshot and the events that follow it, as read by
@@ -202,7 +201,10 @@ pub trait EventStore: Send + Sync {
     /// Appends `events` to a stream atomically if `expected` holds, giving
     /// them consecutive versions and positions after every committed event.
     ///
-    /// Appending no events checks `expected` and changes nothing.
+    /// A stream belongs to the aggregate type of its first event: appending
+    /// as another `aggregate_type` is refused with
+    /// [`StoreError::WrongAggregateType`], before `expected` is checked.
+    /// Appending no events checks both and changes nothing.
     fn append(
         &self,
         aggregate_type: &str,
@@ -220,16 +222,29 @@ pub trait EventStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
 
     /// Reads what folding state needs of one stream's events in `range`:
-    /// each event's version and encoded form, without the envelope. The
-    /// default drops the envelopes of [`read_stream`](Self::read_stream); a
-    /// backend that can read less overrides it. The repository loads
+    /// each event's version and encoded form, without the envelope. A
+    /// stream of another aggregate type than `aggregate_type` is refused
+    /// with [`StoreError::WrongAggregateType`].
+    ///
+    /// The default drops the envelopes of [`read_stream`](Self::read_stream);
+    /// a backend that can read less overrides it. The repository loads
     /// aggregates through it.
     fn read_stream_events(
         &self,
+        aggregate_type: &str,
         stream_id: &str,
         range: StreamRange,
     ) -> impl Future<Output = Result<Vec<(u64, EncodedEvent)>, StoreError>> + Send {
-        async move { Ok(self.read_stream(stream_id, range).await?.into_iter().map(|e| (e.version, e.event)).collect()) }
+        async move {
+            self.read_stream(stream_id, range)
+                .await?
+                .into_iter()
+                .map(|e| {
+                    check_aggregate_type(aggregate_type, stream_id, &e.aggregate_type)?;
+                    Ok((e.version, e.event))
+                })
+                .collect()
+        }
     }
 
     /// Reads up to `limit` committed events after `after` in global order.
@@ -287,7 +302,9 @@ pub trait EventStore: Send + Sync {
     /// Reads what loading an aggregate from its snapshot needs: the
     /// stream's latest snapshot unless it is past `range.up_to_version`,
     /// and the events of `range` after it when it has schema version
-    /// `schema_version` (after the start of `range` otherwise).
+    /// `schema_version` (after the start of `range` otherwise). A stream of
+    /// another aggregate type than `aggregate_type` is refused with
+    /// [`StoreError::WrongAggregateType`].
     ///
     /// The default calls [`load_snapshot`](Self::load_snapshot), then
     /// [`read_stream_events`](Self::read_stream_events); a backend that can
@@ -295,6 +312,7 @@ pub trait EventStore: Send + Sync {
     /// take snapshots through it.
     fn read_snapshot_and_events(
         &self,
+        aggregate_type: &str,
         stream_id: &str,
         range: StreamRange,
         schema_version: u32,
@@ -302,11 +320,15 @@ pub trait EventStore: Send + Sync {
         async move {
             let snapshot =
                 self.load_snapshot(stream_id).await?.filter(|s| range.up_to_version.is_none_or(|v| s.version <= v));
+            if let Some(snapshot) = &snapshot {
+                check_aggregate_type(aggregate_type, stream_id, &snapshot.aggregate_type)?;
+            }
             let after = snapshot
                 .as_ref()
                 .filter(|s| s.schema_version == schema_version)
                 .map_or(range.after_version, |s| s.version.max(range.after_version));
-            let events = self.read_stream_events(stream_id, StreamRange { after_version: after, ..range }).await?;
+            let range = StreamRange { after_version: after, ..range };
+            let events = self.read_stream_events(aggregate_type, stream_id, range).await?;
             Ok(SnapshotAndEvents { snapshot, events })
         }
     }
@@ -330,6 +352,28 @@ pub trait EventStore: Send + Sync {
             Ok((!of_command.is_empty()).then_some(of_command))
         }
     }
+}
+
+/// Refuses a stream holding events of `actual` aggregate type when it is
+/// read or written as `expected`: the check every store makes, with
+/// [`StoreError::WrongAggregateType`].
+///
+/// ```
+/// use es_core::{check_aggregate_type, StoreError};
+///
+/// assert!(check_aggregate_type("cart", "c-1", "cart").is_ok());
+/// let refused = check_aggregate_type("wishlist", "c-1", "cart").unwrap_err();
+/// assert!(matches!(refused, StoreError::WrongAggregateType { .. }));
+/// ```
+pub fn check_aggregate_type(expected: &str, stream_id: &str, actual: &str) -> Result<(), StoreError> {
+    if expected == actual {
+        return Ok(());
+    }
+    Err(StoreError::WrongAggregateType {
+        stream_id: stream_id.to_owned(),
+        expected: expected.to_owned(),
+        actual: actual.to_owned(),
+    })
 }
 
 /// Forwards every method, so that a store can be shared by reference or by
@@ -359,10 +403,11 @@ macro_rules! forward_event_store {
 
             fn read_stream_events(
                 &self,
+                aggregate_type: &str,
                 stream_id: &str,
                 range: StreamRange,
             ) -> impl Future<Output = Result<Vec<(u64, EncodedEvent)>, StoreError>> + Send {
-                (**self).read_stream_events(stream_id, range)
+                (**self).read_stream_events(aggregate_type, stream_id, range)
             }
 
             fn read_all(
@@ -390,11 +435,12 @@ macro_rules! forward_event_store {
 
             fn read_snapshot_and_events(
                 &self,
+                aggregate_type: &str,
                 stream_id: &str,
                 range: StreamRange,
                 schema_version: u32,
             ) -> impl Future<Output = Result<SnapshotAndEvents, StoreError>> + Send {
-                (**self).read_snapshot_and_events(stream_id, range, schema_version)
+                (**self).read_snapshot_and_events(aggregate_type, stream_id, range, schema_version)
             }
 
             fn read_categories(

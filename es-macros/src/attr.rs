@@ -51,7 +51,7 @@ pub(crate) struct AggregateAttrs<'a> {
     /// Whether `event` was written, even with a malformed value.
     pub(crate) event_given: bool,
     pub(crate) snapshot_every: Option<Spanned<u64>>,
-    pub(crate) snapshot_version: Option<Spanned<u32>>,
+    pub(crate) snapshot_schema_version: Option<Spanned<u32>>,
     /// The types listed in `nested(...)`, whose fingerprints join the
     /// state's.
     pub(crate) nested: Vec<Type>,
@@ -163,13 +163,13 @@ pub(crate) fn aggregate_attrs<'a>(cx: &Ctxt, attrs: &'a [Attribute]) -> Aggregat
                     let value = integer(cx, &meta, "snapshot_every = <number of events>")?;
                     set(cx, &meta, &mut out.snapshot_every, value, "aggregate");
                 }
-                "snapshot_version" => {
-                    let value = integer(cx, &meta, "snapshot_version = <integer>")?;
-                    set(cx, &meta, &mut out.snapshot_version, value, "aggregate");
+                "snapshot_schema_version" => {
+                    let value = integer(cx, &meta, "snapshot_schema_version = <integer>")?;
+                    set(cx, &meta, &mut out.snapshot_schema_version, value, "aggregate");
                 }
                 "nested" => out.nested.extend(type_list(cx, &meta, "nested(Type, ...)")?),
                 _ => {
-                    let known = ["name", "event", "snapshot_every", "snapshot_version", "nested"];
+                    let known = ["name", "event", "snapshot_every", "snapshot_schema_version", "nested"];
                     if unknown(cx, &meta, &key, "aggregate", &known, "")? == Some("event") {
                         out.event_given = true;
                     }
@@ -412,9 +412,9 @@ mod tests {
 
     #[test]
     fn a_misspelt_key_finds_the_key_it_meant() {
-        let keys = ["name", "event", "snapshot_every", "snapshot_version", "nested"];
+        let keys = ["name", "event", "snapshot_every", "snapshot_schema_version", "nested"];
         assert_eq!(closest("snapshot_evry", &keys), Some("snapshot_every"));
-        assert_eq!(closest("snapshot_verison", &keys), Some("snapshot_version"));
+        assert_eq!(closest("snapshot_schema_verison", &keys), Some("snapshot_schema_version"));
         assert_eq!(closest("evnet", &keys), Some("event"));
         assert_eq!(closest("colour", &keys), None);
         assert_eq!(closest("versoin", &["name", "version"]), Some("version"));

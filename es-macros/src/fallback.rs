@@ -23,7 +23,7 @@ pub(crate) fn event(input: &DeriveInput) -> TokenStream {
             fn event_name(&self) -> &'static str {
                 ::core::unreachable!()
             }
-            fn event_version(&self) -> u32 {
+            fn schema_version(&self) -> u32 {
                 ::core::unreachable!()
             }
             fn encode(&self) -> ::core::result::Result<::es_core::EncodedEvent, ::es_core::__private::serde_json::Error> {
@@ -32,7 +32,7 @@ pub(crate) fn event(input: &DeriveInput) -> TokenStream {
             fn decode(
                 _: &str,
                 _: u32,
-                _: ::es_core::__private::serde_json::Value,
+                _: &::es_core::Payload,
             ) -> ::core::result::Result<Self, ::es_core::DecodeError> {
                 ::core::unreachable!()
             }

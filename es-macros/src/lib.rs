@@ -73,7 +73,7 @@ use syn::{DeriveInput, parse_macro_input};
 ///     payload
 /// }
 ///
-/// let decoded = Deposited::decode("Deposited", 1, json!({ "amount": 5 })).unwrap();
+/// let decoded = Deposited::decode("Deposited", 1, &json!({ "amount": 5 }).into()).unwrap();
 /// assert_eq!(decoded, Deposited { cents: 500, memo: String::new() });
 /// ```
 ///
@@ -104,7 +104,7 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
 ///   `Event`;
 /// - `snapshot_every = N`: take a snapshot every `N` events (default 0,
 ///   never);
-/// - `snapshot_version = N`: the schema version of the serialized state
+/// - `snapshot_schema_version = N`: the schema version of the serialized state
 ///   (default 1). The snapshot fingerprint (below) already catches changes
 ///   of the state's definition; raise this for a change it cannot see, such
 ///   as what `apply` computes into an unchanged field.
@@ -123,7 +123,7 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
 /// not count. A type named in a field is seen by its name only: a change
 /// inside `Address` is seen when `Address` derives `StateFingerprint` and
 /// is listed in `nested(Address)`; a change inside a type from another
-/// crate, or of what `apply` computes, needs `snapshot_version`.
+/// crate, or of what `apply` computes, needs `snapshot_schema_version`.
 ///
 /// `apply` dispatches each event to the aggregate's `es_core::Apply` impl
 /// for it; a missing impl is a compile error at `event = ...`.

@@ -170,10 +170,10 @@ pub(crate) fn aggregate(cx: &Ctxt, input: &AggregateInput<'_>) {
     if let Some(name) = attrs.name.as_ref().filter(|n| n.value.trim().is_empty()) {
         cx.error_at(name.span, "aggregate type name cannot be empty: write `name = \"...\"` or leave it out");
     }
-    if let Some(version) = attrs.snapshot_version.as_ref().filter(|v| v.value == 0) {
+    if let Some(version) = attrs.snapshot_schema_version.as_ref().filter(|v| v.value == 0) {
         cx.error_at(
             version.span,
-            "snapshot versions start at 1: write `snapshot_version = 1` (the default) or leave it out",
+            "snapshot schema versions start at 1: write `snapshot_schema_version = 1` (the default) or leave it out",
         );
     }
 }
@@ -312,7 +312,8 @@ mod tests {
         let missing = aggregate_errors(parse_quote! { #[aggregate(name = "a")] struct A; });
         assert!(missing[0].contains("needs `event = <event type>`"), "{missing:?}");
         // A malformed `event` is reported as malformed, not also as missing.
-        let malformed = aggregate_errors(parse_quote! { #[aggregate(event = "E", snapshot_version = 0)] struct A; });
+        let malformed =
+            aggregate_errors(parse_quote! { #[aggregate(event = "E", snapshot_schema_version = 0)] struct A; });
         assert_eq!(malformed.len(), 2, "{malformed:?}");
         let ok = aggregate_errors(parse_quote! { #[aggregate(event = E, snapshot_every = 5)] struct A; });
         assert!(ok.is_empty(), "{ok:?}");

@@ -104,8 +104,8 @@ async fn workload(events: usize, streams: usize) -> Result<PgEventStore, BoxErro
                     let id = format!("account-{}", i % streams);
                     let event = EncodedEvent {
                         name: "Deposited".into(),
-                        version: 1,
-                        payload: serde_json::json!({ "amount": i, "memo": "a deposit of some size" }),
+                        schema_version: 1,
+                        payload: serde_json::json!({ "amount": i, "memo": "a deposit of some size" }).into(),
                     };
                     let metadata = Metadata::default().with_correlation_id(format!("command-{i}"));
                     store.append("account", &id, ExpectedVersion::Any, vec![event], &metadata).await?;
@@ -148,7 +148,7 @@ async fn plain(js: &jetstream::Context, prefix: &str, events: &[RecordedEvent], 
         }
         let mut headers = HeaderMap::new();
         headers.insert(es_nats::EVENT_HEADER, event.event.name.as_str());
-        headers.insert(es_nats::SCHEMA_VERSION_HEADER, event.event.version.to_string());
+        headers.insert(es_nats::SCHEMA_VERSION_HEADER, event.event.schema_version.to_string());
         headers.insert(es_nats::AGGREGATE_TYPE_HEADER, event.aggregate_type.as_str());
         headers.insert(es_nats::STREAM_HEADER, event.stream_id.as_str());
         headers.insert(es_nats::VERSION_HEADER, event.version.to_string());
@@ -160,7 +160,7 @@ async fn plain(js: &jetstream::Context, prefix: &str, events: &[RecordedEvent], 
         }
         let subject = format!("{prefix}.{}.{}", subject_token(&event.aggregate_type), subject_token(&event.stream_id));
         let message = PublishMessage::build()
-            .payload(event.event.payload.to_string().into())
+            .payload(event.event.payload.as_str().to_owned().into())
             .headers(headers)
             .message_id(format!("{schema}:{position}"));
         acks.push_back(js.send_publish(subject, message).await?);
@@ -227,7 +227,7 @@ async fn main() -> Result<(), BoxError> {
                 "streams": streams,
                 "page_size": JetStreamPublisher::runner_options().page_size,
                 "rounds": ROUNDS,
-                "payload_bytes": recorded.first().map_or(0, |e| e.event.payload.to_string().len()),
+                "payload_bytes": recorded.first().map_or(0, |e| e.event.payload.as_str().len()),
             },
         })
     );

@@ -98,7 +98,7 @@ impl Outgoing for RecordedEvent {
         let position = position(self.position);
         let mut headers = HeaderMap::new();
         insert(&mut headers, EVENT_HEADER, header_value(&self.event.name));
-        insert(&mut headers, SCHEMA_VERSION_HEADER, self.event.version.to_string());
+        insert(&mut headers, SCHEMA_VERSION_HEADER, self.event.schema_version.to_string());
         insert(&mut headers, AGGREGATE_TYPE_HEADER, header_value(&self.aggregate_type));
         insert(&mut headers, STREAM_HEADER, header_value(&self.stream_id));
         insert(&mut headers, VERSION_HEADER, self.version.to_string());
@@ -111,7 +111,7 @@ impl Outgoing for RecordedEvent {
         }
         headers.insert(NATS_MESSAGE_ID, format!("{store}:{position}"));
         insert(&mut headers, POSITION_HEADER, position);
-        PublishMessage::build().payload(json(&self.event.payload).into()).headers(headers)
+        PublishMessage::build().payload(self.event.payload.as_str().to_owned().into()).headers(headers)
     }
 
     fn what(&self) -> String {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use es_core::projection::{Envelope, RetryPolicy, RunnerOptions};
-use es_core::{BoxError, Categories, DecodeError, EncodedEvent, Event, RecordedEvent};
+use es_core::{BoxError, Categories, DecodeError, EncodedEvent, Event, Payload, RecordedEvent};
 use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner, PgTransaction};
 use tokio::sync::watch;
 
@@ -36,15 +36,15 @@ impl Event for StoredEvent {
         "stored event"
     }
 
-    fn event_version(&self) -> u32 {
+    fn schema_version(&self) -> u32 {
         1
     }
 
     fn encode(&self) -> Result<EncodedEvent, serde_json::Error> {
-        Ok(EncodedEvent { name: self.event_name().into(), version: 1, payload: serde_json::Value::Null })
+        Ok(EncodedEvent { name: self.event_name().into(), schema_version: 1, payload: Payload::default() })
     }
 
-    fn decode(_name: &str, _version: u32, _payload: serde_json::Value) -> Result<Self, DecodeError> {
+    fn decode(_name: &str, _schema_version: u32, _payload: &Payload) -> Result<Self, DecodeError> {
         Ok(StoredEvent)
     }
 }

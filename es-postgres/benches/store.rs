@@ -12,7 +12,8 @@
 //!   and a `W1b-notify` line: appends that notify it against appends that
 //!   do not.
 //! - W2: appends of 1,000 events.
-//! - W3: loading a 10,000-event stream, then from a snapshot.
+//! - W3: loading a 10,000-event stream, then from a snapshot; and the time
+//!   per event of streams of 1,000, 10,000 and 100,000 events.
 //! - W4: a projection catching up.
 //! - W5: a projection rebuilt over 1,000,000 events.
 //! - W6: commands on a 10,000-event stream with a snapshot near its head.
@@ -26,14 +27,13 @@ use std::time::{Duration, Instant};
 
 use es_core::projection::Envelope;
 use es_core::{
-    Aggregate, Categories, DecodeError, EncodedEvent, Event, EventStore, ExpectedVersion, Metadata, RecordedEvent,
-    Repository, StreamRange,
+    Aggregate, Categories, DecodeError, EncodedEvent, Event, EventStore, ExpectedVersion, Metadata, Payload,
+    RecordedEvent, Repository, StreamRange,
 };
 use es_postgres::tokio_postgres::types::{Json, ToSql};
 use es_postgres::tokio_postgres::{self, Client, NoTls};
 use es_postgres::{PgEventStore, PgPartition, PgProjection, PgProjectionRunner, PgSslMode, PgTransaction};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -50,7 +50,9 @@ struct Deposited {
     amount: i64,
 }
 
-#[derive(Debug, Clone)]
+/// Serialized as the event it holds, the way a hand-written loop writes it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
 enum AccountEvent {
     Opened(Opened),
     Deposited(Deposited),
@@ -64,24 +66,30 @@ impl Event for AccountEvent {
         }
     }
 
-    fn event_version(&self) -> u32 {
+    fn schema_version(&self) -> u32 {
         1
     }
 
     fn encode(&self) -> Result<EncodedEvent, serde_json::Error> {
-        let payload = match self {
-            AccountEvent::Opened(e) => serde_json::to_value(e)?,
-            AccountEvent::Deposited(e) => serde_json::to_value(e)?,
-        };
-        Ok(EncodedEvent { name: self.event_name().to_owned(), version: 1, payload })
+        Ok(EncodedEvent { name: self.event_name().to_owned(), schema_version: 1, payload: Payload::serialize(self)? })
     }
 
-    fn decode(name: &str, version: u32, payload: Value) -> Result<Self, DecodeError> {
+    fn decode(name: &str, version: u32, payload: &Payload) -> Result<Self, DecodeError> {
         let payload_error = |source| DecodeError::Payload { name: name.to_owned(), version, source };
         match name {
-            "Opened" => serde_json::from_value(payload).map(AccountEvent::Opened).map_err(payload_error),
-            "Deposited" => serde_json::from_value(payload).map(AccountEvent::Deposited).map_err(payload_error),
+            "Opened" => payload.deserialize().map(AccountEvent::Opened).map_err(payload_error),
+            "Deposited" => payload.deserialize().map(AccountEvent::Deposited).map_err(payload_error),
             _ => Err(DecodeError::UnknownEvent { name: name.to_owned() }),
+        }
+    }
+}
+
+impl AccountEvent {
+    /// The event's name, as a parameter.
+    fn name_ref(&self) -> &&'static str {
+        match self {
+            AccountEvent::Opened(_) => &"Opened",
+            AccountEvent::Deposited(_) => &"Deposited",
         }
     }
 }
@@ -211,14 +219,19 @@ fn fold_rows(rows: &[tokio_postgres::Row]) -> Result<(Account, i64), BoxError> {
     let mut version = 0_i64;
     for row in rows {
         version = row.try_get(0)?;
-        let name: &str = row.try_get(1)?;
-        let event = match name {
-            "Opened" => AccountEvent::Opened(row.try_get::<_, Json<Opened>>(3)?.0),
-            _ => AccountEvent::Deposited(row.try_get::<_, Json<Deposited>>(3)?.0),
-        };
-        state.fold(&event);
+        state.fold(&raw_event(row, 1, 3)?);
     }
     Ok((state, version))
+}
+
+/// The event of a row whose name is column `name` and payload column
+/// `payload`, parsed straight from the payload's bytes, as hand-written
+/// code does.
+fn raw_event(row: &tokio_postgres::Row, name: usize, payload: usize) -> Result<AccountEvent, BoxError> {
+    Ok(match row.try_get::<_, &str>(name)? {
+        "Opened" => AccountEvent::Opened(row.try_get::<_, Json<Opened>>(payload)?.0),
+        _ => AccountEvent::Deposited(row.try_get::<_, Json<Deposited>>(payload)?.0),
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -285,9 +298,8 @@ async fn w1_raw(
             let Ok(new) = state.next();
             for event in new {
                 version += 1;
-                let payload = event.encode()?;
                 let params: [&(dyn ToSql + Sync); 7] =
-                    [&"account", &id, &version, &payload.name, &1_i32, &payload.payload, &metadata];
+                    [&"account", &id, &version, &event.event_name(), &1_i32, &Json(&event), &metadata];
                 tx.execute(&insert, &params).await?;
             }
             tx.commit().await?;
@@ -476,17 +488,17 @@ async fn w2(bench: &mut Bench) -> Result<(), BoxError> {
             } else {
                 let started = Instant::now();
                 let events = deposits(batch);
-                let encoded: Vec<EncodedEvent> = events.iter().map(Event::encode).collect::<Result<_, _>>()?;
+                let payloads: Vec<Json<&AccountEvent>> = events.iter().map(Json).collect();
                 let versions: Vec<i64> = (1..=batch as i64).map(|v| first_version + v).collect();
                 let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(batch * columns);
-                for (event, version) in encoded.iter().zip(&versions) {
+                for ((event, payload), version) in events.iter().zip(&payloads).zip(&versions) {
                     params.extend([
                         &"account" as &(dyn ToSql + Sync),
                         &stream,
                         version,
-                        &event.name,
+                        event.name_ref(),
                         &1_i32,
-                        &event.payload,
+                        payload,
                         &metadata,
                     ]);
                 }
@@ -515,6 +527,38 @@ async fn fill(store: &PgEventStore, stream: &str, length: usize) -> Result<(), B
     Ok(())
 }
 
+/// The medians (ms) of `runs` full loads of `stream` (`length` events) by
+/// `repository` and by the raw SELECT and fold, alternating, after two
+/// warm-up rounds.
+async fn full_loads(
+    repository: &Repository<SnapshottedAccount, PgEventStore>,
+    client: &tokio_postgres::Client,
+    select: &tokio_postgres::Statement,
+    stream: &str,
+    length: usize,
+    runs: usize,
+) -> Result<(f64, f64), BoxError> {
+    let expected_balance: i64 = (0..length as i64 - 1).sum();
+    let mut raw_samples = Vec::new();
+    let mut es_samples = Vec::new();
+    for run in 0..runs + 2 {
+        let started = Instant::now();
+        let (state, version) = fold_rows(&client.query(select, &[&stream]).await?)?;
+        let raw_elapsed = started.elapsed();
+        assert_eq!((version as usize, state.balance), (length, expected_balance));
+
+        let started = Instant::now();
+        let loaded = repository.load(stream).await?;
+        let es_elapsed = started.elapsed();
+        assert_eq!((loaded.version as usize, loaded.state.0.balance), (length, expected_balance));
+        if run >= 2 {
+            raw_samples.push(raw_elapsed);
+            es_samples.push(es_elapsed);
+        }
+    }
+    Ok((median(es_samples), median(raw_samples)))
+}
+
 async fn w3(bench: &mut Bench) -> Result<(), BoxError> {
     let length = bench.scaled(10_000).max(20);
     let runs = 20;
@@ -534,25 +578,27 @@ async fn w3(bench: &mut Bench) -> Result<(), BoxError> {
         ))
         .await?;
     let repository = Repository::<SnapshottedAccount, _>::new(store.clone());
-    let mut raw_samples = Vec::new();
-    let mut es_samples = Vec::new();
-    // Warm both paths up, then alternate so that neither gets a quieter machine.
-    for run in 0..runs + 2 {
-        let started = Instant::now();
-        let (state, version) = fold_rows(&client.query(&select, &[&stream]).await?)?;
-        let raw_elapsed = started.elapsed();
-        assert_eq!((version as usize, state.balance), (length, expected_balance));
+    let (es, raw) = full_loads(&repository, &client, &select, stream, length, runs).await?;
 
-        let started = Instant::now();
-        let loaded = repository.load(stream).await?;
-        let es_elapsed = started.elapsed();
-        assert_eq!((loaded.version as usize, loaded.state.0.balance), (length, expected_balance));
-        if run >= 2 {
-            raw_samples.push(raw_elapsed);
-            es_samples.push(es_elapsed);
-        }
+    // The cost per event, for streams ten times shorter and longer.
+    let mut per_event = Vec::new();
+    for scaled_length in [length / 10, length, length * 10] {
+        let scaled_stream = format!("account-w3-{scaled_length}");
+        fill(&store, &scaled_stream, scaled_length).await?;
+        let scaled_runs = if scaled_length > length { 5 } else { runs };
+        let (es, raw) = full_loads(&repository, &client, &select, &scaled_stream, scaled_length, scaled_runs).await?;
+        let micros = |ms: f64| ms * 1000.0 / scaled_length as f64;
+        println!(
+            "W3: a {scaled_length}-event stream: es {es:.2} ms ({:.3} µs/event), raw {raw:.2} ms ({:.3} µs/event), \
+             ratio {:.3}",
+            micros(es),
+            micros(raw),
+            raw / es
+        );
+        per_event.push(micros(es));
     }
-    let (raw, es) = (median(raw_samples), median(es_samples));
+    let growth = per_event[2] / per_event[1];
+    println!("W3: time per event at {} events / at {length}: {growth:.3}", length * 10);
 
     let past = repository.load_at_version(stream, snapshot_at as u64).await?;
     repository.save_snapshot(stream, past.version, &past.state).await?;
@@ -561,7 +607,7 @@ async fn w3(bench: &mut Bench) -> Result<(), BoxError> {
         let started = Instant::now();
         let loaded = repository.load(stream).await?;
         let elapsed = started.elapsed();
-        assert_eq!(loaded.snapshot_version, Some(snapshot_at as u64));
+        assert_eq!(loaded.snapshot_at, Some(snapshot_at as u64));
         assert_eq!((loaded.version as usize, loaded.state.0.balance), (length, expected_balance));
         if run >= 2 {
             snapshot_samples.push(elapsed);
@@ -578,7 +624,10 @@ async fn w3(bench: &mut Bench) -> Result<(), BoxError> {
         es,
         raw,
         false,
-        &format!(",\"snapshot_ms\":{snapshot:.3},\"snapshot_speedup\":{:.1}", es / snapshot),
+        &format!(
+            ",\"snapshot_ms\":{snapshot:.3},\"snapshot_speedup\":{:.1},\"per_event_growth_10x\":{growth:.3}",
+            es / snapshot
+        ),
     );
 
     // Where the full load's time goes: the SQL alone (rows fetched, not
@@ -605,22 +654,26 @@ async fn w3(bench: &mut Bench) -> Result<(), BoxError> {
         let started = Instant::now();
         let mut state = Account::default();
         for recorded in events {
-            state.fold(&AccountEvent::decode(&recorded.event.name, recorded.event.version, recorded.event.payload)?);
+            state.fold(&AccountEvent::decode(
+                &recorded.event.name,
+                recorded.event.schema_version,
+                &recorded.event.payload,
+            )?);
         }
         fold.push(started.elapsed());
         assert_eq!(state.balance, expected_balance);
 
         let started = Instant::now();
         let mut state = Account::default();
-        for (_, event) in store.read_stream_events(stream, StreamRange::all()).await? {
-            state.fold(&AccountEvent::decode(&event.name, event.version, event.payload)?);
+        for (_, event) in store.read_stream_events("account", stream, StreamRange::all()).await? {
+            state.fold(&AccountEvent::decode(&event.name, event.schema_version, &event.payload)?);
         }
         narrow.push(started.elapsed());
         assert_eq!(state.balance, expected_balance);
     }
     println!(
         "W3: where the time goes (medians, ms): rows of the raw SELECT {:.2}, rows of the store's SELECT {:.2}, \
-         read_stream (rows + decoding into RecordedEvent) {:.2}, Event::decode from serde_json::Value + apply {:.2}",
+         read_stream (rows + decoding into RecordedEvent) {:.2}, Event::decode + apply {:.2}",
         median(raw_sql),
         median(es_sql_samples),
         median(read),
@@ -676,9 +729,8 @@ async fn w6_raw(client: &Client, schema: &str, stream: &str, commands: usize) ->
         let Ok(new) = state.next();
         for event in new {
             version += 1;
-            let payload = event.encode()?;
             let params: [&(dyn ToSql + Sync); 7] =
-                [&"account", &stream, &version, &payload.name, &1_i32, &payload.payload, &metadata];
+                [&"account", &stream, &version, &event.event_name(), &1_i32, &Json(&event), &metadata];
             client.execute(&insert, &params).await?;
         }
     }
@@ -796,9 +848,7 @@ async fn w4_raw(client: &mut Client, schema: &str, upsert: &str) -> Result<usize
         after = (last.get(0), last.get(1));
         let tx = client.transaction().await?;
         for row in &rows {
-            let version: i32 = row.get(4);
-            let event = AccountEvent::decode(row.get(3), version as u32, row.get::<_, Value>(5))?;
-            if let AccountEvent::Deposited(d) = event {
+            if let AccountEvent::Deposited(d) = raw_event(row, 3, 5)? {
                 tx.execute(&upsert, &[&row.get::<_, &str>(2), &d.amount]).await?;
             }
         }
@@ -987,10 +1037,7 @@ async fn w5_raw(client: &mut Client, schema: &str, table: &str) -> Result<usize,
         after = (last.get(0), last.get(1));
         let mut deposits = Vec::with_capacity(rows.len());
         for row in &rows {
-            let version: i32 = row.get(4);
-            if let AccountEvent::Deposited(d) =
-                AccountEvent::decode(row.get(3), version as u32, row.get::<_, Value>(5))?
-            {
+            if let AccountEvent::Deposited(d) = raw_event(row, 3, 5)? {
                 deposits.push((row.get::<_, &str>(2), d.amount));
             }
         }

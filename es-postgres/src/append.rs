@@ -5,12 +5,14 @@
 use std::future::Future;
 use std::time::SystemTime;
 
-use es_core::{Appended, EncodedEvent, ExpectedVersion, Metadata, Position, RecordedEvent, StoreError};
-use serde_json::Value;
+use es_core::{
+    Appended, EncodedEvent, ExpectedVersion, Metadata, Position, RecordedEvent, StoreError, check_aggregate_type,
+};
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{Error, GenericClient, Row, Statement, Transaction};
 
 use crate::error::{is_unique_violation, store_error};
+use crate::json::JsonParam;
 use crate::schema::Statements;
 use crate::xid8::Xid8;
 
@@ -101,10 +103,10 @@ pub(crate) async fn append<S: Session>(
     let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
     let versions = events
         .iter()
-        .map(|e| i32::try_from(e.version))
+        .map(|e| i32::try_from(e.schema_version))
         .collect::<Result<Vec<i32>, _>>()
         .map_err(|_| invalid_input("an event's schema version", i32::MAX))?;
-    let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
+    let payloads: Vec<JsonParam<'_>> = events.iter().map(|e| JsonParam(&e.payload)).collect();
     let metadata_sql = Json(metadata);
     let params: Vec<&(dyn ToSql + Sync)> = match (one, names.first(), versions.first(), payloads.first()) {
         (true, Some(name), Some(version), Some(payload)) => {
@@ -114,7 +116,7 @@ pub(crate) async fn append<S: Session>(
     };
     let client = session.client();
     let mut collisions = 0;
-    let conflict = |actual| StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual };
+    let refused = || refused(session, sql, aggregate_type, stream_id, expected);
     let rows = loop {
         // In the caller's transaction the notification is pipelined behind
         // the append and sent at its commit.
@@ -151,7 +153,7 @@ pub(crate) async fn append<S: Session>(
                 if expected == ExpectedVersion::Any && collisions < ANY_APPEND_ATTEMPTS {
                     continue;
                 }
-                return Err(conflict(stream_version(session, sql, stream_id).await?));
+                return Err(refused().await);
             }
             Err(e) => return Err(store_error(e)),
         }
@@ -161,16 +163,20 @@ pub(crate) async fn append<S: Session>(
     }
     let Some(first) = rows.first() else {
         // Only the lean statement inserts nothing: the stream has no
-        // event at the expected version.
-        return Err(conflict(stream_version(session, sql, stream_id).await?));
+        // event of this aggregate type at the expected version.
+        return Err(refused().await);
     };
     let actual = non_negative(first, 0)?;
     let inserted = first.try_get::<_, Option<i64>>(1).map_err(store_error)?.is_some();
     if !inserted {
+        // Only the general statement: it returns the stream's aggregate type.
+        if let Some(actual_type) = first.try_get::<_, Option<&str>>(5).map_err(store_error)? {
+            check_aggregate_type(aggregate_type, stream_id, actual_type)?;
+        }
         return if events.is_empty() && expected.admits(actual) {
             Ok(Appended { stream_version: actual, events: Vec::new() })
         } else {
-            Err(conflict(actual))
+            Err(StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual })
         };
     }
     if rows.len() != events.len() {
@@ -200,11 +206,35 @@ pub(crate) async fn append<S: Session>(
     Ok(Appended { stream_version, events: recorded })
 }
 
-/// The stream's current version (0 when it has no events).
-async fn stream_version<S: Session>(session: &S, sql: &Statements, stream_id: &str) -> Result<u64, StoreError> {
-    let statement = session.prepare(&sql.stream_version).await.map_err(store_error)?;
-    let row = session.client().query_one(&statement, &[&stream_id]).await.map_err(store_error)?;
-    non_negative(&row, 0)
+/// Why an append that inserted nothing was refused: the stream is of
+/// another aggregate type, or not at the expected version.
+async fn refused<S: Session>(
+    session: &S,
+    sql: &Statements,
+    aggregate_type: &str,
+    stream_id: &str,
+    expected: ExpectedVersion,
+) -> StoreError {
+    let head = async {
+        let statement = session.prepare(&sql.stream_version).await.map_err(store_error)?;
+        session.client().query_opt(&statement, &[&stream_id]).await.map_err(store_error)
+    };
+    let row = match head.await {
+        Ok(row) => row,
+        Err(error) => return error,
+    };
+    let Some(row) = row else {
+        return StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual: 0 };
+    };
+    let checked = row
+        .try_get::<_, &str>(1)
+        .map_err(store_error)
+        .and_then(|actual_type| check_aggregate_type(aggregate_type, stream_id, actual_type))
+        .and_then(|()| non_negative(&row, 0));
+    match checked {
+        Ok(actual) => StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual },
+        Err(error) => error,
+    }
 }
 
 /// Column `index` of `row`, a version: 0 when negative.

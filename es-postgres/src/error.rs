@@ -270,7 +270,14 @@ impl From<PgError> for StoreError {
 }
 
 /// A driver error on one of the store's statements.
+///
+/// A data exception (SQLSTATE class 22) is a value the server cannot store,
+/// such as a payload string holding `\u0000`, which `jsonb` refuses: it is
+/// invalid input, named with the server's words.
 pub(crate) fn store_error(e: tokio_postgres::Error) -> StoreError {
+    if e.code().is_some_and(|code| code.code().starts_with("22")) {
+        return StoreError::InvalidInput { reason: format!("PostgreSQL cannot store a value: {}", describe(&e)) };
+    }
     PgError::from(e).into()
 }
 

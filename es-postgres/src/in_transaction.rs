@@ -6,6 +6,7 @@ use es_core::{
     StreamRange, validate_stream_id,
 };
 use tokio_postgres::Transaction;
+use tokio_postgres::types::ToSql;
 
 use crate::append::{self, Append};
 use crate::row;
@@ -39,7 +40,7 @@ impl PgEventStore {
     /// let mut client = store.connection().await?;
     /// let tx = client.transaction().await?;
     /// tx.execute("UPDATE customers SET tier = 'gold' WHERE id = $1", &[&"c-1"]).await?;
-    /// let upgraded = EncodedEvent { name: "Upgraded".into(), version: 1, payload: serde_json::json!({}) };
+    /// let upgraded = EncodedEvent { name: "Upgraded".into(), schema_version: 1, payload: serde_json::json!({}).into() };
     /// store.append_in(&tx, "customer", "c-1", ExpectedVersion::Any, vec![upgraded], &Metadata::default()).await?;
     /// tx.commit().await?; // the row and the event, together
     /// # Ok(())
@@ -121,12 +122,17 @@ impl EventStore for PgStoreInTransaction<'_> {
 
     async fn read_stream_events(
         &self,
+        aggregate_type: &str,
         stream_id: &str,
         range: StreamRange,
     ) -> Result<Vec<(u64, EncodedEvent)>, StoreError> {
         validate_stream_id(stream_id)?;
         let sql = &self.store.sql().read_stream_events;
-        query_stream(self.tx, sql, stream_id, range, &[], |row| row::versioned_event(stream_id, row, 0)).await
+        let more: [&(dyn ToSql + Sync); 1] = [&aggregate_type];
+        query_stream(self.tx, sql, stream_id, range, &more, |row| {
+            row::versioned_event(aggregate_type, stream_id, row, 0)
+        })
+        .await
     }
 
     async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {

@@ -9,7 +9,7 @@
 //! let store = PgEventStore::connect("postgres://postgres@127.0.0.1:5432/postgres").await?;
 //! store.migrate().await?; // once at startup; safe from every process
 //!
-//! let opened = EncodedEvent { name: "Opened".into(), version: 1, payload: serde_json::json!({"owner": "ada"}) };
+//! let opened = EncodedEvent { name: "Opened".into(), schema_version: 1, payload: serde_json::json!({"owner": "ada"}).into() };
 //! store.append("account", "acc-1", ExpectedVersion::NoStream, vec![opened], &Metadata::default()).await?;
 //!
 //! let history = store.read_stream("acc-1", StreamRange::all()).await?;
@@ -95,6 +95,7 @@ mod append;
 mod error;
 mod feed;
 mod in_transaction;
+mod json;
 #[cfg(feature = "personal")]
 mod keys;
 mod listen;

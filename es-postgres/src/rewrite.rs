@@ -17,6 +17,7 @@ use serde_json::json;
 use tokio_postgres::Transaction;
 
 use crate::error::{PgError, store_error};
+use crate::json::JsonParam;
 use crate::row;
 use crate::schema::{EVENT_COLUMNS, Schema};
 use crate::store::PgEventStore;
@@ -130,8 +131,10 @@ impl PgEventStore {
     /// };
     /// let report = store
     ///     .rewrite(request, |old| {
-    ///         let cents = old.payload["amount"].as_i64().ok_or("no amount")? * 100;
-    ///         Ok::<_, &str>(es_core::EncodedEvent { version: 2, payload: serde_json::json!({ "cents": cents }), ..old.clone() })
+    ///         let old_payload = old.payload.to_value().map_err(|_| "not JSON")?;
+    ///         let cents = old_payload["amount"].as_i64().ok_or("no amount")? * 100;
+    ///         let payload = serde_json::json!({ "cents": cents }).into();
+    ///         Ok::<_, &str>(es_core::EncodedEvent { schema_version: 2, payload, ..old.clone() })
     ///     })
     ///     .await?;
     /// println!("rebuild projections from {:?}", report.lowest_position);
@@ -277,8 +280,9 @@ async fn apply(tx: &Transaction<'_>, schema: &Schema, changes: &[EventChange]) -
         .collect::<Result<_, _>>()
         .map_err(|_| StoreError::InvalidInput { reason: "a position is larger than PostgreSQL stores".into() })?;
     let names: Vec<&str> = changes.iter().map(|c| c.after.name.as_str()).collect();
-    let versions: Vec<i32> = changes.iter().map(|c| schema_version(c.after.version)).collect::<Result<_, _>>()?;
-    let payloads: Vec<&serde_json::Value> = changes.iter().map(|c| &c.after.payload).collect();
+    let versions: Vec<i32> =
+        changes.iter().map(|c| schema_version(c.after.schema_version)).collect::<Result<_, _>>()?;
+    let payloads: Vec<JsonParam<'_>> = changes.iter().map(|c| JsonParam(&c.after.payload)).collect();
     tx.execute(&sql(schema, include_str!("sql/rewrite_apply.sql")), &[&positions, &names, &versions, &payloads])
         .await
         .map_err(store_error)?;

@@ -3,11 +3,11 @@
 use std::time::SystemTime;
 
 use es_core::projection::ParkedEvent;
-use es_core::{EncodedEvent, Metadata, Position, RecordedEvent, Snapshot, StoreError};
-use serde_json::Value;
+use es_core::{EncodedEvent, Metadata, Payload, Position, RecordedEvent, Snapshot, StoreError, check_aggregate_type};
 use tokio_postgres::Row;
 use tokio_postgres::types::{FromSql, FromSqlOwned, Type};
 
+use crate::json::JsonColumn;
 use crate::xid8::Xid8;
 
 // Column indexes of `schema::EVENT_COLUMNS`.
@@ -48,8 +48,8 @@ pub(crate) fn stream_event(row: &Row, stream_id: String) -> Result<RecordedEvent
         recorded_at: get(RECORDED_AT).get::<SystemTime>("recorded_at")?,
         event: EncodedEvent {
             name: get(EVENT_NAME).get("event_name")?,
-            version: event_version,
-            payload: get(PAYLOAD).get::<Value>("payload")?,
+            schema_version: event_version,
+            payload: get(PAYLOAD).payload("payload")?,
         },
         metadata,
         version,
@@ -102,17 +102,31 @@ pub(crate) fn parked(row: &Row) -> Result<ParkedEvent, StoreError> {
 }
 
 /// Decodes a row of `sql/read_stream_events.sql`, whose columns start at
-/// `first`.
-pub(crate) fn versioned_event(stream_id: &str, row: &Row, first: usize) -> Result<(u64, EncodedEvent), StoreError> {
+/// `first`, of a stream read as `aggregate_type`.
+pub(crate) fn versioned_event(
+    aggregate_type: &str,
+    stream_id: &str,
+    row: &Row,
+    first: usize,
+) -> Result<(u64, EncodedEvent), StoreError> {
     let col = |column| Column { row, stream_id, version: 0, column: first + column };
     let version = col(0).u64("version")?;
     let col = |column| Column { row, stream_id, version, column: first + column };
+    let other_type: Option<&str> =
+        row.try_get(first + 4).map_err(|e| corrupt(stream_id, version, "aggregate_type", e))?;
+    if let Some(actual) = other_type {
+        check_aggregate_type(aggregate_type, stream_id, actual)?;
+    }
     let event_version: i32 = col(2).get("event_version")?;
     let event_version = u32::try_from(event_version)
         .map_err(|e| corrupt(stream_id, version, "event_version", format!("{event_version}: {e}")))?;
     Ok((
         version,
-        EncodedEvent { name: col(1).get("event_name")?, version: event_version, payload: col(3).get("payload")? },
+        EncodedEvent {
+            name: col(1).get("event_name")?,
+            schema_version: event_version,
+            payload: col(3).payload("payload")?,
+        },
     ))
 }
 
@@ -126,13 +140,22 @@ pub(crate) enum SnapshotOrEvent {
     Event((u64, EncodedEvent)),
 }
 
-/// Decodes a row of `sql/read_snapshot_and_events.sql`: an event row has
-/// its version, the snapshot row NULL there.
-pub(crate) fn snapshot_or_event(stream_id: &str, row: &Row) -> Result<SnapshotOrEvent, StoreError> {
+/// Decodes a row of `sql/read_snapshot_and_events.sql`, of a stream read
+/// as `aggregate_type`: an event row has its version, the snapshot row NULL
+/// there.
+pub(crate) fn snapshot_or_event(
+    aggregate_type: &str,
+    stream_id: &str,
+    row: &Row,
+) -> Result<SnapshotOrEvent, StoreError> {
     let is_event = row.try_get::<_, Option<i64>>(TAIL_EVENT).map_err(|e| corrupt(stream_id, 0, "version", e))?;
     Ok(match is_event {
-        Some(_) => SnapshotOrEvent::Event(versioned_event(stream_id, row, TAIL_EVENT)?),
-        None => SnapshotOrEvent::Snapshot(snapshot(stream_id, row)?),
+        Some(_) => SnapshotOrEvent::Event(versioned_event(aggregate_type, stream_id, row, TAIL_EVENT)?),
+        None => {
+            let snapshot = snapshot(stream_id, row)?;
+            check_aggregate_type(aggregate_type, stream_id, &snapshot.aggregate_type)?;
+            SnapshotOrEvent::Snapshot(snapshot)
+        }
     })
 }
 
@@ -150,7 +173,7 @@ pub(crate) fn snapshot(stream_id: &str, row: &Row) -> Result<Snapshot, StoreErro
         version,
         schema_version,
         fingerprint: fingerprint_from_sql(col(4).get("snapshot fingerprint")?),
-        state: col(3).get("snapshot state")?,
+        state: col(3).payload("snapshot state")?,
     })
 }
 
@@ -175,6 +198,10 @@ struct Column<'a> {
 impl Column<'_> {
     fn get<T: FromSqlOwned>(&self, name: &str) -> Result<T, StoreError> {
         self.row.try_get(self.column).map_err(|e| corrupt(self.stream_id, self.version, name, e))
+    }
+
+    fn payload(&self, name: &str) -> Result<Payload, StoreError> {
+        self.get::<JsonColumn>(name).map(|JsonColumn(payload)| payload)
     }
 
     fn u64(&self, name: &str) -> Result<u64, StoreError> {

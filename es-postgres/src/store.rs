@@ -19,6 +19,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use crate::append::{self, Append, Session, invalid_input};
 use crate::error::{PgError, store_error};
 use crate::feed::{self, Feed};
+use crate::json::JsonParam;
 use crate::notify::Notifier;
 use crate::partition::PgPartition;
 use crate::row::SnapshotOrEvent;
@@ -588,11 +589,13 @@ impl EventStore for PgEventStore {
     /// `read_stream`, the fast path for loading aggregates.
     async fn read_stream_events(
         &self,
+        aggregate_type: &str,
         stream_id: &str,
         range: StreamRange,
     ) -> Result<Vec<(u64, EncodedEvent)>, StoreError> {
-        self.query_stream(&self.sql.read_stream_events, stream_id, range, &[], |row| {
-            row::versioned_event(stream_id, row, 0)
+        let more: [&(dyn ToSql + Sync); 1] = [&aggregate_type];
+        self.query_stream(&self.sql.read_stream_events, stream_id, range, &more, |row| {
+            row::versioned_event(aggregate_type, stream_id, row, 0)
         })
         .await
     }
@@ -652,7 +655,7 @@ impl EventStore for PgEventStore {
                     &snapshot.aggregate_type,
                     &version,
                     &schema_version,
-                    &snapshot.state,
+                    &JsonParam(&snapshot.state),
                     &fingerprint,
                 ],
             )
@@ -673,6 +676,7 @@ impl EventStore for PgEventStore {
     /// costs one round trip to load.
     async fn read_snapshot_and_events(
         &self,
+        aggregate_type: &str,
         stream_id: &str,
         range: StreamRange,
         schema_version: u32,
@@ -680,9 +684,9 @@ impl EventStore for PgEventStore {
         // No stored schema version is negative: -1 matches none.
         let schema_version = i32::try_from(schema_version).unwrap_or(-1);
         let sql = &self.sql.read_snapshot_and_events;
-        let more: [&(dyn ToSql + Sync); 1] = [&schema_version];
-        let rows =
-            self.query_stream(sql, stream_id, range, &more, |row| row::snapshot_or_event(stream_id, row)).await?;
+        let more: [&(dyn ToSql + Sync); 2] = [&schema_version, &aggregate_type];
+        let decode = |row: &tokio_postgres::Row| row::snapshot_or_event(aggregate_type, stream_id, row);
+        let rows = self.query_stream(sql, stream_id, range, &more, decode).await?;
         let mut read = SnapshotAndEvents::default();
         for row in rows {
             match row {

@@ -53,7 +53,7 @@ fn store_with(change: impl FnOnce(&mut es_postgres::tokio_postgres::Config)) -> 
 }
 
 fn opened() -> Vec<EncodedEvent> {
-    vec![EncodedEvent { name: "Opened".into(), version: 1, payload: json!({}) }]
+    vec![EncodedEvent { name: "Opened".into(), schema_version: 1, payload: json!({}).into() }]
 }
 
 #[tokio::test]
@@ -132,7 +132,7 @@ async fn using_the_store_before_migrating_says_to_migrate() {
 #[tokio::test]
 async fn a_value_beyond_a_column_is_invalid_input() {
     let store = common::fresh_store().await;
-    let event = EncodedEvent { name: "Opened".into(), version: u32::MAX, payload: json!({}) };
+    let event = EncodedEvent { name: "Opened".into(), schema_version: u32::MAX, payload: json!({}).into() };
     let refused = store.append("thing", "s", ExpectedVersion::Any, vec![event], &Metadata::default()).await;
     let Err(error @ StoreError::InvalidInput { .. }) = refused else {
         panic!("expected invalid input, got {refused:?}")

@@ -6,14 +6,14 @@ mod common;
 use std::convert::Infallible;
 
 use es_core::{
-    Aggregate, DecodeError, EncodedEvent, EventStore, ExpectedVersion, Metadata, Repository, StoreError, StreamRange,
+    Aggregate, DecodeError, EncodedEvent, EventStore, ExpectedVersion, Metadata, Payload, Repository, StoreError,
+    StreamRange,
 };
 use es_postgres::PgEventStore;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 fn opened() -> EncodedEvent {
-    EncodedEvent { name: "Opened".into(), version: 1, payload: serde_json::json!({ "owner": "ada" }) }
+    EncodedEvent { name: "Opened".into(), schema_version: 1, payload: serde_json::json!({ "owner": "ada" }).into() }
 }
 
 /// A store and a table of the caller's own beside it.
@@ -141,15 +141,15 @@ impl es_core::Event for Incremented {
         "Incremented"
     }
 
-    fn event_version(&self) -> u32 {
+    fn schema_version(&self) -> u32 {
         1
     }
 
     fn encode(&self) -> Result<EncodedEvent, serde_json::Error> {
-        Ok(EncodedEvent { name: "Incremented".into(), version: 1, payload: Value::Null })
+        Ok(EncodedEvent { name: "Incremented".into(), schema_version: 1, payload: Payload::default() })
     }
 
-    fn decode(name: &str, _version: u32, _payload: Value) -> Result<Self, DecodeError> {
+    fn decode(name: &str, _schema_version: u32, _payload: &Payload) -> Result<Self, DecodeError> {
         match name {
             "Incremented" => Ok(Incremented),
             _ => Err(DecodeError::UnknownEvent { name: name.to_owned() }),

@@ -46,7 +46,7 @@ async fn write(store: &PgEventStore, writers: usize, per_writer: usize) -> Posit
 async fn single_runner_balances(store: &PgEventStore, last: Position) -> Vec<(String, i64)> {
     let mut balances: BTreeMap<String, i64> = BTreeMap::new();
     for event in common::read_all_through(store, Position::START, last, 1000).await {
-        let deposited = Deposited::decode(&event.event.name, event.event.version, event.event.payload).unwrap();
+        let deposited = Deposited::decode(&event.event.name, event.event.schema_version, &event.event.payload).unwrap();
         *balances.entry(event.stream_id).or_default() += deposited.amount;
     }
     balances.into_iter().collect()

@@ -16,7 +16,7 @@ const QUICK: RetryPolicy =
     RetryPolicy { attempts: 3, initial_backoff: Duration::from_millis(1), max_backoff: Duration::from_millis(5) };
 
 fn typo(amount: i64) -> EncodedEvent {
-    EncodedEvent { name: "Depositted".into(), version: 1, payload: json!({ "amount": amount }) }
+    EncodedEvent { name: "Depositted".into(), schema_version: 1, payload: json!({ "amount": amount }).into() }
 }
 
 fn accounts_only(mut ledger: Ledger) -> Ledger {
@@ -56,7 +56,7 @@ fn handled_positions(log: &[(Position, String)]) -> Vec<Position> {
 async fn projection_reads_only_its_categories_and_skips_known_events_it_does_not_read() {
     let store = ledger_store().await;
     let first = deposit(&store, "a", 1).await;
-    let unknown_elsewhere = EncodedEvent { name: "ParcelShipped".into(), version: 1, payload: json!({}) };
+    let unknown_elsewhere = EncodedEvent { name: "ParcelShipped".into(), schema_version: 1, payload: json!({}).into() };
     append_to(&store, "parcel", "p-1", unknown_elsewhere.clone()).await;
     append_to(&store, "account", "a", Noted { note: "audited".into() }.encode().unwrap()).await;
     let second = deposit(&store, "a", 2).await;

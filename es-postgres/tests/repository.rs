@@ -7,11 +7,10 @@ use std::collections::BTreeSet;
 use std::convert::Infallible;
 
 use es_core::{
-    Aggregate, DecodeError, EncodedEvent, Error, Event, EventStore, ExecuteError, ExpectedVersion, Metadata,
+    Aggregate, DecodeError, EncodedEvent, Error, Event, EventStore, ExecuteError, ExpectedVersion, Metadata, Payload,
     Repository, SnapshotOutcome, StreamRange,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// The one event of the test aggregate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,21 +23,19 @@ impl Event for Incremented {
         "Incremented"
     }
 
-    fn event_version(&self) -> u32 {
+    fn schema_version(&self) -> u32 {
         1
     }
 
     fn encode(&self) -> Result<EncodedEvent, serde_json::Error> {
-        Ok(EncodedEvent { name: "Incremented".into(), version: 1, payload: serde_json::to_value(self)? })
+        Ok(EncodedEvent { name: "Incremented".into(), schema_version: 1, payload: Payload::serialize(self)? })
     }
 
-    fn decode(name: &str, version: u32, payload: Value) -> Result<Self, DecodeError> {
+    fn decode(name: &str, version: u32, payload: &Payload) -> Result<Self, DecodeError> {
         match (name, version) {
-            ("Incremented", 1) => serde_json::from_value(payload).map_err(|source| DecodeError::Payload {
-                name: name.to_owned(),
-                version,
-                source,
-            }),
+            ("Incremented", 1) => {
+                payload.deserialize().map_err(|source| DecodeError::Payload { name: name.to_owned(), version, source })
+            }
             ("Incremented", _) => Err(DecodeError::UnknownVersion { name: name.to_owned(), version, current: 1 }),
             _ => Err(DecodeError::UnknownEvent { name: name.to_owned() }),
         }
@@ -62,7 +59,7 @@ impl Aggregate for Counter {
     }
 }
 
-fn increment(by: u64) -> impl FnMut(&Counter) -> Result<Vec<Incremented>, Infallible> {
+fn increment<A>(by: u64) -> impl FnMut(&A) -> Result<Vec<Incremented>, Infallible> {
     move |_| Ok(vec![Incremented { by }])
 }
 
@@ -108,7 +105,7 @@ async fn thirty_two_tasks_on_one_stream_lose_and_duplicate_nothing() {
     assert_eq!(stream_versions, (1..=committed.len() as u64).collect::<Vec<_>>(), "no gap, no duplicate");
     assert_eq!(versions, stream_versions.iter().copied().collect(), "each commit reported its own version");
     let written: BTreeSet<u64> =
-        stream.iter().map(|e| serde_json::from_value::<Incremented>(e.event.payload.clone()).unwrap().by).collect();
+        stream.iter().map(|e| e.event.payload.deserialize::<Incremented>().unwrap().by).collect();
     assert_eq!(written, committed, "exactly the successful commands are stored");
 
     let loaded = repository.load("counter-1").await.unwrap();
@@ -144,14 +141,12 @@ async fn thirty_two_tasks_through_two_caches_lose_and_overwrite_nothing() {
     }
 
     let stream = store.read_stream("counter-1", StreamRange::all()).await.unwrap();
-    let stored: BTreeSet<(u64, u64)> = stream
-        .iter()
-        .map(|e| (e.version, serde_json::from_value::<Incremented>(e.event.payload.clone()).unwrap().by))
-        .collect();
+    let stored: BTreeSet<(u64, u64)> =
+        stream.iter().map(|e| (e.version, e.event.payload.deserialize::<Incremented>().unwrap().by)).collect();
     assert_eq!(stored.iter().map(|(v, _)| *v).collect::<Vec<_>>(), (1..=128).collect::<Vec<_>>(), "no gap");
     assert_eq!(stored, committed, "every command at the version it reported, and nothing else");
     let mut replayed = Counter::default();
-    stream.iter().for_each(|e| replayed.apply(&serde_json::from_value(e.event.payload.clone()).unwrap()));
+    stream.iter().for_each(|e| replayed.apply(&e.event.payload.deserialize().unwrap()));
     for repository in &repositories {
         // From the snapshot the commands took, and the events after it.
         let loaded = repository.load("counter-1").await.unwrap();
@@ -181,11 +176,11 @@ async fn loads_start_from_the_latest_snapshot() {
     assert_eq!((stored.version, stored.aggregate_type.as_str()), (20, "counter"));
 
     let loaded = repository.load("c").await.unwrap();
-    assert_eq!(loaded.snapshot_version, Some(20));
+    assert_eq!(loaded.snapshot_at, Some(20));
     assert_eq!((loaded.version, loaded.state.value, loaded.state.increments), (25, (1..=25).sum(), 25));
 
     let past = repository.load_at_version("c", 7).await.unwrap();
-    assert_eq!((past.version, past.state.value, past.snapshot_version), (7, (1..=7).sum(), None));
+    assert_eq!((past.version, past.state.value, past.snapshot_at), (7, (1..=7).sum(), None));
 }
 
 #[tokio::test]
@@ -208,7 +203,11 @@ async fn loads_travel_back_in_time() {
 async fn an_event_that_does_not_decode_names_its_stream_and_version() {
     let repository = Repository::<Counter, _>::new(common::fresh_store().await);
     repository.execute("c", increment(1)).await.unwrap();
-    let odd = EncodedEvent { name: "Incremented".into(), version: 1, payload: serde_json::json!({ "by": "two" }) };
+    let odd = EncodedEvent {
+        name: "Incremented".into(),
+        schema_version: 1,
+        payload: serde_json::json!({ "by": "two" }).into(),
+    };
     repository
         .store()
         .append("counter", "c", ExpectedVersion::Exact(1), vec![odd], &Metadata::default())
@@ -254,4 +253,64 @@ async fn sixteen_concurrent_sends_of_one_command_append_once() {
     repository.execute("counter-1", increment(100)).await.unwrap();
     let again = repository.execute_with("counter-1", &request, increment(5)).await.unwrap();
     assert_eq!((again.version, again.state.value, again.attempts), (2, 6, 0));
+}
+
+/// Another aggregate type over the same event, without snapshots.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct Gauge {
+    level: u64,
+}
+
+impl Aggregate for Gauge {
+    const TYPE: &'static str = "gauge";
+    type Event = Incremented;
+
+    fn apply(&mut self, event: &Incremented) {
+        self.level += event.by;
+    }
+}
+
+/// Asserts that `result` refused stream `id` of aggregate type `actual` used
+/// as `expected`, with a message naming both.
+fn assert_wrong_type<T: std::fmt::Debug>(result: Result<T, Error>, id: &str, expected: &str, actual: &str) {
+    match result {
+        Err(Error::Store(error @ es_core::StoreError::WrongAggregateType { .. })) => {
+            let text = error.to_string();
+            for part in [id, expected, actual] {
+                assert!(text.contains(&format!("`{part}`")), "{text:?} names `{part}`");
+            }
+            let es_core::StoreError::WrongAggregateType { stream_id, expected: e, actual: a } = error else {
+                unreachable!()
+            };
+            assert_eq!((stream_id.as_str(), e.as_str(), a.as_str()), (id, expected, actual));
+        }
+        other => panic!("expected WrongAggregateType for `{id}`, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_stream_of_another_aggregate_type_is_refused_naming_both() {
+    let store = common::fresh_store().await;
+    let counters = Repository::<Counter, _>::new(&store);
+    let gauges = Repository::<Gauge, _>::new(&store);
+    for _ in 0..12 {
+        counters.execute("shared-id", increment(1)).await.unwrap();
+    }
+    gauges.execute("gauge-1", increment(5)).await.unwrap();
+
+    // Without snapshots (read_stream_events) and with them
+    // (read_snapshot_and_events, a snapshot was taken at version 10).
+    assert_wrong_type(gauges.load("shared-id").await, "shared-id", "gauge", "counter");
+    let executed = gauges.execute("shared-id", increment(1)).await.map_err(|e| match e {
+        ExecuteError::Failed(e) => e,
+        other => panic!("expected a failure, got {other:?}"),
+    });
+    assert_wrong_type(executed, "shared-id", "gauge", "counter");
+    assert_wrong_type(counters.load("gauge-1").await, "gauge-1", "counter", "gauge");
+    assert_wrong_type(counters.load_at_version("gauge-1", 1).await, "gauge-1", "counter", "gauge");
+
+    // Nothing was written, and each stream still loads as its own type.
+    assert_eq!(store.read_stream("shared-id", StreamRange::all()).await.unwrap().len(), 12);
+    assert_eq!(counters.load("shared-id").await.unwrap().state.value, 12);
+    assert_eq!(gauges.load("gauge-1").await.unwrap().state.level, 5);
 }

@@ -39,12 +39,12 @@ impl Apply<Deposited> for Account {
 }
 
 fn v1(amount: i64) -> EncodedEvent {
-    EncodedEvent { name: "Deposited".into(), version: 1, payload: json!({ "amount": amount }) }
+    EncodedEvent { name: "Deposited".into(), schema_version: 1, payload: json!({ "amount": amount }).into() }
 }
 
 /// Decodes through the upcaster and encodes at the current version.
 fn to_current(old: &EncodedEvent) -> Result<EncodedEvent, es_core::DecodeError> {
-    let event = Deposited::decode(&old.name, old.version, old.payload.clone())?;
+    let event = Deposited::decode(&old.name, old.schema_version, &old.payload)?;
     Ok(event.encode().expect("a Deposited encodes"))
 }
 

@@ -9,7 +9,7 @@ use serde_json::json;
 
 async fn store_with_one_event() -> PgEventStore {
     let store = common::fresh_store().await;
-    let event = EncodedEvent { name: "Opened".into(), version: 1, payload: json!({}) };
+    let event = EncodedEvent { name: "Opened".into(), schema_version: 1, payload: json!({}).into() };
     store.append("account", "s", ExpectedVersion::NoStream, vec![event], &Metadata::default()).await.unwrap();
     store
 }
@@ -107,7 +107,7 @@ async fn a_schema_name_is_quoted_never_interpolated() {
     let name = format!("{} Odd\"Name; DROP TABLE x", common::schema_name());
     let store = common::store_in(&name).await;
     assert_eq!(store.schema(), name);
-    let event = EncodedEvent { name: "Opened".into(), version: 1, payload: json!({}) };
+    let event = EncodedEvent { name: "Opened".into(), schema_version: 1, payload: json!({}).into() };
     store.append("account", "s", ExpectedVersion::NoStream, vec![event], &Metadata::default()).await.unwrap();
     assert_eq!(store.read_stream("s", StreamRange::all()).await.unwrap().len(), 1);
     let client = common::raw_client().await;

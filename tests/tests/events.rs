@@ -58,7 +58,7 @@ enum LedgerEvent {
 }
 
 #[derive(Aggregate, Default, Serialize, Deserialize, Debug, PartialEq)]
-#[aggregate(name = "events.ledger", event = LedgerEvent, snapshot_every = 10, snapshot_version = 2)]
+#[aggregate(name = "events.ledger", event = LedgerEvent, snapshot_every = 10, snapshot_schema_version = 2)]
 struct Ledger {
     owner: Option<String>,
     cents: i64,
@@ -89,17 +89,17 @@ fn deposited(amount_cents: i64) -> Deposited {
 
 #[test]
 fn v1_and_v2_payloads_decode_to_the_upcast_value() {
-    let v1 = Deposited::decode("events.Deposited", 1, json!({ "dollars": 12 })).unwrap();
-    let v2 = Deposited::decode("events.Deposited", 2, json!({ "cents": 1200 })).unwrap();
+    let v1 = Deposited::decode("events.Deposited", 1, &json!({ "dollars": 12 }).into()).unwrap();
+    let v2 = Deposited::decode("events.Deposited", 2, &json!({ "cents": 1200 }).into()).unwrap();
     assert_eq!(v1, deposited(1200));
     assert_eq!(v2, deposited(1200));
-    let v3 = Deposited::decode("events.Deposited", 3, json!({ "amount_cents": 5, "memo": "rent" })).unwrap();
+    let v3 = Deposited::decode("events.Deposited", 3, &json!({ "amount_cents": 5, "memo": "rent" }).into()).unwrap();
     assert_eq!(v3, Deposited { amount_cents: 5, memo: "rent".into() });
 }
 
 #[test]
 fn the_enum_decodes_old_versions_through_the_variant_chain() {
-    let event = LedgerEvent::decode("events.Deposited", 1, json!({ "dollars": 3 })).unwrap();
+    let event = LedgerEvent::decode("events.Deposited", 1, &json!({ "dollars": 3 }).into()).unwrap();
     assert_eq!(event, LedgerEvent::Deposited(deposited(300)));
 }
 
@@ -109,25 +109,25 @@ fn encode_writes_the_current_version_and_decode_reads_it_back() {
     let expected = [("events.Opened", 1), ("events.Deposited", 3), ("events.Closed", 1)];
     for (event, (name, version)) in events.iter().zip(expected) {
         let encoded = event.encode().unwrap();
-        assert_eq!((encoded.name.as_str(), encoded.version), (name, version));
-        assert_eq!((event.event_name(), event.event_version()), (name, version));
-        assert_eq!(&LedgerEvent::decode(&encoded.name, encoded.version, encoded.payload).unwrap(), event);
+        assert_eq!((encoded.name.as_str(), encoded.schema_version), (name, version));
+        assert_eq!((event.event_name(), event.schema_version()), (name, version));
+        assert_eq!(&LedgerEvent::decode(&encoded.name, encoded.schema_version, &encoded.payload).unwrap(), event);
     }
     assert_eq!(deposited(7).encode().unwrap().payload, json!({ "amount_cents": 7, "memo": "" }));
 }
 
 #[test]
 fn an_unknown_name_is_a_typed_error() {
-    let err = LedgerEvent::decode("events.Renamed", 1, json!({})).unwrap_err();
+    let err = LedgerEvent::decode("events.Renamed", 1, &json!({}).into()).unwrap_err();
     assert!(matches!(&err, DecodeError::UnknownEvent { name } if name == "events.Renamed"), "{err:?}");
-    let err = Deposited::decode("events.Opened", 1, json!({ "owner": "ada" })).unwrap_err();
+    let err = Deposited::decode("events.Opened", 1, &json!({ "owner": "ada" }).into()).unwrap_err();
     assert!(matches!(&err, DecodeError::UnknownEvent { name } if name == "events.Opened"), "{err:?}");
 }
 
 #[test]
 fn version_zero_and_versions_from_the_future_are_typed_errors() {
     for version in [0, 4, u32::MAX] {
-        let err = LedgerEvent::decode("events.Deposited", version, json!({ "amount_cents": 1 })).unwrap_err();
+        let err = LedgerEvent::decode("events.Deposited", version, &json!({ "amount_cents": 1 }).into()).unwrap_err();
         match err {
             DecodeError::UnknownVersion { name, version: v, current } => {
                 assert_eq!((name.as_str(), v, current), ("events.Deposited", version, 3));
@@ -140,20 +140,20 @@ fn version_zero_and_versions_from_the_future_are_typed_errors() {
 #[test]
 fn a_failing_step_names_the_version_it_started_from() {
     // The typed step cannot read the v1 shape.
-    let err = Deposited::decode("events.Deposited", 1, json!({ "dollars": "twelve" })).unwrap_err();
+    let err = Deposited::decode("events.Deposited", 1, &json!({ "dollars": "twelve" }).into()).unwrap_err();
     assert!(matches!(&err, DecodeError::Upcast { name, from: 1, .. } if name == "events.Deposited"), "{err:?}");
     // The JSON step refuses the v2 payload.
-    let err = Deposited::decode("events.Deposited", 2, json!({ "cents": "1200" })).unwrap_err();
+    let err = Deposited::decode("events.Deposited", 2, &json!({ "cents": "1200" }).into()).unwrap_err();
     assert!(matches!(&err, DecodeError::Upcast { from: 2, .. }), "{err:?}");
     assert!(err.to_string().contains("`cents` must be an integer"), "{err}");
 }
 
 #[test]
 fn a_payload_that_does_not_match_the_type_is_a_payload_error() {
-    let err = Deposited::decode("events.Deposited", 3, json!({ "amount_cents": "x" })).unwrap_err();
+    let err = Deposited::decode("events.Deposited", 3, &json!({ "amount_cents": "x" }).into()).unwrap_err();
     assert!(matches!(&err, DecodeError::Payload { version: 3, .. }), "{err:?}");
     // A missing field names the event and its stored version.
-    let err = Opened::decode("events.Opened", 1, json!({})).unwrap_err();
+    let err = Opened::decode("events.Opened", 1, &json!({}).into()).unwrap_err();
     assert!(matches!(&err, DecodeError::Payload { name, version: 1, .. } if name == "events.Opened"), "{err:?}");
 }
 
@@ -166,7 +166,7 @@ fn the_derived_dispatch_applies_each_variant_to_its_impl() {
     assert_eq!(ledger, Ledger { owner: Some("ada".into()), cents: 42, closed: false });
     Aggregate::apply(&mut ledger, &Closed.into());
     assert!(ledger.closed);
-    assert_eq!((Ledger::TYPE, Ledger::SNAPSHOT_EVERY, Ledger::SNAPSHOT_VERSION), ("events.ledger", 10, 2));
+    assert_eq!((Ledger::TYPE, Ledger::SNAPSHOT_EVERY, Ledger::SNAPSHOT_SCHEMA_VERSION), ("events.ledger", 10, 2));
 }
 
 async fn store_with(stream: &str, events: Vec<EncodedEvent>) -> InMemoryEventStore {
@@ -175,8 +175,8 @@ async fn store_with(stream: &str, events: Vec<EncodedEvent>) -> InMemoryEventSto
     store
 }
 
-fn raw(name: &str, version: u32, payload: Value) -> EncodedEvent {
-    EncodedEvent { name: name.into(), version, payload }
+fn raw(name: &str, schema_version: u32, payload: Value) -> EncodedEvent {
+    EncodedEvent { name: name.into(), schema_version, payload: payload.into() }
 }
 
 #[tokio::test]
@@ -261,7 +261,7 @@ fn the_registered_upcast_steps_run_one_at_a_time() {
 
 /// What decoding `{"dollars": n}` at version 1 gives, in one go.
 fn deposited_v1_decoded(dollars: i64) -> Deposited {
-    Deposited::decode("events.Deposited", 1, json!({ "dollars": dollars })).unwrap()
+    Deposited::decode("events.Deposited", 1, &json!({ "dollars": dollars }).into()).unwrap()
 }
 
 #[test]

@@ -133,17 +133,17 @@ fn a_load_that_starts_from_a_snapshot_says_so_and_one_that_cannot_warns() {
             accounts.execute("a", |a| a.deposit(10)).await.unwrap();
         }
         // Taken at version 5, when the fifth event committed.
-        assert_eq!(accounts.load("a").await.unwrap().snapshot_version, Some(5));
+        assert_eq!(accounts.load("a").await.unwrap().snapshot_at, Some(5));
         let garbage = Snapshot {
             aggregate_type: "account".into(),
             stream_id: "a".into(),
             version: 6,
-            schema_version: Account::SNAPSHOT_VERSION,
+            schema_version: Account::SNAPSHOT_SCHEMA_VERSION,
             fingerprint: Account::SNAPSHOT_FINGERPRINT,
-            state: serde_json::json!("not an account"),
+            state: serde_json::json!("not an account").into(),
         };
         accounts.store().save_snapshot(garbage).await.unwrap();
-        assert_eq!(accounts.load("a").await.unwrap().snapshot_version, None);
+        assert_eq!(accounts.load("a").await.unwrap().snapshot_at, None);
     });
     let loads = report.spans("load");
     let (from_snapshot, replayed) = (loads[loads.len() - 2], loads[loads.len() - 1]);

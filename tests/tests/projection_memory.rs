@@ -100,7 +100,7 @@ async fn catch_up_handles_every_event_once_in_global_order() {
 #[tokio::test]
 async fn events_of_other_categories_are_skipped_but_passed() {
     let repository = bank(1, 1).await;
-    let other = EncodedEvent { name: "ParcelShipped".into(), version: 1, payload: json!({}) };
+    let other = EncodedEvent { name: "ParcelShipped".into(), schema_version: 1, payload: json!({}).into() };
     repository
         .store()
         .append("parcel", "p-1", ExpectedVersion::NoStream, vec![other], &Metadata::default())
@@ -211,7 +211,7 @@ async fn an_event_no_code_knows_stops_the_projection_naming_it_while_known_ones_
     let repository = bank(1, 1).await;
     let known = AuditNoted { note: "checked".into() }.encode().unwrap();
     let skipped = append(&repository, "acc-0", known).await;
-    let typo = EncodedEvent { name: "Depositted".into(), version: 1, payload: json!({"amount": 5}) };
+    let typo = EncodedEvent { name: "Depositted".into(), schema_version: 1, payload: json!({"amount": 5}).into() };
     let unknown = append(&repository, "acc-0", typo).await;
     let mut runner = InMemoryProjectionRunner::new(repository.store().clone(), Balances::default());
     let waiter = runner.waiter();
@@ -234,7 +234,7 @@ async fn a_poison_event_is_parked_then_retried_once_fixed_or_discarded() {
     let repository = bank(2, 3).await;
     let mut balances = Balances::default();
     balances.fail_on.insert(("acc-0".into(), 2), u32::MAX);
-    let typo = EncodedEvent { name: "Depositted".into(), version: 1, payload: json!({"amount": 5}) };
+    let typo = EncodedEvent { name: "Depositted".into(), schema_version: 1, payload: json!({"amount": 5}).into() };
     append(&repository, "acc-1", typo).await;
     let mut runner = InMemoryProjectionRunner::new(repository.store().clone(), balances)
         .with_options(RunnerOptions::default().retry(NO_WAIT).on_poison(PoisonPolicy::Park));

@@ -23,7 +23,7 @@ async fn replay(store: &impl EventStore, id: &str) -> Account {
     let mut state = Account::default();
     for recorded in store.read_stream(id, StreamRange::all()).await.unwrap() {
         let e = recorded.event;
-        state.apply(&AccountEvent::decode(&e.name, e.version, e.payload).unwrap());
+        state.apply(&AccountEvent::decode(&e.name, e.schema_version, &e.payload).unwrap());
     }
     state
 }
@@ -183,9 +183,9 @@ async fn a_snapshot_is_taken_when_a_commit_crosses_the_interval() {
     let taken: Vec<u64> = outcomes.iter().filter(|(_, saved)| *saved).map(|(v, _)| *v).collect();
     assert_eq!(taken, [5], "Account snapshots every {} events", Account::SNAPSHOT_EVERY);
     let snapshot = accounts.store().load_snapshot("a").await.unwrap().unwrap();
-    assert_eq!((snapshot.version, snapshot.schema_version), (5, Account::SNAPSHOT_VERSION));
+    assert_eq!((snapshot.version, snapshot.schema_version), (5, Account::SNAPSHOT_SCHEMA_VERSION));
     let loaded = accounts.load("a").await.unwrap();
-    assert_eq!((loaded.snapshot_version, loaded.version, loaded.state.balance), (Some(5), 7, 60));
+    assert_eq!((loaded.snapshot_at, loaded.version, loaded.state.balance), (Some(5), 7, 60));
 }
 
 /// Random command sequences: the state loaded through snapshots always
@@ -207,7 +207,7 @@ async fn snapshot_plus_tail_equals_full_replay() {
         let loaded = accounts.load("a").await.unwrap();
         assert_eq!(loaded.state, replay(accounts.store(), "a").await, "round {round}");
         if loaded.version >= 5 {
-            assert!(loaded.snapshot_version.is_some(), "round {round}: a snapshot was used");
+            assert!(loaded.snapshot_at.is_some(), "round {round}: a snapshot was used");
         }
     }
 }
@@ -224,7 +224,7 @@ async fn account_with_snapshot(state: serde_json::Value, schema_version: u32) ->
         version: 3,
         schema_version,
         fingerprint: Account::SNAPSHOT_FINGERPRINT,
-        state,
+        state: state.into(),
     };
     accounts.store().save_snapshot(snapshot).await.unwrap();
     accounts
@@ -232,35 +232,39 @@ async fn account_with_snapshot(state: serde_json::Value, schema_version: u32) ->
 
 #[tokio::test]
 async fn an_undecodable_snapshot_falls_back_to_replay_and_is_replaced() {
-    let accounts = account_with_snapshot(json!({ "garbage": true }), Account::SNAPSHOT_VERSION).await;
+    let accounts = account_with_snapshot(json!({ "garbage": true }), Account::SNAPSHOT_SCHEMA_VERSION).await;
     let loaded = accounts.load("a").await.unwrap();
-    assert_eq!((loaded.snapshot_version, loaded.version, loaded.state.balance), (None, 4, 60));
+    assert_eq!((loaded.snapshot_at, loaded.version, loaded.state.balance), (None, 4, 60));
     let replaced = accounts.store().load_snapshot("a").await.unwrap().unwrap();
     assert_eq!(replaced.version, 4);
-    assert_eq!(accounts.load("a").await.unwrap().snapshot_version, Some(4));
+    assert_eq!(accounts.load("a").await.unwrap().snapshot_at, Some(4));
 }
 
 #[tokio::test]
 async fn a_snapshot_of_another_schema_version_is_ignored() {
     let wrong = json!({ "owner": "mallory", "balance": 1_000_000, "closed": false });
-    let accounts = account_with_snapshot(wrong, Account::SNAPSHOT_VERSION + 1).await;
+    let accounts = account_with_snapshot(wrong, Account::SNAPSHOT_SCHEMA_VERSION + 1).await;
     let loaded = accounts.load("a").await.unwrap();
-    assert_eq!((loaded.snapshot_version, loaded.state.balance), (None, 60));
+    assert_eq!((loaded.snapshot_at, loaded.state.balance), (None, 60));
     assert_eq!(loaded.state.owner.as_deref(), Some("alice"));
 }
 
 #[tokio::test]
 async fn a_snapshot_of_an_older_schema_version_is_replaced_and_one_of_a_newer_is_kept() {
     let state = json!({ "owner": "mallory", "balance": 1_000_000, "closed": false });
-    let older = account_with_snapshot(state.clone(), Account::SNAPSHOT_VERSION - 1).await;
+    let older = account_with_snapshot(state.clone(), Account::SNAPSHOT_SCHEMA_VERSION - 1).await;
     assert_eq!(older.load("a").await.unwrap().state.balance, 60);
     let replaced = older.store().load_snapshot("a").await.unwrap().unwrap();
-    assert_eq!((replaced.version, replaced.schema_version), (4, Account::SNAPSHOT_VERSION));
+    assert_eq!((replaced.version, replaced.schema_version), (4, Account::SNAPSHOT_SCHEMA_VERSION));
 
-    let newer = account_with_snapshot(state, Account::SNAPSHOT_VERSION + 1).await;
+    let newer = account_with_snapshot(state, Account::SNAPSHOT_SCHEMA_VERSION + 1).await;
     assert_eq!(newer.load("a").await.unwrap().state.balance, 60);
     let kept = newer.store().load_snapshot("a").await.unwrap().unwrap();
-    assert_eq!((kept.version, kept.schema_version), (3, Account::SNAPSHOT_VERSION + 1), "a newer release's snapshot");
+    assert_eq!(
+        (kept.version, kept.schema_version),
+        (3, Account::SNAPSHOT_SCHEMA_VERSION + 1),
+        "a newer release's snapshot"
+    );
 }
 
 #[tokio::test]
@@ -319,9 +323,9 @@ async fn time_travel_by_version() {
         assert_eq!((past.version, past.state.balance), (version, expected), "at version {version}");
     }
     let at_snapshot = accounts.load_at_version("a", 10).await.unwrap();
-    assert_eq!(at_snapshot.snapshot_version, Some(10), "the snapshot is used when it is not past the target");
+    assert_eq!(at_snapshot.snapshot_at, Some(10), "the snapshot is used when it is not past the target");
     let before_snapshot = accounts.load_at_version("a", 7).await.unwrap();
-    assert_eq!(before_snapshot.snapshot_version, None, "a snapshot past the target is not");
+    assert_eq!(before_snapshot.snapshot_at, None, "a snapshot past the target is not");
 }
 
 #[tokio::test]
@@ -385,7 +389,7 @@ async fn replay_until(store: &impl EventStore, id: &str, at: SystemTime) -> Acco
     for recorded in store.read_stream(id, StreamRange::all()).await.unwrap() {
         if recorded.recorded_at <= at {
             let e = recorded.event;
-            state.apply(&AccountEvent::decode(&e.name, e.version, e.payload).unwrap());
+            state.apply(&AccountEvent::decode(&e.name, e.schema_version, &e.payload).unwrap());
         }
     }
     state
@@ -395,7 +399,7 @@ async fn replay_until(store: &impl EventStore, id: &str, at: SystemTime) -> Acco
 async fn an_unknown_stored_event_is_a_typed_error_naming_stream_and_version() {
     let accounts = Accounts::new(InMemoryEventStore::new());
     opened_account(&accounts, "a").await;
-    let alien = EncodedEvent { name: "Teleported".into(), version: 1, payload: json!({}) };
+    let alien = EncodedEvent { name: "Teleported".into(), schema_version: 1, payload: json!({}).into() };
     accounts
         .store()
         .append("account", "a", ExpectedVersion::Exact(1), vec![alien], &Metadata::default())
@@ -413,7 +417,7 @@ async fn an_unknown_stored_event_is_a_typed_error_naming_stream_and_version() {
 #[tokio::test]
 async fn a_corrupt_payload_is_a_typed_error() {
     let accounts = Accounts::new(InMemoryEventStore::new());
-    let bad = EncodedEvent { name: "Opened".into(), version: 1, payload: json!({ "owner": 42 }) };
+    let bad = EncodedEvent { name: "Opened".into(), schema_version: 1, payload: json!({ "owner": 42 }).into() };
     accounts.store().append("account", "a", ExpectedVersion::NoStream, vec![bad], &Metadata::default()).await.unwrap();
     let err = accounts.execute("a", |a| a.deposit(1)).await.unwrap_err();
     assert!(matches!(err, ExecuteError::Failed(Error::Decode { version: 1, .. })), "got {err:?}");

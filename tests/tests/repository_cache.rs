@@ -75,7 +75,7 @@ async fn replay(store: &impl EventStore, id: &str) -> Account {
     let mut state = Account::default();
     for recorded in store.read_stream(id, StreamRange::all()).await.unwrap() {
         let e = recorded.event;
-        state.apply(&AccountEvent::decode(&e.name, e.version, e.payload).unwrap());
+        state.apply(&AccountEvent::decode(&e.name, e.schema_version, &e.payload).unwrap());
     }
     state
 }
@@ -191,7 +191,7 @@ async fn snapshots_are_taken_as_without_the_cache() {
     }
     assert_eq!(taken, [5, 10]);
     let snapshot = store.load_snapshot("a").await.unwrap().unwrap();
-    assert_eq!(serde_json::from_value::<Account>(snapshot.state).unwrap(), replay(&store, "a").await);
+    assert_eq!(snapshot.state.deserialize::<Account>().unwrap(), replay(&store, "a").await);
     assert_eq!(accounts.load_at_version("a", 3).await.unwrap().state.balance, 2, "time travel reads the store");
 }
 

@@ -129,7 +129,7 @@ fn a_new_version_with_an_upcaster_passes_after_an_explicit_update() {
 fn release_2_reads_what_release_1_stored() {
     use es_core::Event;
     let stored = release_1::Deposited { amount: 3 }.encode().unwrap();
-    let read = release_2::Deposited::decode(&stored.name, stored.version, stored.payload).unwrap();
+    let read = release_2::Deposited::decode(&stored.name, stored.schema_version, &stored.payload).unwrap();
     assert_eq!(read, release_2::Deposited { cents: 300 });
 }
 

@@ -60,7 +60,7 @@ async fn a_snapshot_of_another_state_definition_is_ignored_and_replaced() {
 
     let new = Repository::<release_2::Account, _>::new(&store);
     let loaded = new.load("a").await.unwrap();
-    assert_eq!(loaded.snapshot_version, None, "the old snapshot was not used");
+    assert_eq!(loaded.snapshot_at, None, "the old snapshot was not used");
     let replayed = replay(&store).await;
     assert_eq!(loaded.state, replayed);
     assert_eq!(loaded.state.balance, 800);
@@ -68,7 +68,7 @@ async fn a_snapshot_of_another_state_definition_is_ignored_and_replaced() {
     let replaced = stored_snapshot(&store, "a").await;
     assert_eq!(replaced.fingerprint, release_2::Account::SNAPSHOT_FINGERPRINT);
     assert_eq!(replaced.state, serde_json::json!({ "balance": 800 }));
-    assert_eq!(new.load("a").await.unwrap().snapshot_version, Some(2), "the new snapshot is used");
+    assert_eq!(new.load("a").await.unwrap().snapshot_at, Some(2), "the new snapshot is used");
 }
 
 /// A nested type listed in `nested(...)` carries its definition into the
@@ -117,8 +117,8 @@ fn nested_types_join_the_fingerprint() {
 
 async fn replay(store: &InMemoryEventStore) -> release_2::Account {
     let mut state = release_2::Account::default();
-    for (_, e) in store.read_stream_events("a", es_core::StreamRange::all()).await.unwrap() {
-        Aggregate::apply(&mut state, &Deposited::decode(&e.name, e.version, e.payload).unwrap());
+    for (_, e) in store.read_stream_events(release_2::Account::TYPE, "a", es_core::StreamRange::all()).await.unwrap() {
+        Aggregate::apply(&mut state, &Deposited::decode(&e.name, e.schema_version, &e.payload).unwrap());
     }
     state
 }

@@ -124,7 +124,11 @@ pub async fn seed(store: &PgEventStore) -> Result<(), BoxError> {
     accounts.execute("acc-3", |a| a.deposit(900)).await?;
 
     // Release 1 wrote the customer's name whole.
-    let old = EncodedEvent { name: "sample.Named".into(), version: 1, payload: json!({ "full_name": "Ann Lee" }) };
+    let old = EncodedEvent {
+        name: "sample.Named".into(),
+        schema_version: 1,
+        payload: json!({ "full_name": "Ann Lee" }).into(),
+    };
     let last =
         store.append(Customer::TYPE, "cust-1", ExpectedVersion::NoStream, vec![old], &Metadata::default()).await?;
     let last = last.position().ok_or("the append recorded no event")?;

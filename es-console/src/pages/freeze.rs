@@ -48,7 +48,8 @@ pub(crate) async fn page(
             head.aggregate_type
         ))
     })?;
-    let events = console.store.read_stream_events(&id, StreamRange::all().up_to_version(slice.to)).await?;
+    let events =
+        console.store.read_stream_events(&head.aggregate_type, &id, StreamRange::all().up_to_version(slice.to)).await?;
     let (history, decided): (Vec<_>, Vec<_>) = events.into_iter().partition(|(v, _)| *v < slice.from);
     let test = test_source(&id, &slice, kind.type_name(), kind.event_type_name(), &history, &decided);
     Ok(layout::page(
@@ -123,7 +124,7 @@ fn call(e: &EncodedEvent) -> String {
     while payload.contains(&format!("\"{hashes}")) {
         hashes.push('#');
     }
-    format!("event({:?}, {}, r{hashes}\"{payload}\"{hashes})", e.name, e.version)
+    format!("event({:?}, {}, r{hashes}\"{payload}\"{hashes})", e.name, e.schema_version)
 }
 
 #[cfg(test)]
@@ -135,7 +136,7 @@ mod tests {
 
     #[test]
     fn payloads_become_raw_strings_that_hold_them_whole() {
-        let e = EncodedEvent { name: "Noted".into(), version: 2, payload: json!({ "text": "a\"#b" }) };
+        let e = EncodedEvent { name: "Noted".into(), schema_version: 2, payload: json!({ "text": "a\"#b" }).into() };
         assert_eq!(call(&e), r####"event("Noted", 2, r##"{"text":"a\"#b"}"##)"####);
     }
 }

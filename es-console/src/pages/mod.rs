@@ -38,7 +38,7 @@ pub(crate) fn stream_href(id: &str) -> String {
 }
 
 /// JSON, indented.
-pub(crate) fn pretty(value: &serde_json::Value) -> String {
+pub(crate) fn pretty<T: serde::Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("(not printable: {e})"))
 }
 

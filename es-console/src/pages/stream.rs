@@ -135,8 +135,8 @@ fn event_row(href: &str, e: &RecordedEvent) -> Markup {
             td { time { (time(e.recorded_at)) } }
             td { (e.event.name) }
             td.num {
-                (e.event.version)
-                @if current.is_some_and(|c| c > e.event.version) {
+                (e.event.schema_version)
+                @if current.is_some_and(|c| c > e.event.schema_version) {
                     " " a.upcast id={ "upcast-" (e.version) } href={ (href) "/events/" (e.version) "/upcast" } title="stored at an old schema version" { "upcast" }
                 }
             }
@@ -173,7 +173,8 @@ async fn state_panel(console: &Console, id: &str, aggregate_type: &str, version:
     };
     let snapshot = console.store.load_snapshot(id).await?.filter(|s| s.version < version);
     let after = snapshot.as_ref().map_or(0, |s| s.version);
-    let events = console.store.read_stream_events(id, StreamRange::after(after).up_to_version(version)).await?;
+    let events =
+        console.store.read_stream_events(aggregate_type, id, StreamRange::after(after).up_to_version(version)).await?;
     let states = kind.fold(snapshot, id, &events)?;
     let (before, after) = match states.as_slice() {
         [.., before, after] => (before, after),

@@ -29,8 +29,9 @@ pub(crate) async fn page(
     let registration = registry::event(&stored.name);
 
     let mut ran = Vec::new();
-    let mut payload = Ok(stored.payload.clone());
-    for step in registration.map_or(&[][..], |r| r.upcast_steps()).iter().filter(|s| s.from() >= stored.version) {
+    let mut payload = stored.payload.to_value().map_err(|e| e.to_string());
+    for step in registration.map_or(&[][..], |r| r.upcast_steps()).iter().filter(|s| s.from() >= stored.schema_version)
+    {
         let Ok(input) = payload else { break };
         payload = step.run(input).map_err(|e| e.to_string());
         ran.push(Ran { from: step.from(), name: step.name(), output: payload.clone() });
@@ -47,7 +48,7 @@ pub(crate) async fn page(
             h1 { "Upcasting " code { (stored.name) } }
             p.summary {
                 "Version " (version) " of stream " a href={ (href) "?version=" (version) } { (id) }
-                ", stored at schema version " strong { (stored.version) }
+                ", stored at schema version " strong { (stored.schema_version) }
                 @match registration {
                     Some(r) => { "; the application reads version " strong { (r.version()) } " (" code { (r.type_name()) } ")." }
                     None => { "; no event type of the application is stored under this name." }
@@ -55,7 +56,7 @@ pub(crate) async fn page(
             }
             ol #steps {
                 li.step {
-                    h2 { "Stored, schema version " (stored.version) }
+                    h2 { "Stored, schema version " (stored.schema_version) }
                     pre.payload { (pretty(&stored.payload)) }
                 }
                 @for step in &ran {

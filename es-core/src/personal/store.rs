@@ -7,9 +7,11 @@ use serde_json::Value;
 
 use super::keys::SubjectKeys;
 use super::seal;
+use super::value::TAG;
 use crate::envelope::{Metadata, Position, RecordedEvent};
 use crate::error::StoreError;
 use crate::event::EncodedEvent;
+use crate::payload::Payload;
 use crate::store::{Appended, Categories, EventStore, ExpectedVersion, Page, Snapshot, StreamRange};
 
 /// Wraps an [`EventStore`]: every [`Personal`](super::Personal) value in
@@ -48,40 +50,54 @@ impl<S: EventStore, K: SubjectKeys> PersonalDataStore<S, K> {
 
     /// Seals the open values of `docs`, written to `stream_id` (named in
     /// errors).
-    async fn seal(&self, mut docs: Vec<&mut Value>, stream_id: &str) -> Result<(), StoreError> {
+    async fn seal(&self, docs: Vec<&mut Payload>, stream_id: &str) -> Result<(), StoreError> {
+        let invalid = |reason: String| StoreError::InvalidInput {
+            reason: format!("cannot seal the personal data written to stream `{stream_id}`: {reason}"),
+        };
+        let mut parsed = Vec::new();
+        for doc in docs {
+            if let Some(value) = personal_values(doc).map_err(|e| invalid(e.to_string()))? {
+                parsed.push((doc, value));
+            }
+        }
         let mut subjects = BTreeSet::new();
-        for doc in &mut docs {
-            seal::subjects(doc, false, &mut subjects);
+        for (_, value) in &mut parsed {
+            seal::subjects(value, false, &mut subjects);
         }
         if subjects.is_empty() {
             return Ok(());
         }
         let keys = self.keys.keys_or_create(&subjects.into_iter().collect::<Vec<_>>()).await?;
-        for doc in docs {
-            seal::seal(doc, &keys).map_err(|reason| StoreError::InvalidInput {
-                reason: format!("cannot seal the personal data written to stream `{stream_id}`: {reason}"),
-            })?;
+        for (doc, mut value) in parsed {
+            seal::seal(&mut value, &keys).map_err(invalid)?;
+            *doc = Payload::from(value);
         }
         Ok(())
     }
 
     /// Opens the sealed values of `docs` whose keys exist.
-    async fn open<'a>(&self, docs: impl IntoIterator<Item = (&'a mut Value, &'a str, u64)>) -> Result<(), StoreError> {
-        let mut docs: Vec<_> = docs.into_iter().collect();
+    async fn open<'a>(
+        &self,
+        docs: impl IntoIterator<Item = (&'a mut Payload, &'a str, u64)>,
+    ) -> Result<(), StoreError> {
+        let mut parsed = Vec::new();
+        for (doc, stream_id, version) in docs {
+            let corrupt = move |cause: String| StoreError::Corrupt { stream_id: stream_id.to_owned(), version, cause };
+            if let Some(value) = personal_values(doc).map_err(|e| corrupt(e.to_string()))? {
+                parsed.push((doc, value, corrupt));
+            }
+        }
         let mut subjects = BTreeSet::new();
-        for (doc, _, _) in &mut docs {
-            seal::subjects(doc, true, &mut subjects);
+        for (_, value, _) in &mut parsed {
+            seal::subjects(value, true, &mut subjects);
         }
         if subjects.is_empty() {
             return Ok(());
         }
         let keys = self.keys.keys(&subjects.into_iter().collect::<Vec<_>>()).await?;
-        for (doc, stream_id, version) in docs {
-            seal::open(doc, &keys).map_err(|cause| StoreError::Corrupt {
-                stream_id: stream_id.to_owned(),
-                version,
-                cause,
-            })?;
+        for (doc, mut value, corrupt) in parsed {
+            seal::open(&mut value, &keys).map_err(corrupt)?;
+            *doc = Payload::from(value);
         }
         Ok(())
     }
@@ -117,10 +133,11 @@ impl<S: EventStore, K: SubjectKeys> EventStore for PersonalDataStore<S, K> {
 
     async fn read_stream_events(
         &self,
+        aggregate_type: &str,
         stream_id: &str,
         range: StreamRange,
     ) -> Result<Vec<(u64, EncodedEvent)>, StoreError> {
-        let mut events = self.store.read_stream_events(stream_id, range).await?;
+        let mut events = self.store.read_stream_events(aggregate_type, stream_id, range).await?;
         self.open(events.iter_mut().map(|(version, e)| (&mut e.payload, stream_id, *version))).await?;
         Ok(events)
     }
@@ -164,4 +181,13 @@ impl<S: EventStore, K: SubjectKeys> EventStore for PersonalDataStore<S, K> {
         self.open([(&mut snapshot.state, snapshot.stream_id.as_str(), snapshot.version)]).await?;
         Ok(Some(snapshot))
     }
+}
+
+/// `doc` parsed, when its text holds a personal value: the others are left
+/// as they are, unparsed.
+fn personal_values(doc: &Payload) -> Result<Option<Value>, serde_json::Error> {
+    if !doc.as_str().contains(TAG) {
+        return Ok(None);
+    }
+    doc.to_value().map(Some)
 }

@@ -616,7 +616,7 @@ async fn hand_over<B: Backend>(
 /// like one that does not decode.
 fn classify<E: Event>(recorded: &RecordedEvent) -> Item<E> {
     let event = &recorded.event;
-    match E::decode(&event.name, event.version, event.payload.clone()) {
+    match E::decode(&event.name, event.schema_version, &event.payload) {
         Ok(decoded) => Item::Handle(decoded),
         Err(DecodeError::UnknownEvent { .. }) if registry::is_registered(&event.name) => Item::Skip,
         Err(error) => Item::Poison(error),

@@ -44,9 +44,9 @@ fn expand(input: &AggregateInput<'_>) -> TokenStream {
         let every = every.value;
         quote! { const SNAPSHOT_EVERY: u64 = #every; }
     });
-    let snapshot_version = attrs.snapshot_version.as_ref().map(|version| {
+    let snapshot_schema_version = attrs.snapshot_schema_version.as_ref().map(|version| {
         let version = version.value;
-        quote! { const SNAPSHOT_VERSION: u32 = #version; }
+        quote! { const SNAPSHOT_SCHEMA_VERSION: u32 = #version; }
     });
     let fingerprint = fingerprint::value(&input.definition, &attrs.nested);
     // Spanned at `event = ...`: an event the aggregate does not handle is
@@ -65,7 +65,7 @@ fn expand(input: &AggregateInput<'_>) -> TokenStream {
             impl ::es_core::Aggregate for #ident {
                 const TYPE: &'static str = #name;
                 #snapshot_every
-                #snapshot_version
+                #snapshot_schema_version
                 const SNAPSHOT_FINGERPRINT: u64 = #fingerprint;
                 type Event = #event;
 

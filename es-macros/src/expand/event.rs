@@ -113,16 +113,16 @@ fn expand_struct(s: &EventStruct<'_>) -> TokenStream {
                 }
 
                 #[inline]
-                fn event_version(&self) -> u32 {
+                fn schema_version(&self) -> u32 {
                     #version
                 }
 
                 fn encode(&self) -> ::core::result::Result<::es_core::EncodedEvent, ::es_core::__private::serde_json::Error> {
                     ::core::result::Result::map(
-                        ::es_core::__private::serde_json::to_value(self),
+                        ::es_core::Payload::serialize(self),
                         |payload| ::es_core::EncodedEvent {
                             name: ::std::borrow::ToOwned::to_owned(#name),
-                            version: #version,
+                            schema_version: #version,
                             payload,
                         },
                     )
@@ -131,8 +131,13 @@ fn expand_struct(s: &EventStruct<'_>) -> TokenStream {
                 fn decode(
                     __es_name: &str,
                     __es_version: u32,
-                    __es_payload: ::es_core::__private::serde_json::Value,
+                    __es_stored: &::es_core::Payload,
                 ) -> ::core::result::Result<Self, ::es_core::DecodeError> {
+                    let __es_mismatch = |source| ::es_core::DecodeError::Payload {
+                        name: ::std::borrow::ToOwned::to_owned(#name),
+                        version: __es_version,
+                        source,
+                    };
                     if __es_name != #name {
                         return ::core::result::Result::Err(::es_core::DecodeError::UnknownEvent {
                             name: ::std::borrow::ToOwned::to_owned(__es_name),
@@ -145,16 +150,14 @@ fn expand_struct(s: &EventStruct<'_>) -> TokenStream {
                             current: #version,
                         });
                     }
+                    // The common case: straight from the stored text.
+                    if __es_version == #version {
+                        return ::es_core::Payload::deserialize(__es_stored).map_err(__es_mismatch);
+                    }
                     #[allow(unused_mut)]
-                    let mut __es_payload = __es_payload;
+                    let mut __es_payload = ::es_core::Payload::to_value(__es_stored).map_err(__es_mismatch)?;
                     #(#steps)*
-                    ::es_core::__private::serde_json::from_value(__es_payload).map_err(|source| {
-                        ::es_core::DecodeError::Payload {
-                            name: ::std::borrow::ToOwned::to_owned(#name),
-                            version: __es_version,
-                            source,
-                        }
-                    })
+                    ::es_core::__private::serde_json::from_value(__es_payload).map_err(__es_mismatch)
                 }
             }
 
@@ -243,9 +246,9 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
                 }
 
                 #[inline]
-                fn event_version(&self) -> u32 {
+                fn schema_version(&self) -> u32 {
                     match self {
-                        #(#ident::#variants(__es_event) => #event::event_version(__es_event),)*
+                        #(#ident::#variants(__es_event) => #event::schema_version(__es_event),)*
                     }
                 }
 
@@ -258,7 +261,7 @@ fn expand_enum(e: &EventEnum<'_>) -> TokenStream {
                 fn decode(
                     __es_name: &str,
                     __es_version: u32,
-                    __es_payload: ::es_core::__private::serde_json::Value,
+                    __es_payload: &::es_core::Payload,
                 ) -> ::core::result::Result<Self, ::es_core::DecodeError> {
                     #(
                         if __es_name == #single::NAME {

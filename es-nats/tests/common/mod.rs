@@ -240,8 +240,8 @@ pub async fn append_events(store: &PgEventStore, streams: usize, count: usize, t
                     let id = stream_id((i % (streams / 4)) * 4 + writer);
                     let event = EncodedEvent {
                         name: "Noted".into(),
-                        version: 1,
-                        payload: serde_json::json!({ "tag": tag, "i": i, "writer": writer }),
+                        schema_version: 1,
+                        payload: serde_json::json!({ "tag": tag, "i": i, "writer": writer }).into(),
                     };
                     let metadata = Metadata::default().with_correlation_id(format!("c-{writer}-{i}"));
                     let appended =

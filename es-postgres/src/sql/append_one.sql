@@ -4,11 +4,14 @@
 -- $1 stream id, $2 aggregate type, $3 expected version (0: no stream),
 -- $4 event name, $5 event schema version, $6 payload, $7 metadata.
 --
--- Inserts nothing when the stream has no event at version $3; a stream
--- already past $3 collides on the (stream_id, version) unique constraint.
+-- Inserts nothing when the stream has no event of aggregate type $2 at
+-- version $3; a stream already past $3 collides on the (stream_id,
+-- version) unique constraint.
 -- The rows have the shape of append.sql's.
 INSERT INTO {schema}.events (aggregate_type, stream_id, version, event_name, event_version, payload, metadata)
 SELECT $2::text, $1::text, $3::int8 + 1, $4::text, $5::int4, $6::jsonb, $7::jsonb
 WHERE $3::int8 = 0
-   OR EXISTS (SELECT 1 FROM {schema}.events WHERE stream_id = $1 AND version = $3::int8)
+   OR EXISTS (
+       SELECT 1 FROM {schema}.events WHERE stream_id = $1 AND version = $3::int8 AND aggregate_type = $2::text
+   )
 RETURNING $3::int8, position, tx, version, recorded_at

@@ -5,11 +5,12 @@
 --
 -- $1 stream id, $2 version to read after, $3 version to stop at (NULL: the
 -- head), $4 time to stop at (NULL: none), $5 the reader's snapshot schema
--- version.
+-- version, $6 the aggregate type the stream is read as.
 --
 -- The snapshot row comes first, with the columns of load_snapshot.sql and
 -- NULL in the others; each event row has NULL in those and the columns of
--- read_stream_events.sql after them.
+-- read_stream_events.sql after them (the last: the event's aggregate type
+-- when it is not $6).
 WITH snapshot AS (
     SELECT aggregate_type, version, schema_version, state, fingerprint
     FROM {schema}.snapshots
@@ -17,12 +18,12 @@ WITH snapshot AS (
       AND version <= coalesce($3::int8, 9223372036854775807)
 )
 SELECT aggregate_type, version, schema_version, state, fingerprint,
-       NULL::int8, NULL::text, NULL::int4, NULL::jsonb
+       NULL::int8, NULL::text, NULL::int4, NULL::jsonb, NULL::text
 FROM snapshot
 UNION ALL
 (
     SELECT NULL, NULL, NULL, NULL, NULL,
-           version, event_name, event_version, payload
+           version, event_name, event_version, payload, nullif(aggregate_type, $6::text)
     FROM {schema}.events
     WHERE stream_id = $1
       -- greatest() ignores the NULL of a missing or unusable snapshot.

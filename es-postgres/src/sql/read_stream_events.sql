@@ -1,6 +1,10 @@
 -- What folding one stream needs, and nothing more: the same range as
 -- read_stream.sql, without the envelope columns.
-SELECT version, event_name, event_version, payload
+--
+-- $5 is the aggregate type the stream is read as: the last column is NULL
+-- for an event of that type (all of them, normally), the event's type
+-- otherwise.
+SELECT version, event_name, event_version, payload, nullif(aggregate_type, $5::text)
 FROM {schema}.events
 WHERE stream_id = $1
   AND version > $2

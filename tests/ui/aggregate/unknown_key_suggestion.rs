@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 struct Opened;
 
 #[derive(Aggregate, Default, Serialize, Deserialize)]
-#[aggregate(event = Opened, snapshot_evry = 10, snapshot_verison = 2, nestd(Opened))]
+#[aggregate(event = Opened, snapshot_evry = 10, snapshot_schema_verison = 2, nestd(Opened))]
 struct Account;
 
 impl Apply<Opened> for Account {

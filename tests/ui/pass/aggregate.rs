@@ -17,7 +17,7 @@ enum AccountEvent {
 }
 
 #[derive(Aggregate, Default, Serialize, Deserialize)]
-#[aggregate(name = "account", event = AccountEvent, snapshot_every = 100, snapshot_version = 2)]
+#[aggregate(name = "account", event = AccountEvent, snapshot_every = 100, snapshot_schema_version = 2)]
 struct Account {
     open: bool,
     cents: i64,
@@ -57,10 +57,10 @@ fn main() {
     }
     assert!(account.open);
     assert_eq!(account.cents, 250);
-    assert_eq!((Account::TYPE, Account::SNAPSHOT_EVERY, Account::SNAPSHOT_VERSION), ("account", 100, 2));
+    assert_eq!((Account::TYPE, Account::SNAPSHOT_EVERY, Account::SNAPSHOT_SCHEMA_VERSION), ("account", 100, 2));
 
     let mut door = Door::default();
     Aggregate::apply(&mut door, &Opened);
     assert!(matches!(door, Door::Open));
-    assert_eq!((Door::TYPE, Door::SNAPSHOT_EVERY, Door::SNAPSHOT_VERSION), ("Door", 0, 1));
+    assert_eq!((Door::TYPE, Door::SNAPSHOT_EVERY, Door::SNAPSHOT_SCHEMA_VERSION), ("Door", 0, 1));
 }

@@ -25,10 +25,10 @@ enum AccountEvent {
 
 fn main() {
     let event: AccountEvent = Deposited { cents: 5 }.into();
-    assert_eq!((event.event_name(), event.event_version()), ("MoneyDeposited", 2));
+    assert_eq!((event.event_name(), event.schema_version()), ("MoneyDeposited", 2));
     let encoded = event.encode().unwrap();
-    assert_eq!(AccountEvent::decode(&encoded.name, encoded.version, encoded.payload).unwrap(), event);
-    let old = AccountEvent::decode("MoneyDeposited", 1, serde_json::json!({ "dollars": 3 })).unwrap();
+    assert_eq!(AccountEvent::decode(&encoded.name, encoded.schema_version, &encoded.payload).unwrap(), event);
+    let old = AccountEvent::decode("MoneyDeposited", 1, &serde_json::json!({ "dollars": 3 }).into()).unwrap();
     assert_eq!(old, AccountEvent::Deposited(Deposited { cents: 300 }));
     assert_eq!(AccountEvent::from(Opened).event_name(), "Opened");
 }

@@ -14,8 +14,8 @@ struct Closed;
 
 fn main() {
     let opened = Opened { owner: "ada".into() };
-    assert_eq!((opened.event_name(), opened.event_version()), ("Opened", 1));
+    assert_eq!((opened.event_name(), opened.schema_version()), ("Opened", 1));
     assert_eq!(Closed.event_name(), "account.closed");
     let encoded = Closed.encode().unwrap();
-    assert_eq!(Closed::decode(&encoded.name, encoded.version, encoded.payload).unwrap(), Closed);
+    assert_eq!(Closed::decode(&encoded.name, encoded.schema_version, &encoded.payload).unwrap(), Closed);
 }

@@ -44,9 +44,9 @@ fn add_memo(mut v3: Value) -> Value {
 
 fn main() {
     let expected = Deposited { amount_cents: 700, memo: String::new() };
-    assert_eq!(Deposited::decode("Deposited", 1, json!({ "dollars": 7 })).unwrap(), expected);
-    assert_eq!(Deposited::decode("Deposited", 2, json!({ "cents": 700 })).unwrap(), expected);
-    assert_eq!(Deposited::decode("Deposited", 3, json!({ "amount_cents": 700 })).unwrap(), expected);
-    let refused = Deposited::decode("Deposited", 2, json!({ "cents": "seven" })).unwrap_err();
+    assert_eq!(Deposited::decode("Deposited", 1, &json!({ "dollars": 7 }).into()).unwrap(), expected);
+    assert_eq!(Deposited::decode("Deposited", 2, &json!({ "cents": 700 }).into()).unwrap(), expected);
+    assert_eq!(Deposited::decode("Deposited", 3, &json!({ "amount_cents": 700 }).into()).unwrap(), expected);
+    let refused = Deposited::decode("Deposited", 2, &json!({ "cents": "seven" }).into()).unwrap_err();
     assert!(matches!(refused, DecodeError::Upcast { from: 2, .. }), "{refused}");
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 struct Opened;
 
 #[derive(Aggregate, Default, Serialize, Deserialize)]
-#[aggregate(name = "account", event = Opened, snapshot_every = 100, snapshot_version = 0)]
+#[aggregate(name = "account", event = Opened, snapshot_every = 100, snapshot_schema_version = 0)]
 struct Account {
     open: bool,
 }

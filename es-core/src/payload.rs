@@ -1,0 +1,148 @@
+//! Payloads: an event's or a state's serialized form, JSON text as stored.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A serialized event or state: JSON text, exactly as a store holds it.
+///
+/// Decoding an event stored at its current schema version deserializes
+/// straight from this text into the event type; a [`Value`] tree is built
+/// only when an upcaster has to run on an older payload. Two payloads are
+/// equal when they hold the same JSON value, whatever the key order or
+/// spacing of their text (a store may normalize both).
+///
+/// ```
+/// use es_core::Payload;
+/// use serde_json::json;
+///
+/// let payload = Payload::serialize(&json!({ "amount": 5 })).unwrap();
+/// assert_eq!(payload.as_str(), r#"{"amount":5}"#);
+/// let amount: serde_json::Value = payload.deserialize().unwrap();
+/// assert_eq!(amount["amount"], 5);
+/// assert_eq!(payload, Payload::from_json(r#"{ "amount": 5 }"#.to_owned()));
+/// ```
+#[derive(Clone)]
+pub struct Payload(String);
+
+/// JSON `null`.
+impl Default for Payload {
+    fn default() -> Self {
+        Payload("null".to_owned())
+    }
+}
+
+impl Payload {
+    /// Serializes `value` as JSON.
+    pub fn serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        serde_json::to_string(value).map(Payload)
+    }
+
+    /// Holds `json`, JSON text read from a store, without parsing it: text
+    /// that is not JSON fails when it is deserialized.
+    pub fn from_json(json: String) -> Self {
+        Payload(json)
+    }
+
+    /// Deserializes the payload into `T`, straight from its text.
+    pub fn deserialize<'a, T: Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(&self.0)
+    }
+
+    /// The payload as a JSON value tree, for code that inspects or rewrites
+    /// it (upcasters, tools).
+    pub fn to_value(&self) -> Result<Value, serde_json::Error> {
+        self.deserialize()
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The JSON text, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl From<Value> for Payload {
+    fn from(value: Value) -> Self {
+        Payload(value.to_string())
+    }
+}
+
+impl From<&Value> for Payload {
+    fn from(value: &Value) -> Self {
+        Payload(value.to_string())
+    }
+}
+
+/// Equal JSON values: the same text, or text that parses to equal values.
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+            || match (self.to_value(), other.to_value()) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => false,
+            }
+    }
+}
+
+impl PartialEq<Value> for Payload {
+    fn eq(&self, other: &Value) -> bool {
+        self.to_value().is_ok_and(|value| value == *other)
+    }
+}
+
+/// Serializes the JSON value the payload holds (its text parsed), so that a
+/// payload inside a serialized document stays JSON, not a string.
+impl Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_value().map_err(serde::ser::Error::custom)?.serialize(serializer)
+    }
+}
+
+/// Shows the JSON text as it is.
+impl fmt::Debug for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The JSON text.
+impl fmt::Display for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn payloads_are_equal_when_their_values_are() {
+        let compact = Payload::serialize(&json!({ "a": 1, "b": [true, null] })).unwrap();
+        let normalized = Payload::from_json(r#"{"b": [true, null], "a": 1}"#.to_owned());
+        assert_eq!(compact, normalized);
+        assert_eq!(compact, json!({ "b": [true, null], "a": 1 }));
+        assert_ne!(compact, Payload::from(json!({ "a": 2, "b": [true, null] })));
+        assert_ne!(Payload::from_json("not json".to_owned()), Payload::from_json("not json either".to_owned()));
+    }
+
+    #[test]
+    fn the_default_is_null() {
+        assert_eq!(Payload::default().to_value().unwrap(), Value::Null);
+    }
+
+    #[test]
+    fn text_that_is_not_json_fails_when_deserialized() {
+        let broken = Payload::from_json("{\"a\":".to_owned());
+        assert!(broken.to_value().is_err());
+        assert!(broken.deserialize::<u32>().is_err());
+    }
+}
