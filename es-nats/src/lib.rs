@@ -68,7 +68,7 @@ pub use message::{
     POSITION_HEADER, RECORDED_AT_HEADER, SCHEMA_VERSION_HEADER, STREAM_HEADER, TOPIC_HEADER, VERSION_HEADER,
 };
 pub use outbox::JetStreamOutbox;
-pub use publisher::{INITIAL_BACKOFF, JetStreamPublisher, MAX_BACKOFF, StoredEvent};
+pub use publisher::{INITIAL_BACKOFF, JetStreamPublisher, MAX_BACKOFF, PAGE_SIZE, StoredEvent};
 pub use send::{IN_FLIGHT, PublisherStatus};
 pub use subject::{decode_token, subject_token};
 

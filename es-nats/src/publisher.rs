@@ -20,6 +20,18 @@ pub const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest wait between two tries while NATS is down.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// The events a publisher reads, publishes and checkpoints at once
+/// ([`JetStreamPublisher::runner_options`]).
+///
+/// Between two pages JetStream has nothing to do: the publisher waits for
+/// the last acknowledgments, commits the checkpoint and starts the next
+/// page. With pages of 1,000 (the runners' default) these pauses take
+/// about a third of a catch-up; with 5,000 they are few. Larger pages gain
+/// little more: the first page is read before anything goes out, every
+/// page is held in memory, and a crash publishes the page again (for
+/// JetStream's duplicate window to drop).
+pub const PAGE_SIZE: usize = 5_000;
+
 /// Retry without end, with bounded backoff: an outage is waited out,
 /// never turned into a poison event.
 pub(crate) const OUTAGE_RETRY: RetryPolicy =
@@ -120,10 +132,11 @@ impl JetStreamPublisher {
     }
 
     /// The runner options a publisher needs: retry without end, waiting
-    /// from [`INITIAL_BACKOFF`] up to [`MAX_BACKOFF`]. Change the page size
-    /// or polling on these, not on defaults.
+    /// from [`INITIAL_BACKOFF`] up to [`MAX_BACKOFF`], and pages of
+    /// [`PAGE_SIZE`] events. Change the page size or polling on these, not
+    /// on defaults.
     pub fn runner_options() -> RunnerOptions {
-        RunnerOptions::default().retry(OUTAGE_RETRY)
+        RunnerOptions::default().retry(OUTAGE_RETRY).page_size(PAGE_SIZE)
     }
 
     /// A runner of this publisher over `store`, with
