@@ -449,6 +449,15 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     }
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The PostgreSQL backend of the projection engine: checkpoint and parked
 /// events in the store's schema, units of work as transactions.
 struct PgBackend<P> {
@@ -498,8 +507,23 @@ impl<P: PgProjection> Backend for PgBackend<P> {
         limit: usize,
         categories: Categories,
     ) -> impl Future<Output = Result<Page, StoreError>> + Send + 'static {
+        // A task of its own: decoding a page's rows then runs beside the
+        // handler (on another worker thread) instead of taking turns with
+        // it in the engine's task, where a page arriving at once held up
+        // the handler's own I/O (a publisher's acknowledgments) until it
+        // was decoded.
         let (store, partition) = (self.store.clone(), self.partition);
-        async move { store.read_filtered(after, limit, &categories, partition).await }
+        let read = tokio::spawn(async move { store.read_filtered(after, limit, &categories, partition).await });
+        // A read no longer awaited stops, and gives its connection back.
+        let stop = AbortOnDrop(read.abort_handle());
+        async move {
+            let _stop = stop;
+            match read.await {
+                Ok(page) => page,
+                Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+                Err(cancelled) => Err(StoreError::Unavailable(cancelled.into())),
+            }
+        }
     }
 
     async fn count(&self, categories: &Categories) -> Result<u64, StoreError> {
