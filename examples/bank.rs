@@ -21,7 +21,8 @@ use es_postgres::PgEventStore;
 async fn main() -> Result<(), Box<dyn Error>> {
     // At start-up: no two event types linked into the program share a name.
     es_core::registry::validate()?;
-    let events: Vec<String> = es_core::registry::events().map(|e| format!("{} v{}", e.name(), e.version())).collect();
+    let events: Vec<String> =
+        es_core::registry::events().map(|e| format!("{} v{}", e.name(), e.schema_version())).collect();
     println!("registered events: {}", events.join(", "));
     match std::env::var("DATABASE_URL") {
         Ok(url) => {

@@ -111,7 +111,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         println!(
             "registered event `{}` at version {} (upcasters from {:?}) as {}",
             event.name(),
-            event.version(),
+            event.schema_version(),
             event.upcasts_from(),
             event.type_name()
         );

@@ -111,6 +111,9 @@ async fn a_slice_freezes_into_a_given_when_then_test() {
     to.send_keys("4").await.unwrap();
     h.click("form.freeze button").await;
     let test = h.wait_for("//pre[@id='test']").await;
+    let decode = "let payload = es_core::Payload::from_json(payload.to_owned());\n        \
+                  <es_examples::account::AccountEvent>::decode(name, schema_version, &payload)";
+    assert!(test.contains(decode), "{test}");
     let given = "es_core::testing::given::<es_examples::account::Account>([\n        \
                  event(\"Opened\", 1, r#\"{\"owner\":\"Ann\"}\"#),\n        \
                  event(\"Deposited\", 1, r#\"{\"amount\":500}\"#),\n    ])";

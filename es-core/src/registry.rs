@@ -21,7 +21,7 @@
 //!
 //! registry::validate()?;
 //! let pinged = registry::event("registry-doc.Pinged").unwrap();
-//! assert_eq!((pinged.version(), pinged.upcasts_from()), (2, &[1][..]));
+//! assert_eq!((pinged.schema_version(), pinged.upcasts_from()), (2, &[1][..]));
 //! assert!(pinged.type_name().ends_with("::Pinged"));
 //!
 //! // The chain one step at a time, as a console shows it.
@@ -90,7 +90,7 @@ impl EventRegistration {
     }
 
     /// The current schema version.
-    pub fn version(&self) -> u32 {
+    pub fn schema_version(&self) -> u32 {
         self.version
     }
 

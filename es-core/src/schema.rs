@@ -151,7 +151,7 @@ impl Entry {
     fn of(event: &EventRegistration) -> Self {
         Entry {
             name: event.name().to_owned(),
-            version: event.version(),
+            version: event.schema_version(),
             serde: event.serde().to_owned(),
             fields: event
                 .fields()

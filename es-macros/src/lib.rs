@@ -42,9 +42,11 @@ use syn::{DeriveInput, parse_macro_input};
 ///
 /// An event at version `V` needs exactly one step from each version
 /// `1..V`; a gap, a duplicate or a step from a version `>= V` is a compile
-/// error. Decoding a stored `(name, version, payload)` rejects version 0 and
-/// versions above `V`, runs the steps from the stored version up, then
-/// deserializes.
+/// error. Decoding a stored `(name, schema version, payload)` rejects
+/// version 0 and versions above `V`. A payload at version `V` is
+/// deserialized straight from its stored text; an older one is parsed into
+/// a `serde_json::Value`, runs the steps from its version up, then is
+/// deserialized.
 ///
 /// ```
 /// use es_core::Event;

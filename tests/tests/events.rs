@@ -232,13 +232,13 @@ async fn an_unknown_version_in_a_stream_names_the_stream_version_and_event() {
 #[test]
 fn every_derived_event_and_aggregate_is_registered() {
     let deposited = registry::event("events.Deposited").expect("Deposited is registered");
-    assert_eq!((deposited.version(), deposited.upcasts_from()), (3, &[1, 2][..]));
+    assert_eq!((deposited.schema_version(), deposited.upcasts_from()), (3, &[1, 2][..]));
     assert_eq!(deposited.type_name(), "events::Deposited");
     assert_eq!(deposited.aggregates(), ["events.ledger"]);
     let fields: Vec<_> = deposited.fields().iter().map(|f| (f.name, f.ty)).collect();
     assert_eq!(fields, [("amount_cents", "i64"), ("memo", "String")]);
     let closed = registry::event("events.Closed").expect("Closed is registered");
-    assert_eq!((closed.version(), closed.upcasts_from()), (1, &[][..]));
+    assert_eq!((closed.schema_version(), closed.upcasts_from()), (1, &[][..]));
 
     let ledger = registry::aggregates().find(|a| a.name() == "events.ledger").expect("Ledger is registered");
     assert_eq!(ledger.type_name(), "events::Ledger");

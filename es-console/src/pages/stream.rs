@@ -126,7 +126,7 @@ fn render(id: &str, head: &Head, from: u64, to: u64, events: &[RecordedEvent], p
 }
 
 fn event_row(href: &str, e: &RecordedEvent) -> Markup {
-    let current = registry::event(&e.event.name).map(|r| r.version());
+    let current = registry::event(&e.event.name).map(|r| r.schema_version());
     let metadata = serde_json::to_string(&e.metadata).unwrap_or_default();
     html! {
         tr id={ "event-" (e.version) } {

@@ -50,7 +50,7 @@ pub(crate) async fn page(
                 "Version " (version) " of stream " a href={ (href) "?version=" (version) } { (id) }
                 ", stored at schema version " strong { (stored.schema_version) }
                 @match registration {
-                    Some(r) => { "; the application reads version " strong { (r.version()) } " (" code { (r.type_name()) } ")." }
+                    Some(r) => { "; the application reads version " strong { (r.schema_version()) } " (" code { (r.type_name()) } ")." }
                     None => { "; no event type of the application is stored under this name." }
                 }
             }
