@@ -400,7 +400,10 @@ async fn a_payload_postgres_cannot_store_is_an_error_and_writes_nothing() {
     // JSONB refuses the NUL character that JSON allows.
     let refused =
         append(&store, "s", ExpectedVersion::NoStream, vec![event("Named", json!({ "name": "a\u{0}b" }))]).await;
-    assert!(matches!(refused, Err(StoreError::Backend(_))), "{refused:?}");
+    match refused {
+        Err(StoreError::InvalidInput { reason }) => assert!(reason.contains("\\u0000"), "{reason}"),
+        other => panic!("expected invalid input naming the NUL, got {other:?}"),
+    }
     let batch = vec![event("Ok", json!({})), event("Named", json!({ "name": "\u{0}" }))];
     assert!(append(&store, "s", ExpectedVersion::Any, batch).await.is_err());
     assert!(store.read_stream("s", StreamRange::all()).await.unwrap().is_empty(), "a batch is all or nothing");
