@@ -23,6 +23,7 @@ use serde_json::json;
 use crate::envelope::{Metadata, Position, RecordedEvent};
 use crate::error::StoreError;
 use crate::event::EncodedEvent;
+use crate::payload::Payload;
 use crate::store::{EventStore, ExpectedVersion, Snapshot, StreamRange};
 use crate::stream_id::{MAX_STREAM_ID_LEN, StreamIdProblem};
 
@@ -52,7 +53,8 @@ macro_rules! conformance_tests {
             the_longest_stream_id_round_trips,
             snapshot_and_events_are_read_together,
             a_command_id_is_committed_once_per_stream,
-            a_stream_belongs_to_one_aggregate_type
+            a_stream_belongs_to_one_aggregate_type,
+            a_payload_that_is_not_json_is_refused
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {
@@ -454,4 +456,31 @@ pub async fn a_stream_belongs_to_one_aggregate_type<S: EventStore>(store: &S) {
     store.append("cart", "c-1", ExpectedVersion::Exact(2), events(1), &Metadata::default()).await.unwrap();
     let read = store.read_stream_events("cart", "c-1", StreamRange::all()).await.unwrap();
     assert_eq!(read.len(), 3, "the cart stream reads as a cart");
+}
+
+/// A payload or a snapshot state that is not JSON is invalid input, and
+/// nothing of its append is stored.
+pub async fn a_payload_that_is_not_json_is_refused<S: EventStore>(store: &S) {
+    let broken =
+        EncodedEvent { name: "Happened".into(), schema_version: 1, payload: Payload::from_json("{\"n\":".into()) };
+    let events = vec![event("Happened", 1), broken];
+    let appended = store.append("thing", "s", ExpectedVersion::Any, events, &Metadata::default()).await;
+    match appended {
+        Err(StoreError::InvalidInput { .. }) => {}
+        other => panic!("an append of a payload that is not JSON: expected InvalidInput, got {other:?}"),
+    }
+    assert!(store.read_stream("s", StreamRange::all()).await.unwrap().is_empty(), "nothing of the append is stored");
+    let snapshot = Snapshot {
+        aggregate_type: "thing".into(),
+        stream_id: "s".into(),
+        version: 1,
+        schema_version: 1,
+        fingerprint: 0,
+        state: Payload::from_json("not json".into()),
+    };
+    match store.save_snapshot(snapshot).await {
+        Err(StoreError::InvalidInput { .. }) => {}
+        other => panic!("a snapshot state that is not JSON: expected InvalidInput, got {other:?}"),
+    }
+    assert_eq!(store.load_snapshot("s").await.unwrap(), None, "no snapshot is stored");
 }

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use crate::envelope::{Metadata, Position, RecordedEvent};
 use crate::error::StoreError;
 use crate::event::EncodedEvent;
+use crate::payload::Payload;
 use crate::store::{Appended, EventStore, ExpectedVersion, Snapshot, StreamRange, check_aggregate_type};
 use crate::stream_id::validate_stream_id;
 
@@ -66,6 +67,9 @@ impl EventStore for InMemoryEventStore {
         metadata: &Metadata,
     ) -> Result<Appended, StoreError> {
         validate_stream_id(stream_id)?;
+        for event in &events {
+            valid_json(&event.payload, "an event's payload")?;
+        }
         let mut inner = self.lock();
         let actual = inner.streams.get(stream_id).map_or(0, |s| s.len() as u64);
         if let Some(&first) = inner.streams.get(stream_id).and_then(|s| s.first()) {
@@ -131,6 +135,7 @@ impl EventStore for InMemoryEventStore {
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         validate_stream_id(&snapshot.stream_id)?;
+        valid_json(&snapshot.state, "a snapshot's state")?;
         let mut inner = self.lock();
         let newer = inner.snapshots.get(&snapshot.stream_id).is_none_or(|old| old.version <= snapshot.version);
         if newer {
@@ -142,5 +147,13 @@ impl EventStore for InMemoryEventStore {
     async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
         validate_stream_id(stream_id)?;
         Ok(self.lock().snapshots.get(stream_id).cloned())
+    }
+}
+
+/// Refuses `payload` unless it is JSON, as a database holding JSON does.
+fn valid_json(payload: &Payload, what: &str) -> Result<(), StoreError> {
+    match payload.deserialize::<serde::de::IgnoredAny>() {
+        Ok(_) => Ok(()),
+        Err(error) => Err(StoreError::InvalidInput { reason: format!("{what} is not JSON: {error}") }),
     }
 }
