@@ -29,24 +29,24 @@ pub enum DecodeError {
         current: u32,
     },
     /// An upcaster refused the payload.
-    #[error("upcasting event `{name}` from version {from} failed: {source}")]
+    #[error("upcasting event `{name}` from version {from} failed: {cause}")]
     Upcast {
         /// The event's name.
         name: String,
         /// The version the failing step starts from.
         from: u32,
         /// Why the step failed.
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
     /// The (upcast) payload does not deserialize into the event type.
-    #[error("payload of event `{name}` (version {version}) does not match its type: {source}")]
+    #[error("payload of event `{name}` (version {version}) does not match its type: {cause}")]
     Payload {
         /// The event's name.
         name: String,
         /// The stored version.
         version: u32,
         /// The deserializer's complaint.
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
 }
 
@@ -138,24 +138,40 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A stored event cannot be decoded into the aggregate's event type.
-    #[error("cannot decode event {version} of stream `{stream_id}`: {source}")]
+    #[error("cannot decode event {version} of stream `{stream_id}`: {cause}")]
     Decode {
         /// The stream holding the event.
         stream_id: String,
         /// The event's version in its stream.
         version: u64,
         /// Why decoding failed.
-        source: DecodeError,
+        cause: DecodeError,
     },
     /// A new event or a state cannot be serialized.
-    #[error("cannot serialize {what} for stream `{stream_id}`: {source}")]
+    #[error("cannot serialize {what} for stream `{stream_id}`: {cause}")]
     Encode {
         /// The stream written to.
         stream_id: String,
         /// What was being serialized.
         what: &'static str,
         /// The serializer's complaint.
-        source: serde_json::Error,
+        cause: serde_json::Error,
+    },
+    /// A new event serializes to a payload that does not decode back into
+    /// its type, so appending it would make the stream unloadable; nothing
+    /// was appended. A float that is NaN or infinite, which JSON writes as
+    /// `null`, is the usual cause.
+    #[error(
+        "event `{name}` for stream `{stream_id}` was not appended: its payload does not decode back ({cause}); \
+         a NaN or infinite float is written as null, so keep floats finite or make the field an Option"
+    )]
+    Unreadable {
+        /// The stream written to.
+        stream_id: String,
+        /// The event's stored name.
+        name: String,
+        /// Why the encoded payload does not decode.
+        cause: DecodeError,
     },
     /// Every attempt of a command hit a concurrency conflict.
     #[error(

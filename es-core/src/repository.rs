@@ -457,11 +457,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 }
                 Err(rejected) => return Err(ExecuteError::Rejected(rejected)),
             };
-            let encoded = events
-                .iter()
-                .map(Event::encode)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|source| Error::Encode { stream_id: stream_id.to_owned(), what: "event", source })?;
+            let encoded = encode_readable::<A>(stream_id, &events)?;
             let expected = ExpectedVersion::Exact(loaded.version);
             match self.append(stream_id, expected, encoded, metadata).await {
                 Ok(appended) => {
@@ -554,8 +550,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let events = recorded
             .into_iter()
             .map(|e| {
-                A::Event::decode(&e.event.name, e.event.schema_version, &e.event.payload)
-                    .map_err(|source| Error::Decode { stream_id: stream_id.to_owned(), version: e.version, source })
+                A::Event::decode(&e.event.name, e.event.schema_version, &e.event.payload).map_err(|source| {
+                    Error::Decode { stream_id: stream_id.to_owned(), version: e.version, cause: source }
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let state = self.load_at_version(stream_id, version).await?.state;
@@ -585,7 +582,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let state = Payload::serialize(state).map_err(|source| Error::Encode {
             stream_id: stream_id.to_owned(),
             what: "snapshot",
-            source,
+            cause: source,
         })?;
         let snapshot = Snapshot {
             aggregate_type: A::TYPE.to_owned(),
@@ -628,6 +625,28 @@ where
     }
 }
 
+/// Encodes `events`, refusing any whose encoded form does not decode back:
+/// once appended, such an event would make every later load of the stream
+/// fail.
+fn encode_readable<A: Aggregate>(stream_id: &str, events: &[A::Event]) -> Result<Vec<EncodedEvent>, Error> {
+    events
+        .iter()
+        .map(|event| {
+            let encoded = event.encode().map_err(|source| Error::Encode {
+                stream_id: stream_id.to_owned(),
+                what: "event",
+                cause: source,
+            })?;
+            match A::Event::decode(&encoded.name, encoded.schema_version, &encoded.payload) {
+                Ok(_) => Ok(encoded),
+                Err(source) => {
+                    Err(Error::Unreadable { stream_id: stream_id.to_owned(), name: encoded.name, cause: source })
+                }
+            }
+        })
+        .collect()
+}
+
 /// Applies a stream's events, given with their versions, to a starting
 /// state, decoding each.
 fn fold<A: Aggregate>(
@@ -641,7 +660,7 @@ fn fold<A: Aggregate>(
             return Err(Error::Store(StoreError::Corrupt { stream_id: stream_id.to_owned(), version, cause }));
         }
         let event = A::Event::decode(&encoded.name, encoded.schema_version, &encoded.payload)
-            .map_err(|source| Error::Decode { stream_id: stream_id.to_owned(), version, source })?;
+            .map_err(|source| Error::Decode { stream_id: stream_id.to_owned(), version, cause: source })?;
         loaded.state.apply(&event);
         loaded.version = version;
     }

@@ -75,7 +75,7 @@ impl Event for AccountEvent {
     }
 
     fn decode(name: &str, version: u32, payload: &Payload) -> Result<Self, DecodeError> {
-        let payload_error = |source| DecodeError::Payload { name: name.to_owned(), version, source };
+        let payload_error = |source| DecodeError::Payload { name: name.to_owned(), version, cause: source };
         match name {
             "Opened" => payload.deserialize().map(AccountEvent::Opened).map_err(payload_error),
             "Deposited" => payload.deserialize().map(AccountEvent::Deposited).map_err(payload_error),

@@ -33,9 +33,11 @@ impl Event for Incremented {
 
     fn decode(name: &str, version: u32, payload: &Payload) -> Result<Self, DecodeError> {
         match (name, version) {
-            ("Incremented", 1) => {
-                payload.deserialize().map_err(|source| DecodeError::Payload { name: name.to_owned(), version, source })
-            }
+            ("Incremented", 1) => payload.deserialize().map_err(|source| DecodeError::Payload {
+                name: name.to_owned(),
+                version,
+                cause: source,
+            }),
             ("Incremented", _) => Err(DecodeError::UnknownVersion { name: name.to_owned(), version, current: 1 }),
             _ => Err(DecodeError::UnknownEvent { name: name.to_owned() }),
         }
@@ -214,7 +216,7 @@ async fn an_event_that_does_not_decode_names_its_stream_and_version() {
         .await
         .unwrap();
     match repository.load("c").await {
-        Err(Error::Decode { stream_id, version, source: DecodeError::Payload { .. } }) => {
+        Err(Error::Decode { stream_id, version, cause: DecodeError::Payload { .. } }) => {
             assert_eq!((stream_id.as_str(), version), ("c", 2));
         }
         other => panic!("expected a decode error, got {other:?}"),

@@ -204,7 +204,7 @@ async fn an_unknown_event_in_a_stream_names_the_stream_version_and_event() {
     .await;
     let err = Repository::<Ledger, _>::new(store).load("ledger-2").await.unwrap_err();
     match &err {
-        Error::Decode { stream_id, version, source: DecodeError::UnknownEvent { name } } => {
+        Error::Decode { stream_id, version, cause: DecodeError::UnknownEvent { name } } => {
             assert_eq!((stream_id.as_str(), *version, name.as_str()), ("ledger-2", 2, "events.Frozen"));
         }
         other => panic!("expected a decode error, got {other:?}"),
@@ -221,7 +221,7 @@ async fn an_unknown_version_in_a_stream_names_the_stream_version_and_event() {
         Error::Decode {
             stream_id,
             version: 1,
-            source: DecodeError::UnknownVersion { name, version: 9, current: 3 },
+            cause: DecodeError::UnknownVersion { name, version: 9, current: 3 },
         } => {
             assert_eq!((stream_id.as_str(), name.as_str()), ("ledger-3", "events.Deposited"));
         }

@@ -406,7 +406,7 @@ async fn an_unknown_stored_event_is_a_typed_error_naming_stream_and_version() {
         .await
         .unwrap();
     match accounts.load("a").await.unwrap_err() {
-        Error::Decode { stream_id, version, source } => {
+        Error::Decode { stream_id, version, cause: source } => {
             assert_eq!((stream_id.as_str(), version), ("a", 2));
             assert!(source.to_string().contains("Teleported"), "{source}");
         }
@@ -513,4 +513,63 @@ async fn async_commands_await_before_deciding_and_run_again_on_conflicts() {
         .unwrap_err();
     assert!(matches!(rejected.rejection(), Some(AccountError::InsufficientFunds { requested: 5_000, .. })));
     assert_eq!(accounts.load("a").await.unwrap().version, 17, "a rejected async command writes nothing");
+}
+
+/// A reading of a sensor: its value is a float.
+#[derive(es_core::Event, serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+#[event(name = "repository.Measured")]
+struct Measured {
+    value: f64,
+}
+
+#[derive(es_core::Aggregate, Default, serde::Serialize, serde::Deserialize, Debug)]
+#[aggregate(name = "repository.sensor", event = Measured)]
+struct Sensor {
+    readings: u32,
+}
+
+impl es_core::Apply<Measured> for Sensor {
+    fn apply(&mut self, _: &Measured) {
+        self.readings += 1;
+    }
+}
+
+#[tokio::test]
+async fn an_event_that_would_not_load_back_is_refused_before_it_is_appended() {
+    let sensors = Repository::<Sensor, _>::new(InMemoryEventStore::new());
+    sensors.execute("s", |_| Ok::<_, std::convert::Infallible>(vec![Measured { value: 1.5 }])).await.unwrap();
+    for value in [f64::NAN, f64::INFINITY] {
+        let refused = sensors
+            .execute("s", |_| Ok::<_, std::convert::Infallible>(vec![Measured { value: 2.0 }, Measured { value }]))
+            .await;
+        match refused {
+            Err(ExecuteError::Failed(error @ Error::Unreadable { .. })) => {
+                let text = error.to_string();
+                assert!(text.contains("repository.Measured") && text.contains("`s`"), "{text}");
+                assert!(text.contains("NaN or infinite"), "the message names the usual cause: {text}");
+                assert!(std::error::Error::source(&error).is_none(), "the cause is in the message once");
+            }
+            other => panic!("{value}: expected Unreadable, got {other:?}"),
+        }
+    }
+    let loaded = sensors.load("s").await.unwrap();
+    assert_eq!((loaded.version, loaded.state.readings), (1, 1), "nothing of a refused command was appended");
+}
+
+#[tokio::test]
+async fn a_decode_error_says_its_cause_once_down_the_chain() {
+    let accounts = Accounts::new(InMemoryEventStore::new());
+    let odd = EncodedEvent { name: "Deposited".into(), schema_version: 1, payload: json!({ "amount": "ten" }).into() };
+    accounts.store().append("account", "a", ExpectedVersion::NoStream, vec![odd], &Metadata::default()).await.unwrap();
+    let error = accounts.load("a").await.unwrap_err();
+    let mut texts = vec![error.to_string()];
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        texts.push(cause.to_string());
+        source = cause.source();
+    }
+    assert!(texts[0].contains("invalid type: string \"ten\""), "the message says why: {texts:?}");
+    for (i, later) in texts.iter().enumerate().skip(1) {
+        assert!(!texts[..i].iter().any(|earlier| earlier.contains(later.as_str())), "{later:?} repeated: {texts:?}");
+    }
 }

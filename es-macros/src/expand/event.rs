@@ -52,7 +52,7 @@ fn expand_struct(s: &EventStruct<'_>) -> TokenStream {
             |source| ::es_core::DecodeError::Upcast {
                 name: ::std::borrow::ToOwned::to_owned(#name),
                 from: #from,
-                source,
+                cause: source,
             }
         };
         let body = match &upcast.via {
@@ -136,7 +136,7 @@ fn expand_struct(s: &EventStruct<'_>) -> TokenStream {
                     let __es_mismatch = |source| ::es_core::DecodeError::Payload {
                         name: ::std::borrow::ToOwned::to_owned(#name),
                         version: __es_version,
-                        source,
+                        cause: source,
                     };
                     if __es_name != #name {
                         return ::core::result::Result::Err(::es_core::DecodeError::UnknownEvent {
