@@ -81,10 +81,10 @@ pub struct EncodedEvent {
 ///     }
 ///     fn decode(name: &str, schema_version: u32, payload: &Payload) -> Result<Self, DecodeError> {
 ///         match (name, schema_version) {
-///             ("Renamed", 1) => payload.deserialize().map_err(|source| DecodeError::Payload {
+///             ("Renamed", 1) => payload.deserialize().map_err(|cause| DecodeError::Payload {
 ///                 name: name.to_owned(),
 ///                 version: schema_version,
-///                 source,
+///                 cause,
 ///             }),
 ///             ("Renamed", _) => Err(DecodeError::UnknownVersion { name: name.to_owned(), version: schema_version, current: 1 }),
 ///             _ => Err(DecodeError::UnknownEvent { name: name.to_owned() }),
