@@ -452,6 +452,17 @@ pub async fn a_stream_belongs_to_one_aggregate_type<S: EventStore>(store: &S) {
     wrong(after_snapshot.map(drop), "read_snapshot_and_events");
     let before_snapshot = store.read_snapshot_and_events("wishlist", "c-1", StreamRange::after(1), 2).await;
     wrong(before_snapshot.map(drop), "read_snapshot_and_events of another schema version");
+    let wishlist = Snapshot {
+        aggregate_type: "wishlist".into(),
+        stream_id: "c-1".into(),
+        version: 2,
+        schema_version: 1,
+        fingerprint: 0,
+        state: json!({ "items": [] }).into(),
+    };
+    wrong(store.save_snapshot(wishlist).await, "save_snapshot");
+    let kept = store.load_snapshot("c-1").await.unwrap().map(|s| (s.aggregate_type, s.version));
+    assert_eq!(kept, Some(("cart".to_owned(), 1)), "the cart's snapshot is kept");
     assert_eq!(versions(&store.read_stream("c-1", StreamRange::all()).await.unwrap()), [1, 2], "nothing appended");
     store.append("cart", "c-1", ExpectedVersion::Exact(2), events(1), &Metadata::default()).await.unwrap();
     let read = store.read_stream_events("cart", "c-1", StreamRange::all()).await.unwrap();

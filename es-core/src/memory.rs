@@ -137,6 +137,9 @@ impl EventStore for InMemoryEventStore {
         validate_stream_id(&snapshot.stream_id)?;
         valid_json(&snapshot.state, "a snapshot's state")?;
         let mut inner = self.lock();
+        if let Some(&first) = inner.streams.get(&snapshot.stream_id).and_then(|s| s.first()) {
+            check_aggregate_type(&snapshot.aggregate_type, &snapshot.stream_id, &inner.log[first].aggregate_type)?;
+        }
         let newer = inner.snapshots.get(&snapshot.stream_id).is_none_or(|old| old.version <= snapshot.version);
         if newer {
             inner.snapshots.insert(snapshot.stream_id.clone(), snapshot);
@@ -150,10 +153,34 @@ impl EventStore for InMemoryEventStore {
     }
 }
 
-/// Refuses `payload` unless it is JSON, as a database holding JSON does.
+/// Refuses `payload` unless it is JSON that a database holding JSON
+/// stores: PostgreSQL's `jsonb` has no NUL character in its strings.
 fn valid_json(payload: &Payload, what: &str) -> Result<(), StoreError> {
-    match payload.deserialize::<serde::de::IgnoredAny>() {
-        Ok(_) => Ok(()),
-        Err(error) => Err(StoreError::InvalidInput { reason: format!("{what} is not JSON: {error}") }),
+    if let Err(error) = payload.deserialize::<serde::de::IgnoredAny>() {
+        return Err(StoreError::InvalidInput { reason: format!("{what} is not JSON: {error}") });
+    }
+    if holds_nul(payload.as_str()) {
+        let reason = format!("{what} holds \\u0000 in a string, which stores of JSON such as PostgreSQL refuse");
+        return Err(StoreError::InvalidInput { reason });
+    }
+    Ok(())
+}
+
+/// Whether JSON `text` writes a NUL character: a `\u0000` escape that is
+/// not itself an escaped backslash followed by `u0000`.
+fn holds_nul(text: &str) -> bool {
+    text.match_indices("\\u0000").any(|(at, _)| text[..at].bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::holds_nul;
+
+    #[test]
+    fn a_nul_is_an_escape_that_is_not_an_escaped_backslash() {
+        assert!(holds_nul(r#"{"a":"x\u0000"}"#));
+        assert!(holds_nul(r#"{"a":"\\\u0000"}"#), "an escaped backslash, then a NUL");
+        assert!(!holds_nul(r#"{"a":"\\u0000"}"#), "an escaped backslash, then the text u0000");
+        assert!(!holds_nul(r#"{"a":"u0000"}"#));
     }
 }

@@ -222,9 +222,10 @@ pub trait EventStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
 
     /// Reads what folding state needs of one stream's events in `range`:
-    /// each event's version and encoded form, without the envelope. A
-    /// stream of another aggregate type than `aggregate_type` is refused
-    /// with [`StoreError::WrongAggregateType`].
+    /// each event's version and encoded form, without the envelope. When
+    /// an event it reads is of another aggregate type than
+    /// `aggregate_type`, the read is refused with
+    /// [`StoreError::WrongAggregateType`].
     ///
     /// The default drops the envelopes of [`read_stream`](Self::read_stream);
     /// a backend that can read less overrides it. The repository loads
@@ -293,7 +294,8 @@ pub trait EventStore: Send + Sync {
     }
 
     /// Saves a snapshot, replacing the stream's previous one unless that one
-    /// is at a later version.
+    /// is at a later version. A snapshot of another aggregate type than the
+    /// stream's events is refused with [`StoreError::WrongAggregateType`].
     fn save_snapshot(&self, snapshot: Snapshot) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Loads the stream's latest snapshot.
@@ -302,8 +304,9 @@ pub trait EventStore: Send + Sync {
     /// Reads what loading an aggregate from its snapshot needs: the
     /// stream's latest snapshot unless it is past `range.up_to_version`,
     /// and the events of `range` after it when it has schema version
-    /// `schema_version` (after the start of `range` otherwise). A stream of
-    /// another aggregate type than `aggregate_type` is refused with
+    /// `schema_version` (after the start of `range` otherwise). When the
+    /// snapshot or an event it reads is of another aggregate type than
+    /// `aggregate_type`, the read is refused with
     /// [`StoreError::WrongAggregateType`].
     ///
     /// The default calls [`load_snapshot`](Self::load_snapshot), then

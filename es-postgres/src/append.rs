@@ -133,9 +133,9 @@ pub(crate) async fn append<S: Session>(
         } else {
             client.query(&statement, &params).await
         };
-        let collided =
-            |e: &Error| is_unique_violation(e, UNIQUE_COMMAND) || is_unique_violation(e, UNIQUE_STREAM_VERSION);
-        if S::IN_TRANSACTION && appended.as_ref().is_err_and(collided) {
+        // A refused statement leaves the caller's transaction usable, to
+        // try again or to go on without the events.
+        if S::IN_TRANSACTION && appended.is_err() {
             client.batch_execute("ROLLBACK TO SAVEPOINT es_append").await.map_err(store_error)?;
         }
         match appended {

@@ -14,7 +14,7 @@ use es_core::projection::{
 use es_core::{BoxError, Categories, Event, EventStore, Page, Position, RecordedEvent, StoreError, StreamRange};
 use futures_util::future::Either;
 use tokio_postgres::types::ToSql;
-use tracing::{error, warn};
+use tracing::{Instrument as _, error, warn};
 
 use crate::error::{is_outage, store_error};
 use crate::listen::Listener;
@@ -513,7 +513,8 @@ impl<P: PgProjection> Backend for PgBackend<P> {
         // the handler's own I/O (a publisher's acknowledgments) until it
         // was decoded.
         let (store, partition) = (self.store.clone(), self.partition);
-        let read = tokio::spawn(async move { store.read_filtered(after, limit, &categories, partition).await });
+        let read = async move { store.read_filtered(after, limit, &categories, partition).await };
+        let read = tokio::spawn(read.in_current_span());
         // A read no longer awaited stops, and gives its connection back.
         let stop = AbortOnDrop(read.abort_handle());
         async move {

@@ -9,7 +9,7 @@ use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, R
 use es_core::projection::{CheckpointWaiter, CheckpointWatch, ParkedEvent, ProjectionError, WaitError};
 use es_core::{
     Appended, Categories, EncodedEvent, EventStore, ExpectedVersion, Metadata, Page, Position, RecordedEvent, Snapshot,
-    SnapshotAndEvents, StoreError, StreamRange, validate_stream_id,
+    SnapshotAndEvents, StoreError, StreamRange, check_aggregate_type, validate_stream_id,
 };
 use futures_util::TryStreamExt;
 use tokio_postgres::GenericClient;
@@ -647,8 +647,8 @@ impl EventStore for PgEventStore {
         let schema_version = i32::try_from(snapshot.schema_version)
             .map_err(|_| invalid_input("a snapshot's schema version", i32::MAX))?;
         let fingerprint = row::fingerprint_to_sql(snapshot.fingerprint);
-        client
-            .execute(
+        let row = client
+            .query_one(
                 &statement,
                 &[
                     &snapshot.stream_id,
@@ -661,7 +661,10 @@ impl EventStore for PgEventStore {
             )
             .await
             .map_err(store_error)?;
-        Ok(())
+        match row.try_get::<_, Option<&str>>(0).map_err(store_error)? {
+            Some(actual) => check_aggregate_type(&snapshot.aggregate_type, &snapshot.stream_id, actual),
+            None => Ok(()),
+        }
     }
 
     async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {

@@ -104,6 +104,31 @@ async fn a_conflict_inside_the_transaction_is_typed_and_leaves_it_usable() {
 }
 
 #[tokio::test]
+async fn refused_input_and_another_aggregate_type_leave_the_transaction_usable() {
+    let store = store_with_orders().await;
+    store.append("order", "o-1", ExpectedVersion::NoStream, vec![opened()], &Metadata::default()).await.unwrap();
+    let mut client = store.connection().await.expect("a connection");
+    let tx = client.transaction().await.expect("a transaction");
+
+    let nul = EncodedEvent { payload: serde_json::json!({ "owner": "a\u{0}b" }).into(), ..opened() };
+    let refused =
+        store.append_in(&tx, "order", "o-1", ExpectedVersion::Exact(1), vec![nul], &Metadata::default()).await;
+    assert!(matches!(refused, Err(StoreError::InvalidInput { .. })), "{refused:?}");
+    let metadata = Metadata::default();
+    let other_type = store.append_in(&tx, "invoice", "o-1", ExpectedVersion::Any, vec![opened()], &metadata).await;
+    assert!(matches!(other_type, Err(StoreError::WrongAggregateType { .. })), "{other_type:?}");
+
+    tx.execute(&insert_order(&store), &[&"o-1"]).await.expect("the transaction is still usable");
+    store
+        .append_in(&tx, "order", "o-1", ExpectedVersion::Exact(1), vec![opened()], &Metadata::default())
+        .await
+        .expect("append after the refusals");
+    tx.commit().await.expect("commit");
+    assert_eq!(store.read_stream("o-1", StreamRange::all()).await.expect("read").len(), 2);
+    assert_eq!(orders(&store).await, ["o-1"]);
+}
+
+#[tokio::test]
 async fn a_concurrent_writer_loses_to_the_transaction_with_a_conflict() {
     let store = store_with_orders().await;
     let mut client = store.connection().await.expect("a connection");

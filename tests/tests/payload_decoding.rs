@@ -8,9 +8,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use es_core::{
-    DecodeError, EncodedEvent, Event, EventStore, ExpectedVersion, InMemoryEventStore, Metadata, StoreError, registry,
-};
+use es_core::{DecodeError, EncodedEvent, Event, EventStore, ExpectedVersion, InMemoryEventStore, Metadata, registry};
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use serde::{Deserialize, Serialize};
@@ -84,9 +82,26 @@ fn through_value(stored: &EncodedEvent) -> Result<Noted, String> {
     serde_json::from_value(value).map_err(|e| e.to_string())
 }
 
-/// Text of every kind a payload holds: escapes, quotes, non-ASCII, emoji.
+/// Text of every kind a payload holds: escapes, quotes, control
+/// characters, non-ASCII, emoji; but no NUL, which stores of JSON refuse
+/// (`a_payload_postgres_cannot_store_is_an_error_and_writes_nothing`).
 fn text() -> impl Strategy<Value = String> {
-    prop_oneof![".*", "[a-z\"\\\\/\u{0}-\u{1f}]{0,12}", "[é€😀\u{2028}]{0,6}"]
+    prop_oneof!["[^\\x00]*", "[a-z\"\\\\/\u{1}-\u{1f}]{0,12}", "[é€😀\u{2028}]{0,6}"]
+}
+
+/// Current-version text no serializer of this crate writes: a key twice
+/// (the last one counts), numbers in other forms (`1.0` for an integer,
+/// `1e2`, `-0`).
+fn handwritten() -> impl Strategy<Value = String> {
+    let number = prop_oneof![Just("1.0"), Just("1e2"), Just("-0"), Just("-0.0"), Just("0.5e1"), Just("7")];
+    (text(), any::<i64>(), number.clone(), number, any::<bool>()).prop_map(|(body, amount, ratio, big, twice)| {
+        let body = serde_json::to_string(&body).expect("a string serializes");
+        let first = if twice { format!("\"amount\":{},", amount.wrapping_add(1)) } else { String::new() };
+        format!(
+            "{{{first}\"body\":{body},\"amount\":{amount},\"tags\":[],\"big\":{big},\"ratio\":{ratio},\
+             \"flag\":true,\"note\":null,\"counts\":{{}},\"priority\":\"Low\"}}"
+        )
+    })
 }
 
 fn current() -> impl Strategy<Value = Noted> {
@@ -129,6 +144,11 @@ fn stored() -> impl Strategy<Value = EncodedEvent> {
         2 => (text(), any::<i64>(), proptest::collection::vec(text(), 0..3)).prop_map(move |(body, amount, tags)| {
             event(2, serde_json::to_value(NotedV2 { body, amount, tags }).expect("v2 serializes"))
         }),
+        2 => handwritten().prop_map(|text| EncodedEvent {
+            name: "payloads.Noted".into(),
+            schema_version: 3,
+            payload: es_core::Payload::from_json(text),
+        }),
         1 => (1..=3_u32, text(), any::<f64>().prop_filter("finite", |f| f.is_finite())).prop_map(
             move |(version, body, n)| event(version, json!({ "body": body, "amount": n, "extra": [null, {}] }))
         ),
@@ -142,14 +162,6 @@ async fn round_trip<S: EventStore>(store: &S, events: Vec<EncodedEvent>) -> Resu
     let stream = format!("noted-{:016x}", fastrand::u64(..));
     let appended =
         store.append("noted", &stream, ExpectedVersion::NoStream, events.clone(), &Metadata::default()).await;
-    // PostgreSQL's jsonb cannot hold NUL in a string: such an append is
-    // refused as invalid input, and nothing of it is stored.
-    if let Err(StoreError::InvalidInput { reason }) = &appended {
-        prop_assert!(reason.contains("\\u0000"), "{reason}");
-        prop_assert!(events.iter().any(|e| e.payload.as_str().contains("\\u0000")), "{reason}");
-        prop_assert!(store.read_stream(&stream, es_core::StreamRange::all()).await.unwrap().is_empty());
-        return Ok(());
-    }
     appended.unwrap();
     let read = store.read_stream_events("noted", &stream, es_core::StreamRange::all()).await.unwrap();
     prop_assert_eq!(read.len(), events.len());
@@ -161,7 +173,8 @@ async fn round_trip<S: EventStore>(store: &S, events: Vec<EncodedEvent>) -> Resu
             (Err(DecodeError::Payload { .. } | DecodeError::Upcast { .. }), Err(_)) => {}
             _ => prop_assert!(false, "{written:?}: from text {direct:?}, through a Value {reference:?}"),
         }
-        // A valid event written at the current version comes back unchanged.
+        // A valid event written at the current version comes back unchanged
+        // (a key written twice counts once, with its last value).
         if let Some(original) = written.payload.deserialize::<Noted>().ok().filter(|_| written.schema_version == 3) {
             prop_assert_eq!(direct.as_ref().ok(), Some(&original));
         }

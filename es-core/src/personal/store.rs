@@ -183,10 +183,11 @@ impl<S: EventStore, K: SubjectKeys> EventStore for PersonalDataStore<S, K> {
     }
 }
 
-/// `doc` parsed, when its text holds a personal value: the others are left
-/// as they are, unparsed.
+/// `doc` parsed, when its text may hold a personal value: the others are
+/// left as they are, unparsed. The tag's name is looked for without its
+/// `$`, which JSON text may write escaped.
 fn personal_values(doc: &Payload) -> Result<Option<Value>, serde_json::Error> {
-    if !doc.as_str().contains(TAG) {
+    if !doc.as_str().contains(&TAG[1..]) {
         return Ok(None);
     }
     doc.to_value().map(Some)

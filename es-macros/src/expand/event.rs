@@ -150,9 +150,14 @@ fn expand_struct(s: &EventStruct<'_>) -> TokenStream {
                             current: #version,
                         });
                     }
-                    // The common case: straight from the stored text.
+                    // The common case: straight from the stored text. Text
+                    // that does not deserialize this way (a key written twice,
+                    // which a value tree keeps once) goes the tree's way, which
+                    // decides.
                     if __es_version == #version {
-                        return ::es_core::Payload::deserialize(__es_stored).map_err(__es_mismatch);
+                        if let ::core::result::Result::Ok(__es_event) = ::es_core::Payload::deserialize(__es_stored) {
+                            return ::core::result::Result::Ok(__es_event);
+                        }
                     }
                     #[allow(unused_mut)]
                     let mut __es_payload = ::es_core::Payload::to_value(__es_stored).map_err(__es_mismatch)?;
