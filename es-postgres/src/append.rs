@@ -116,7 +116,7 @@ pub(crate) async fn append<S: Session>(
     };
     let client = session.client();
     let mut collisions = 0;
-    let refused = || refused(session, sql, aggregate_type, stream_id, expected);
+    let refuse = || refused(session, sql, aggregate_type, stream_id, expected);
     let rows = loop {
         // In the caller's transaction the notification is pipelined behind
         // the append and sent at its commit.
@@ -153,7 +153,7 @@ pub(crate) async fn append<S: Session>(
                 if expected == ExpectedVersion::Any && collisions < ANY_APPEND_ATTEMPTS {
                     continue;
                 }
-                return Err(refused().await);
+                return Err(refuse().await);
             }
             Err(e) => return Err(store_error(e)),
         }
@@ -164,19 +164,18 @@ pub(crate) async fn append<S: Session>(
     let Some(first) = rows.first() else {
         // Only the lean statement inserts nothing: the stream has no
         // event of this aggregate type at the expected version.
-        return Err(refused().await);
+        return Err(refuse().await);
     };
     let actual = non_negative(first, 0)?;
     let inserted = first.try_get::<_, Option<i64>>(1).map_err(store_error)?.is_some();
     if !inserted {
         // Only the general statement: it returns the stream's aggregate type.
-        if let Some(actual_type) = first.try_get::<_, Option<&str>>(5).map_err(store_error)? {
-            check_aggregate_type(aggregate_type, stream_id, actual_type)?;
-        }
-        return if events.is_empty() && expected.admits(actual) {
+        let actual_type = first.try_get::<_, Option<&str>>(5).map_err(store_error)?;
+        let same_type = actual_type.is_none_or(|t| t == aggregate_type);
+        return if same_type && events.is_empty() && expected.admits(actual) {
             Ok(Appended { stream_version: actual, events: Vec::new() })
         } else {
-            Err(StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual })
+            Err(refusal(aggregate_type, stream_id, expected, actual, actual_type))
         };
     }
     if rows.len() != events.len() {
@@ -206,8 +205,8 @@ pub(crate) async fn append<S: Session>(
     Ok(Appended { stream_version, events: recorded })
 }
 
-/// Why an append that inserted nothing was refused: the stream is of
-/// another aggregate type, or not at the expected version.
+/// Why an append that inserted nothing was refused, read from the
+/// stream's head.
 async fn refused<S: Session>(
     session: &S,
     sql: &Statements,
@@ -217,23 +216,29 @@ async fn refused<S: Session>(
 ) -> StoreError {
     let head = async {
         let statement = session.prepare(&sql.stream_version).await.map_err(store_error)?;
-        session.client().query_opt(&statement, &[&stream_id]).await.map_err(store_error)
+        let Some(row) = session.client().query_opt(&statement, &[&stream_id]).await.map_err(store_error)? else {
+            return Ok(refusal(aggregate_type, stream_id, expected, 0, None));
+        };
+        let actual_type: &str = row.try_get(1).map_err(store_error)?;
+        Ok(refusal(aggregate_type, stream_id, expected, non_negative(&row, 0)?, Some(actual_type)))
     };
-    let row = match head.await {
-        Ok(row) => row,
-        Err(error) => return error,
-    };
-    let Some(row) = row else {
-        return StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual: 0 };
-    };
-    let checked = row
-        .try_get::<_, &str>(1)
-        .map_err(store_error)
-        .and_then(|actual_type| check_aggregate_type(aggregate_type, stream_id, actual_type))
-        .and_then(|()| non_negative(&row, 0));
-    match checked {
-        Ok(actual) => StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual },
-        Err(error) => error,
+    head.await.unwrap_or_else(|error| error)
+}
+
+/// Why a stream whose head is at version `actual`, of aggregate type
+/// `actual_type` (none for a new stream), refuses an append as
+/// `aggregate_type` expecting `expected`: another type first, then another
+/// version.
+fn refusal(
+    aggregate_type: &str,
+    stream_id: &str,
+    expected: ExpectedVersion,
+    actual: u64,
+    actual_type: Option<&str>,
+) -> StoreError {
+    match actual_type.map(|t| check_aggregate_type(aggregate_type, stream_id, t)) {
+        Some(Err(wrong_type)) => wrong_type,
+        _ => StoreError::Conflict { stream_id: stream_id.to_owned(), expected, actual },
     }
 }
 
