@@ -4,11 +4,9 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use es_core::EncodedEvent;
+use es_core::{EncodedEvent, Payload};
 use es_postgres::PgEventStore;
-use es_postgres::tokio_postgres::types::Json;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::app::AggregateKind;
 use crate::error::Error;
@@ -117,7 +115,7 @@ pub(crate) async fn run(
         after = (last.try_get("stream_id")?, last.try_get("version")?);
         for row in &rows {
             let event_version: i32 = row.try_get("event_version")?;
-            let Json(payload): Json<Value> = row.try_get("payload")?;
+            let payload = Payload::from_json(row.try_get("payload")?);
             let row = Row {
                 stream_id: row.try_get("stream_id")?,
                 version: sql::unsigned(row, "version")?,
@@ -126,7 +124,7 @@ pub(crate) async fn run(
                     name: row.try_get("event_name")?,
                     schema_version: u32::try_from(event_version)
                         .map_err(|_| Error::Negative { column: "event_version", value: event_version.into() })?,
-                    payload: payload.into(),
+                    payload,
                 },
             };
             checker.check(aggregates, row);

@@ -4,7 +4,7 @@
 -- previous page ('' and 0 for the first page).
 --
 -- $1 stream id, $2 version, $3 the page size.
-SELECT stream_id, version, aggregate_type, event_name, event_version, payload
+SELECT stream_id, version, aggregate_type, event_name, event_version, payload::text AS payload
 FROM {schema}.events
 WHERE (stream_id, version) > ($1::text, $2::int8)
 ORDER BY stream_id, version
