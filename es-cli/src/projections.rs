@@ -139,9 +139,7 @@ pub(crate) async fn reset(
     if !yes && !confirm(name, input)? {
         return Err(Error::NotConfirmed { name: name.to_owned() });
     }
-    let client = sql::client(store).await?;
-    let changed = client.execute(&sql::render(store, include_str!("sql/reset_checkpoint.sql")), &[&name]).await?;
-    if changed == 0 {
+    if !store.reset_projection(name).await? {
         return Err(Error::UnknownProjection { schema: store.schema().to_owned(), name: name.to_owned() });
     }
     #[derive(Serialize)]

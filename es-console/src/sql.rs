@@ -20,7 +20,6 @@ pub(crate) struct Queries {
     pub(crate) checkpoints: String,
     pub(crate) runners: String,
     pub(crate) parked: String,
-    pub(crate) reset_checkpoint: String,
     pub(crate) tail_start: String,
 }
 
@@ -34,7 +33,6 @@ impl Queries {
             checkpoints: render(include_str!("sql/checkpoints.sql")),
             runners: include_str!("sql/runners.sql").to_owned(),
             parked: render(include_str!("sql/parked.sql")),
-            reset_checkpoint: render(include_str!("sql/reset_checkpoint.sql")),
             tail_start: render(include_str!("sql/tail_start.sql")),
         }
     }

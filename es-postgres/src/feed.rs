@@ -2,11 +2,15 @@
 //! them: what read-your-writes waits on, in every process holding the store,
 //! whether or not it runs the projection.
 //!
-//! A runner publishes its commits here at once, and every runner's commit
-//! sends a notification. While some waiter waits, one task per store
-//! listens for those notifications and reads the checkpoints when one
-//! arrives, and every [`POLL_INTERVAL`] as a fallback (a notification can
-//! be missed while the listening connection is re-established).
+//! A runner publishes its commits here at once. Every change of a stored
+//! checkpoint (a commit, a stop, a takeover, a reset) sends a notification.
+//! Once some wait has started it, one task per store listens for those
+//! notifications for as long as the store lives, and reads the checkpoints
+//! when one arrives; while waiters wait it also reads them every
+//! [`POLL_INTERVAL`]. While that task cannot listen (before it first
+//! connects, after it lost its connection) the watches are marked stale,
+//! so that no wait settles on a state that may have changed since: a
+//! projection that stopped and was resumed elsewhere is seen running again.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -14,7 +18,7 @@ use std::time::Duration;
 
 use deadpool_postgres::Pool;
 use es_core::Position;
-use es_core::projection::{CheckpointState, CheckpointWatch};
+use es_core::projection::{CheckpointState, CheckpointWatch, ReconnectBackoff};
 use futures_util::future::select;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -29,6 +33,10 @@ pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 /// How often an idle follower checks whether the store is gone.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// The pauses between attempts while the database cannot be read.
+const RECONNECT: ReconnectBackoff =
+    ReconnectBackoff { initial: Duration::from_millis(100), max: POLL_INTERVAL.saturating_mul(4) };
 
 /// The watches of one store's projections.
 #[derive(Debug, Default)]
@@ -61,7 +69,12 @@ impl Feed {
     pub(crate) fn watch(&self, projection: &str) -> CheckpointWatch {
         Self::lock(&self.watches)
             .entry(projection.to_owned())
-            .or_insert_with(|| CheckpointWatch::new(projection))
+            .or_insert_with(|| {
+                // Unknown until read from the database.
+                let watch = CheckpointWatch::new(projection);
+                watch.mark_stale();
+                watch
+            })
             .clone()
     }
 
@@ -75,9 +88,9 @@ impl Feed {
         self.wake.notify_one();
     }
 
-    /// The watches that some waiter holds.
-    fn watched(&self) -> Vec<CheckpointWatch> {
-        Self::lock(&self.watches).values().filter(|w| w.is_watched()).cloned().collect()
+    /// Every watch of the store in this process.
+    fn all(&self) -> Vec<CheckpointWatch> {
+        Self::lock(&self.watches).values().cloned().collect()
     }
 }
 
@@ -89,21 +102,28 @@ impl Drop for Feed {
     }
 }
 
-/// The follower: reads the watched checkpoints when told and on a timer,
-/// until the feed is gone.
+/// The follower: reads the checkpoints when told, on a notification and,
+/// while waiters wait, on a timer, until the feed is gone.
 async fn run(feed: Weak<Feed>, wake: Arc<Notify>, source: Source) {
     let mut listener: Option<Listener> = None;
+    let (mut due, mut failures) = (true, 0);
     loop {
-        let Some(watched) = feed.upgrade().map(|feed| feed.watched()) else { return };
-        if watched.is_empty() {
-            let _ = tokio::time::timeout(IDLE_CHECK, wake.notified()).await;
-            continue;
-        }
+        let Some(watches) = feed.upgrade().map(|feed| feed.all()) else { return };
         if listener.as_ref().is_none_or(|l| l.client().is_closed()) {
+            // Changes made while nobody listens are not notified.
+            watches.iter().for_each(CheckpointWatch::mark_stale);
             listener = connect(&source).await;
+            due = true;
         }
-        // A failed read is retried at the next wake-up or tick.
-        let _ = read(&source, &watched).await;
+        if due {
+            // A state read while nobody listens is current only at that
+            // instant: the watches stay stale, and the read is tried again.
+            let read = read(&source, &watches).await;
+            failures = if read.is_ok() && listener.is_some() { 0 } else { failures + 1 };
+            if failures > 0 {
+                watches.iter().for_each(CheckpointWatch::mark_stale);
+            }
+        }
         let notified = async {
             match &listener {
                 Some(listener) => listener.notified().await,
@@ -111,7 +131,18 @@ async fn run(feed: Weak<Feed>, wake: Arc<Notify>, source: Source) {
             }
         };
         let (notified, woken) = (std::pin::pin!(notified), std::pin::pin!(wake.notified()));
-        let _ = tokio::time::timeout(POLL_INTERVAL, select(notified, woken)).await;
+        let woken = select(notified, woken);
+        due = if failures > 0 {
+            let _ = tokio::time::timeout(RECONNECT.pause(failures), woken).await;
+            true
+        } else if watches.iter().any(CheckpointWatch::is_watched) {
+            let _ = tokio::time::timeout(POLL_INTERVAL, woken).await;
+            true
+        } else {
+            // Nobody waits: follow the notifications only, and check now
+            // and then that the store is still there.
+            tokio::time::timeout(IDLE_CHECK, woken).await.is_ok()
+        };
     }
 }
 
@@ -124,19 +155,23 @@ async fn connect(source: &Source) -> Option<Listener> {
     Some(listener)
 }
 
-/// Reads the checkpoints of `watched` and publishes them.
-async fn read(source: &Source, watched: &[CheckpointWatch]) -> Result<(), es_core::BoxError> {
+/// Reads the checkpoints of `watches` and publishes them; a projection with
+/// no checkpoint yet is at the start.
+async fn read(source: &Source, watches: &[CheckpointWatch]) -> Result<(), es_core::BoxError> {
     let client = source.pool.get().await?;
     let statement = client.prepare_cached(&source.sql.checkpoints).await?;
-    let names: Vec<&str> = watched.iter().map(CheckpointWatch::projection).collect();
+    let names: Vec<&str> = watches.iter().map(CheckpointWatch::projection).collect();
+    let mut states: HashMap<String, CheckpointState> = HashMap::new();
     for row in client.query(&statement, &[&names]).await? {
-        let name: &str = row.try_get(0)?;
+        let name: String = row.try_get(0)?;
         let (commit, sequence): (i64, i64) = (row.try_get(1)?, row.try_get(2)?);
         let stopped: Option<String> = row.try_get(3)?;
+        let revision = u64::try_from(row.try_get::<_, i64>(4)?)?;
         let position = Position::new(u64::try_from(commit)?, u64::try_from(sequence)?);
-        if let Some(watch) = watched.iter().find(|w| w.projection() == name) {
-            watch.publish(CheckpointState { position, stopped }, false);
-        }
+        states.insert(name, CheckpointState { position, stopped, revision });
+    }
+    for watch in watches {
+        watch.publish(states.remove(watch.projection()).unwrap_or_default());
     }
     Ok(())
 }

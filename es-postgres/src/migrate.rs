@@ -28,6 +28,11 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 7, name: "rewrites", sql: include_str!("../migrations/0007_rewrites.sql") },
     Migration { version: 8, name: "subject_keys", sql: include_str!("../migrations/0008_subject_keys.sql") },
     Migration { version: 9, name: "outbox", sql: include_str!("../migrations/0009_outbox.sql") },
+    Migration {
+        version: 10,
+        name: "checkpoint_revision",
+        sql: include_str!("../migrations/0010_checkpoint_revision.sql"),
+    },
 ];
 
 /// Applies the migrations `schema` lacks, in one transaction, and returns

@@ -358,7 +358,7 @@ impl<H: OutboxHandler> PgOutboxRunner<H> {
     async fn resume(&mut self, session: Listener) -> Result<(), OutboxError> {
         let row = session
             .client()
-            .query_one(&self.store.sql().load_checkpoint, &[&self.consumer])
+            .query_one(&self.store.sql().load_checkpoint, &[&self.consumer, &self.store.checkpoint_channel()])
             .await
             .map_err(|e| self.store_error(store_error(e)))?;
         let column = |i| row.try_get::<_, i64>(i).map_err(|e| self.store_error(store_error(e)));

@@ -407,14 +407,16 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     /// error the projection last stopped on) and keeps the session.
     async fn resume(&mut self, session: Listener) -> Result<(), ProjectionError> {
         let backend = self.engine.backend();
+        let channel = backend.store.checkpoint_channel();
         let row = session
             .client()
-            .query_one(&backend.store.sql().load_checkpoint, &[&backend.name])
+            .query_one(&backend.store.sql().load_checkpoint, &[&backend.name, &channel])
             .await
             .map_err(|e| self.engine.store_error(store_error(e)))?;
         let column = |i| row.try_get::<_, i64>(i).map_err(|e| self.engine.store_error(store_error(e)));
-        let (commit, sequence) = (column(0)?, column(1)?);
-        self.engine.resume_at(Position::new(commit.unsigned_abs(), sequence.unsigned_abs()));
+        let (commit, sequence, revision) = (column(0)?, column(1)?, column(2)?);
+        let position = Position::new(commit.unsigned_abs(), sequence.unsigned_abs());
+        self.engine.resume_at(position, revision.unsigned_abs());
         self.engine.backend_mut().session = Some(session);
         Ok(())
     }
@@ -426,10 +428,11 @@ impl<P: PgProjection> PgProjectionRunner<P> {
             session.close().await;
         }
         if let Err(error @ (ProjectionError::Handler { .. } | ProjectionError::Decode { .. })) = &outcome {
-            self.engine.publish_stop(error);
             let backend = self.engine.backend();
-            // Best effort: the error is returned to the caller either way.
-            let _ = backend.store.record_stop(&backend.name, &error.to_string()).await;
+            // Best effort: the error is returned to the caller either way,
+            // and told to this process's waiters when it cannot be stored.
+            let revision = backend.store.record_stop(&backend.name, &error.to_string()).await.ok();
+            self.engine.publish_stop(error, revision);
         }
         outcome
     }
@@ -613,7 +616,8 @@ impl<P: PgProjection> Backend for PgBackend<P> {
         Ok(())
     }
 
-    async fn commit(unit: Self::Unit<'_>, checkpoint: Option<(Position, Position)>) -> Result<bool, StoreError> {
+    async fn commit(unit: Self::Unit<'_>, checkpoint: Option<(Position, Position)>) -> Result<Option<u64>, StoreError> {
+        let mut revision = 0;
         if let Some((from, to)) = checkpoint {
             let statement = unit.tx.prepare_cached(&unit.store.sql().save_checkpoint).await.map_err(store_error)?;
             let channel = unit.store.checkpoint_channel();
@@ -626,11 +630,12 @@ impl<P: PgProjection> Backend for PgBackend<P> {
                 &channel,
             ];
             // Dropping the transaction uncommitted rolls it back.
-            if unit.tx.execute(&statement, &params).await.map_err(store_error)? != 1 {
-                return Ok(false);
-            }
+            let Some(row) = unit.tx.query_opt(&statement, &params).await.map_err(store_error)? else {
+                return Ok(None);
+            };
+            revision = row.try_get::<_, i64>(0).map_err(store_error)?.unsigned_abs();
         }
         unit.tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        Ok(Some(revision))
     }
 }

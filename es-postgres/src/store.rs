@@ -381,13 +381,28 @@ impl PgEventStore {
         Ok(())
     }
 
+    /// Moves `projection`'s checkpoint back to the start, so that its next
+    /// runner replays every event, and clears why it stopped; waiters in
+    /// every process see it. `false` when the store has no such
+    /// projection. The read model is left as it is: a runner's
+    /// [`rebuild`](crate::PgProjectionRunner::rebuild) empties it too.
+    /// Check first that no runner holds the projection: one that does
+    /// stops on its next commit, as its checkpoint moved under it.
+    pub async fn reset_projection(&self, projection: &str) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&self.sql.reset_checkpoint).await.map_err(store_error)?;
+        let row = client.query_opt(&statement, &[&projection, &self.checkpoint_channel()]).await;
+        Ok(row.map_err(store_error)?.is_some())
+    }
+
     /// Records that `projection` stopped on `error`, for waiters and
     /// operators in every process.
-    pub(crate) async fn record_stop(&self, projection: &str, error: &str) -> Result<(), StoreError> {
+    /// Returns the checkpoint's new revision.
+    pub(crate) async fn record_stop(&self, projection: &str, error: &str) -> Result<u64, StoreError> {
         let client = self.client().await?;
         let statement = client.prepare_cached(&self.sql.stop_checkpoint).await.map_err(store_error)?;
-        client.execute(&statement, &[&projection, &error, &self.checkpoint_channel()]).await.map_err(store_error)?;
-        Ok(())
+        let row = client.query_one(&statement, &[&projection, &error, &self.checkpoint_channel()]).await;
+        Ok(row.map_err(store_error)?.try_get::<_, i64>(0).map_err(store_error)?.unsigned_abs())
     }
 
     /// The number of events of `categories` in `partition`.

@@ -9,9 +9,12 @@ mod common;
 use std::time::Duration;
 
 use common::ledger::*;
-use es_core::projection::WaitError;
+use es_core::projection::{RetryPolicy, RunnerState, WaitError};
 use es_core::{Event, EventStore, ExpectedVersion, Metadata, Position};
 use es_postgres::{PgEventStore, PgProjectionRunner};
+
+const QUICK: RetryPolicy =
+    RetryPolicy { attempts: 2, initial_backoff: Duration::from_millis(1), max_backoff: Duration::from_millis(5) };
 
 /// The two horizon tests hold transactions open in this database on
 /// purpose: one at a time, so that one's late commit does not hold the
@@ -61,6 +64,67 @@ async fn projection_waits_work_from_another_store_instance_and_on_a_standby() {
     let beyond = Position::new(written.commit + 1_000_000, 0);
     let err = replica.wait_for_projection("ledger", beyond, Duration::from_millis(300)).await.unwrap_err();
     assert!(matches!(err, WaitError::Timeout { reached, .. } if reached == written), "{err:?}");
+}
+
+/// Runs a ledger that fails for good on `poison` over `store` until it
+/// stops, and returns why.
+async fn run_until_stopped(store: &PgEventStore, poison: i64) -> String {
+    let mut ledger = Ledger::new(store, "poisoned");
+    ledger.poison = Some(poison);
+    let runner = PgProjectionRunner::new(store.clone(), ledger).with_options(live_options().retry(QUICK));
+    let (outcome, _) = within("the stop", spawn(runner).task).await.unwrap();
+    outcome.unwrap_err().to_string()
+}
+
+/// Waits on `replica` until it reports `Stopped`, and returns the error.
+async fn stopped_seen_by(replica: &PgEventStore, wanted: Position) -> String {
+    match replica.wait_for_projection("ledger", wanted, Duration::from_secs(30)).await {
+        Err(WaitError::Stopped { error, .. }) => error,
+        other => panic!("expected the replica to see the stop, got {other:?}"),
+    }
+}
+
+/// A web replica that saw a projection stop learns that it runs again,
+/// without a restart: once resumed by a runner of another process, and
+/// once rebuilt from yet another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_that_saw_a_stop_sees_the_projection_resume_and_rebuild() {
+    let store = ledger_store().await;
+    let (replica, fixer) = (common::store_in(store.schema()).await, common::store_in(store.schema()).await);
+    deposit(&store, "a", 1).await;
+    deposit(&store, "a", 5).await;
+    let last = deposit(&store, "b", 2).await;
+
+    let stop = run_until_stopped(&store, 5).await;
+    assert!(stop.contains("cannot book 5"), "{stop}");
+    assert!(stopped_seen_by(&replica, last).await.contains("cannot book 5"));
+
+    // Fixed and resumed by a runner of a third store instance, which
+    // catches up: from then on the replica's waits succeed.
+    let runner = live(PgProjectionRunner::new(fixer.clone(), Ledger::new(&fixer, "fixed")));
+    let (health, fixed_waiter) = (runner.health(), runner.waiter());
+    let fixed = spawn(runner);
+    let running = health.wait_until(|s| *s == RunnerState::Running, Duration::from_secs(30)).await;
+    assert!(running.is_some(), "the fixed runner took the projection over");
+    fixed_waiter.wait_for(last, Duration::from_secs(30)).await.unwrap();
+    replica.wait_for_projection("ledger", last, Duration::from_secs(30)).await.unwrap();
+    let later = deposit(&store, "b", 3).await;
+    replica.wait_for_projection("ledger", later, Duration::from_secs(30)).await.unwrap();
+    fixed.stop().await;
+
+    // Stopped again, then rebuilt elsewhere: the replica follows both.
+    let poison = deposit(&store, "c", 7).await;
+    let stop = run_until_stopped(&store, 7).await;
+    assert!(stop.contains("cannot book 7"), "{stop}");
+    assert!(stopped_seen_by(&replica, poison).await.contains("cannot book 7"));
+    let mut rebuilder = PgProjectionRunner::new(fixer.clone(), Ledger::new(&fixer, "rebuilt"));
+    within("the rebuild", rebuilder.rebuild(|_| {})).await.unwrap();
+    replica.wait_for_projection("ledger", poison, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(
+        balances(&store).await,
+        [("a".to_owned(), 6), ("b".to_owned(), 5), ("c".to_owned(), 7)],
+        "the rebuilt read model holds every event once"
+    );
 }
 
 /// A transaction with a transaction id held open for 10 s in another

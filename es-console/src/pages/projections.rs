@@ -243,11 +243,11 @@ pub(crate) async fn reset(
 ) -> Response {
     outcome(async {
         authorize(&console, form.token.as_deref())?;
-        let client = console.store.connection().await?;
-        let reset = client.execute(&console.queries.reset_checkpoint, &[&name]).await?;
-        match reset {
-            0 => Err(Error::NotFound(format!("projection `{name}` has no checkpoint"))),
-            _ => Ok(format!("The checkpoint of `{name}` is back at the start: its next runner replays every event.")),
+        match console.store.reset_projection(&name).await? {
+            false => Err(Error::NotFound(format!("projection `{name}` has no checkpoint"))),
+            true => {
+                Ok(format!("The checkpoint of `{name}` is back at the start: its next runner replays every event."))
+            }
         }
     })
     .await

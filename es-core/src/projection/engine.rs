@@ -113,13 +113,15 @@ pub trait Backend: Send + 'static {
     /// Notes that a retry of parked event `id` failed again.
     fn note_failed_retry(&self, id: u64, error: String) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Commits `unit`, moving the checkpoint `from` → `to` when given.
-    /// `Ok(false)` when the stored checkpoint is not at `from`: another
-    /// runner moved it, and nothing was committed.
+    /// Commits `unit`, moving the checkpoint `from` → `to` when given, and
+    /// returns the checkpoint's [revision](CheckpointState::revision)
+    /// after it (the revision it had when no checkpoint is given). `Ok(None)`
+    /// when the stored checkpoint is not at `from`: another runner moved
+    /// it, and nothing was committed.
     fn commit(
         unit: Self::Unit<'_>,
         checkpoint: Option<(Position, Position)>,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
 }
 
 /// The projection failed on a batch of events.
@@ -176,11 +178,11 @@ impl Cursor {
     /// Commits `unit` with the checkpoint moved to `to`, and publishes it.
     async fn commit<B: Backend>(&mut self, unit: B::Unit<'_>, to: Position) -> Result<(), ProjectionError> {
         let moved = B::commit(unit, Some((self.checkpoint, to))).await.map_err(|e| self.store_error(e))?;
-        if !moved {
+        let Some(revision) = moved else {
             return Err(ProjectionError::Busy { projection: self.name.clone() });
-        }
+        };
         self.checkpoint = to;
-        self.watch.publish(CheckpointState { position: to, stopped: None }, to == Position::START);
+        self.watch.publish(CheckpointState { position: to, stopped: None, revision });
         Ok(())
     }
 }
@@ -261,10 +263,11 @@ impl<B: Backend> Engine<B> {
         self.cursor.checkpoint
     }
 
-    /// Continues from `position`, the checkpoint as the backend stores it.
-    pub fn resume_at(&mut self, position: Position) {
+    /// Continues from `position`, the checkpoint as the backend stores it
+    /// at `revision`.
+    pub fn resume_at(&mut self, position: Position, revision: u64) {
         self.cursor.checkpoint = position;
-        self.cursor.watch.publish(CheckpointState { position, stopped: None }, false);
+        self.cursor.watch.publish(CheckpointState { position, stopped: None, revision });
     }
 
     /// A handle to read the runner's health while it runs.
@@ -282,11 +285,15 @@ impl<B: Backend> Engine<B> {
         self.health.fail(state, report(error));
     }
 
-    /// Tells waiters that the projection stopped on `error`.
-    pub fn publish_stop(&self, error: &ProjectionError) {
-        self.cursor
-            .watch
-            .publish(CheckpointState { position: self.cursor.checkpoint, stopped: Some(report(error)) }, false);
+    /// Tells waiters that the projection stopped on `error`: stored at
+    /// `revision`, or in this process only when the stop could not be
+    /// stored.
+    pub fn publish_stop(&self, error: &ProjectionError, revision: Option<u64>) {
+        let (position, stopped) = (self.cursor.checkpoint, Some(report(error)));
+        match revision {
+            Some(revision) => self.cursor.watch.publish(CheckpointState { position, stopped, revision }),
+            None => self.cursor.watch.publish_stop(report(error)),
+        }
     }
 
     /// The error for a store failure of this projection.
@@ -381,9 +388,7 @@ impl<B: Backend> Engine<B> {
                 }
             }
             B::forget_parked(&mut unit).await.map_err(|e| self.cursor.store_error(e))?;
-            self.cursor.commit::<B>(unit, Position::START).await?;
-            self.cursor.watch.publish(CheckpointState::default(), true);
-            Ok(())
+            self.cursor.commit::<B>(unit, Position::START).await
         }
     }
 

@@ -102,7 +102,7 @@ impl<P: Projection + 'static, S: EventStore + 'static> InMemoryProjectionRunner<
     pub async fn catch_up(&mut self) -> Result<u64, ProjectionError> {
         let caught_up = self.engine.catch_up(|_| {}).await;
         if let Err(error) = &caught_up {
-            self.engine.publish_stop(error);
+            self.engine.publish_stop(error, None);
         }
         caught_up
     }
@@ -157,11 +157,12 @@ impl<P: Projection + 'static, S: EventStore + 'static> InMemoryProjectionRunner<
     }
 }
 
-/// The parked events of one runner.
+/// The parked events of one runner, and its checkpoint's revision.
 #[derive(Debug, Default)]
 struct Parked {
     events: Vec<ParkedEvent>,
     last_id: u64,
+    revision: u64,
 }
 
 #[derive(Debug)]
@@ -283,8 +284,11 @@ impl<P: Projection + 'static, S: EventStore + 'static> Backend for MemoryBackend
         Ok(())
     }
 
-    async fn commit(unit: Self::Unit<'_>, _checkpoint: Option<(Position, Position)>) -> Result<bool, StoreError> {
+    async fn commit(unit: Self::Unit<'_>, checkpoint: Option<(Position, Position)>) -> Result<Option<u64>, StoreError> {
         let mut parked = unit.parked.lock().unwrap_or_else(|p| p.into_inner());
+        if checkpoint.is_some() {
+            parked.revision += 1;
+        }
         if unit.clear {
             parked.events.clear();
         }
@@ -307,6 +311,6 @@ impl<P: Projection + 'static, S: EventStore + 'static> Backend for MemoryBackend
                 discarded: None,
             });
         }
-        Ok(true)
+        Ok(Some(parked.revision))
     }
 }

@@ -1,4 +1,5 @@
--- The checkpoints of the projections $1 and why they stopped, if they did.
-SELECT projection, tx::text::int8, position, error
+-- The checkpoints of the projections $1, why they stopped if they did, and
+-- their revisions.
+SELECT projection, tx::text::int8, position, error, revision
 FROM {schema}.checkpoints
 WHERE projection = ANY($1::text[])
