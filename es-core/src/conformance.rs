@@ -23,8 +23,9 @@ use serde_json::json;
 use crate::envelope::{Metadata, Position, RecordedEvent};
 use crate::error::StoreError;
 use crate::event::EncodedEvent;
+use crate::expected_version::ExpectedVersion;
 use crate::payload::Payload;
-use crate::store::{EventStore, ExpectedVersion, Snapshot, StreamRange};
+use crate::store::{EventStore, Snapshot, StreamRange};
 use crate::stream_id::{MAX_STREAM_ID_LEN, StreamIdProblem};
 
 /// Expands to one `#[tokio::test]` per conformance case, each run against

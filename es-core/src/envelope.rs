@@ -34,10 +34,41 @@ impl Position {
     }
 }
 
+/// A position's one text form, `commit/sequence` (`148720/10`), which
+/// [`FromStr`](std::str::FromStr) reads back: the form the command line,
+/// the console and JSON show, to copy from one to another.
+///
+/// ```
+/// use es_core::Position;
+///
+/// let position = Position::new(148_720, 10);
+/// assert_eq!(position.to_string(), "148720/10");
+/// assert_eq!("148720/10".parse::<Position>()?, position);
+/// assert!("148720.10".parse::<Position>().is_err());
+/// # Ok::<(), es_core::ParsePositionError>(())
+/// ```
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.commit, self.sequence)
     }
+}
+
+impl std::str::FromStr for Position {
+    type Err = ParsePositionError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let invalid = || ParsePositionError { text: text.chars().take(64).collect() };
+        let (commit, sequence) = text.trim().split_once('/').ok_or_else(invalid)?;
+        let part = |part: &str| part.parse::<u64>().map_err(|_| invalid());
+        Ok(Position::new(part(commit)?, part(sequence)?))
+    }
+}
+
+/// Text that is not a [`Position`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not a position: write it as a store shows it, `commit/sequence` such as 148720/10")]
+pub struct ParsePositionError {
+    text: String,
 }
 
 /// Why an event was written and by whom.

@@ -2,7 +2,7 @@
 
 use std::error::Error as StdError;
 
-use crate::store::ExpectedVersion;
+use crate::expected_version::ExpectedVersion;
 use crate::stream_id::StreamIdProblem;
 
 /// A boxed error from a backend's driver.

@@ -69,11 +69,13 @@
 //! - `personal`: crypto-shredding of personal data, see `personal`.
 #![warn(missing_docs)]
 
+pub mod admin;
 mod aggregate;
 mod cache;
 mod envelope;
 mod error;
 mod event;
+mod expected_version;
 mod fingerprint;
 mod memory;
 mod payload;
@@ -81,6 +83,7 @@ mod payload;
 pub mod personal;
 pub mod projection;
 pub mod registry;
+mod report;
 mod repository;
 pub mod schema;
 mod store;
@@ -96,19 +99,29 @@ pub mod conformance;
 pub mod __private;
 
 pub use aggregate::Aggregate;
-pub use envelope::{Metadata, Position, RecordedEvent};
+pub use envelope::{Metadata, ParsePositionError, Position, RecordedEvent};
 pub use error::{BoxError, DecodeError, Error, ExecuteError, StoreError};
 pub use event::{Apply, ApplyTo, EncodedEvent, Event};
+pub use expected_version::ExpectedVersion;
 pub use fingerprint::StateFingerprint;
 pub use memory::InMemoryEventStore;
 pub use payload::Payload;
 pub use projection::{InMemoryProjectionRunner, Projection, ProjectionError};
+pub use report::ErrorReport;
 pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Repository, SnapshotOutcome};
 pub use store::{
-    Appended, Categories, EventStore, ExpectedVersion, Page, Snapshot, SnapshotAndEvents, StreamRange,
-    check_aggregate_type,
+    Appended, Categories, EventStore, Page, Snapshot, SnapshotAndEvents, StreamRange, check_aggregate_type,
+    validate_stream_id,
 };
-pub use stream_id::{MAX_STREAM_ID_LEN, StreamIdProblem, validate_stream_id};
+pub use stream_id::{MAX_STREAM_ID_LEN, StreamIdProblem};
 
 #[cfg(feature = "derive")]
 pub use es_macros::{Aggregate, Event, StateFingerprint};
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct WorkspaceReadmeDoctests;

@@ -7,9 +7,10 @@ use std::time::SystemTime;
 use crate::envelope::{Metadata, Position, RecordedEvent};
 use crate::error::StoreError;
 use crate::event::EncodedEvent;
+use crate::expected_version::ExpectedVersion;
 use crate::payload::Payload;
-use crate::store::{Appended, EventStore, ExpectedVersion, Snapshot, StreamRange, check_aggregate_type};
-use crate::stream_id::validate_stream_id;
+use crate::store::validate_stream_id;
+use crate::store::{Appended, EventStore, Snapshot, StreamRange, check_aggregate_type};
 
 /// A complete [`EventStore`] held in memory and shared by cloning.
 ///
@@ -48,6 +49,13 @@ impl InMemoryEventStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Runs `read` on every event in global order and the streams' event
+    /// indexes, under the store's lock.
+    pub(crate) fn inspect<T>(&self, read: impl FnOnce(&[RecordedEvent], &HashMap<String, Vec<usize>>) -> T) -> T {
+        let inner = self.lock();
+        read(&inner.log, &inner.streams)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

@@ -13,9 +13,10 @@ use crate::cache::StateCache;
 use crate::envelope::{Metadata, Position};
 use crate::error::{Error, ExecuteError, StoreError};
 use crate::event::{EncodedEvent, Event};
+use crate::expected_version::ExpectedVersion;
 use crate::payload::Payload;
-use crate::store::{Appended, EventStore, ExpectedVersion, Snapshot, SnapshotAndEvents, StreamRange};
-use crate::stream_id::validate_stream_id;
+use crate::store::validate_stream_id;
+use crate::store::{Appended, EventStore, Snapshot, SnapshotAndEvents, StreamRange};
 use crate::telemetry::{self, Outcome};
 
 /// How many times [`Repository::execute`] runs a command before giving up on

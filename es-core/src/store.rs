@@ -1,6 +1,5 @@
 //! The storage contract every backend implements.
 
-use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -8,44 +7,9 @@ use std::time::SystemTime;
 use crate::envelope::{Metadata, Position, RecordedEvent};
 use crate::error::StoreError;
 use crate::event::EncodedEvent;
+use crate::expected_version::ExpectedVersion;
 use crate::payload::Payload;
-
-/// What the writer believes the stream's current version to be.
-///
-/// The semantics are EventStoreDB's: a store refuses an append whose
-/// expectation does not hold with [`StoreError::Conflict`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExpectedVersion {
-    /// Append whatever the stream holds.
-    Any,
-    /// The stream must not exist yet (hold no events).
-    NoStream,
-    /// The stream's last event must have exactly this version
-    /// (`Exact(0)` is the same as [`ExpectedVersion::NoStream`]).
-    Exact(u64),
-}
-
-impl ExpectedVersion {
-    /// Whether a stream whose last version is `actual` (0 when empty)
-    /// satisfies this expectation.
-    pub fn admits(self, actual: u64) -> bool {
-        match self {
-            ExpectedVersion::Any => true,
-            ExpectedVersion::NoStream => actual == 0,
-            ExpectedVersion::Exact(v) => actual == v,
-        }
-    }
-}
-
-impl fmt::Display for ExpectedVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ExpectedVersion::Any => f.write_str("any version"),
-            ExpectedVersion::NoStream => f.write_str("no stream"),
-            ExpectedVersion::Exact(v) => write!(f, "version {v}"),
-        }
-    }
-}
+use crate::stream_id;
 
 /// Which events of one stream to read.
 ///
@@ -377,6 +341,26 @@ pub fn check_aggregate_type(expected: &str, stream_id: &str, actual: &str) -> Re
         expected: expected.to_owned(),
         actual: actual.to_owned(),
     })
+}
+
+/// Checks `stream_id` against the rule every store applies: not empty, at
+/// most [`MAX_STREAM_ID_LEN`](crate::MAX_STREAM_ID_LEN) bytes, no NUL
+/// character. Stores call it before touching storage, so that every backend
+/// refuses the same ids with [`StoreError::InvalidStreamId`].
+///
+/// ```
+/// use es_core::{StoreError, validate_stream_id};
+///
+/// assert!(validate_stream_id("account-42").is_ok());
+/// assert!(matches!(validate_stream_id(""), Err(StoreError::InvalidStreamId { .. })));
+/// let long = validate_stream_id(&"x".repeat(5000)).unwrap_err().to_string();
+/// assert!(long.contains("5000 bytes long, more than the limit of 1024 bytes"), "{long}");
+/// ```
+pub fn validate_stream_id(stream_id: &str) -> Result<(), StoreError> {
+    match stream_id::problem(stream_id) {
+        None => Ok(()),
+        Some(problem) => Err(StoreError::InvalidStreamId { stream_id: stream_id::shown(stream_id), problem }),
+    }
 }
 
 /// Forwards every method, so that a store can be shared by reference or by

@@ -11,8 +11,9 @@ use super::value::TAG;
 use crate::envelope::{Metadata, Position, RecordedEvent};
 use crate::error::StoreError;
 use crate::event::EncodedEvent;
+use crate::expected_version::ExpectedVersion;
 use crate::payload::Payload;
-use crate::store::{Appended, Categories, EventStore, ExpectedVersion, Page, Snapshot, StreamRange};
+use crate::store::{Appended, Categories, EventStore, Page, Snapshot, StreamRange};
 
 /// Wraps an [`EventStore`]: every [`Personal`](super::Personal) value in
 /// the events it appends and the snapshots it saves is encrypted with its

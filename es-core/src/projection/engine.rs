@@ -24,6 +24,7 @@ use crate::projection::health::{Health, HealthSender, RunnerState};
 use crate::projection::options::{PoisonPolicy, Progress, RunnerOptions};
 use crate::projection::parked::ParkedEvent;
 use crate::registry;
+use crate::report::ErrorReport;
 use crate::store::{Categories, Page};
 use crate::telemetry;
 
@@ -281,7 +282,7 @@ impl<B: Backend> Engine<B> {
     }
 
     /// Publishes what the runner is doing after `error`, and records it.
-    pub fn set_failed(&self, state: RunnerState, error: &dyn std::error::Error) {
+    pub fn set_failed(&self, state: RunnerState, error: &(dyn std::error::Error + 'static)) {
         self.health.fail(state, report(error));
     }
 
@@ -659,18 +660,8 @@ pub(crate) async fn call(index: Option<usize>, future: impl Future<Output = Resu
 }
 
 /// An error and its causes, on one line.
-fn report(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let line = cause.to_string();
-        if !text.contains(&line) {
-            text.push_str(": ");
-            text.push_str(&line);
-        }
-        source = cause.source();
-    }
-    text
+fn report(error: &(dyn std::error::Error + 'static)) -> String {
+    ErrorReport::new(error).to_string()
 }
 
 /// The cause of a projection error (without the projection's own words),
