@@ -74,3 +74,7 @@ pub use subject::{decode_token, subject_token};
 
 /// The NATS client this crate is built on, so that its types match.
 pub use async_nats;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -6,7 +6,7 @@ use async_nats::header::NATS_MESSAGE_ID;
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::{HeaderMap, HeaderName};
 use es_core::{Position, RecordedEvent};
-use es_postgres::OutboxMessage;
+use es_postgres::PgOutboxMessage;
 use serde_json::Value;
 
 use crate::subject::{Prefix, header_value};
@@ -121,7 +121,7 @@ impl Outgoing for RecordedEvent {
 
 /// An outbox message: its payload as JSON, topic, key, position and time
 /// in headers, and a message id of its own.
-impl Outgoing for OutboxMessage {
+impl Outgoing for PgOutboxMessage {
     fn key(&self) -> &str {
         &self.key
     }

@@ -2,7 +2,7 @@
 
 use async_nats::jetstream;
 use es_core::BoxError;
-use es_postgres::{OutboxHandler, OutboxMessage, PgEventStore, PgOutboxRunner, PgTransaction};
+use es_postgres::{PgEventStore, PgOutboxHandler, PgOutboxMessage, PgOutboxRunner, PgTransaction};
 use tokio::sync::watch;
 
 use crate::error::ConfigError;
@@ -14,7 +14,7 @@ use crate::subject::Prefix;
 /// Publishes a store's [outbox](es_postgres::PgOutbox) to JetStream,
 /// exactly once per message and in order per key.
 ///
-/// It is an [`OutboxHandler`]: [`runner`](Self::runner) gives the
+/// It is an [`PgOutboxHandler`]: [`runner`](Self::runner) gives the
 /// [`PgOutboxRunner`] that elects one publisher per name and moves its
 /// checkpoint only after JetStream acknowledged the page. Each message goes
 /// to `<prefix>.<topic>.<key>` (both encoded by
@@ -67,12 +67,12 @@ impl JetStreamOutbox {
     }
 }
 
-impl OutboxHandler for JetStreamOutbox {
+impl PgOutboxHandler for JetStreamOutbox {
     fn name(&self) -> &str {
         &self.name
     }
 
-    async fn handle(&mut self, _tx: &PgTransaction<'_>, messages: &[OutboxMessage]) -> Result<(), BoxError> {
+    async fn handle(&mut self, _tx: &PgTransaction<'_>, messages: &[PgOutboxMessage]) -> Result<(), BoxError> {
         let outcome = publish(&self.jetstream, &self.prefix, &self.store, messages).await;
         self.status.report(messages.last().map(|m| m.position), &outcome);
         Ok(outcome?)

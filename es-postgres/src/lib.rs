@@ -21,7 +21,9 @@
 //! ```
 //!
 //! Use it wherever es-core takes an [`EventStore`](es_core::EventStore), most
-//! often in an `es_core::Repository`. [`PgEventStore::builder`] sets the pool
+//! often in an `es_core::Repository`. Every public type of this crate starts
+//! with `Pg` (constants do not), so that it reads apart from es-core's in
+//! code that uses both. [`PgEventStore::builder`] sets the pool
 //! size, the schema and the wait for a free connection; the crate's README
 //! lists the server settings that matter.
 //!
@@ -91,41 +93,37 @@
 //!   stream and version. Nothing read from the database can panic.
 #![warn(missing_docs)]
 
-mod append;
+mod admin;
+mod codec;
+mod connection;
 mod error;
-mod feed;
-mod in_transaction;
-mod json;
 #[cfg(feature = "personal")]
 mod keys;
-mod listen;
+mod lease;
 mod migrate;
-mod notify;
 mod outbox;
-mod partition;
 mod projection;
 mod rewrite;
-mod row;
 mod schema;
 mod store;
-mod tls;
-mod transaction;
-mod url;
-mod xid8;
 
+pub use connection::tls::PgSslMode;
 pub use error::PgError;
-pub use in_transaction::PgStoreInTransaction;
 pub use outbox::{
-    DEFAULT_OUTBOX_PAGE_SIZE, OUTBOX_POLL_INTERVAL, OutboxError, OutboxHandler, OutboxMessage, PgOutbox, PgOutboxRunner,
+    DEFAULT_OUTBOX_PAGE_SIZE, OUTBOX_POLL_INTERVAL, PgOutbox, PgOutboxError, PgOutboxHandler, PgOutboxMessage,
+    PgOutboxRunner,
 };
-pub use partition::PgPartition;
-pub use projection::{PgProjection, PgProjectionRunner};
-pub use rewrite::{EventChange, RewriteError, RewriteFilter, RewriteReport, RewriteRequest};
-pub use store::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgEventStore, PgEventStoreBuilder, PgReadLag};
-pub use tls::PgSslMode;
-pub use transaction::PgTransaction;
+pub use projection::{PgPartition, PgProjection, PgProjectionRunner, PgTransaction};
+pub use rewrite::{PgEventChange, PgRewriteError, PgRewriteFilter, PgRewriteReport, PgRewriteRequest};
+pub use store::{
+    DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgEventStore, PgEventStoreBuilder, PgReadLag, PgStoreInTransaction,
+};
 
 /// The driver and pool this crate is built on, so that configuration types
 /// match without depending on them directly.
 pub use deadpool_postgres;
 pub use tokio_postgres;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,17 +1,40 @@
 //! The Postgres schema the store lives in, and the SQL written for it.
+//!
+//! Each component keeps its statements in `sql/*.sql` beside its code, as
+//! templates: `{schema}` stands for the quoted schema, `{columns}` for the
+//! columns of an event row ([`EVENT_COLUMNS`]), `{horizon}` for the
+//! common table expression of the global order's horizon
+//! (`store/sql/horizon.sql`). [`Schema::sql`] renders a template once per
+//! store and keeps it, so adding a statement touches its SQL file and its
+//! caller only.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::error::PgError;
 
-/// A validated schema name and its quoted form for SQL text.
-#[derive(Debug, Clone)]
+/// The columns of an event row, in the order `codec/row.rs` decodes them.
+/// Reads of one stream leave out `stream_id`, which the caller knows.
+pub(crate) const EVENT_COLUMNS: &str =
+    "position, tx, version, recorded_at, aggregate_type, event_name, event_version, payload, metadata";
+
+/// The global order's horizon, for templates that say `{horizon}`.
+const HORIZON: &str = include_str!("store/sql/horizon.sql");
+
+/// A validated schema name, its quoted form for SQL text, and the
+/// statements rendered for it so far.
+#[derive(Debug)]
 pub(crate) struct Schema {
     name: String,
     quoted: String,
+    /// Rendered statements by their template's address and length: every
+    /// template is a `&'static str` of an `include_str!`.
+    rendered: Mutex<HashMap<(usize, usize), Arc<str>>>,
 }
 
 impl Schema {
     /// Postgres truncates identifiers longer than this many bytes.
-    const MAX_LEN: usize = 63;
+    pub(crate) const MAX_LEN: usize = 63;
 
     pub(crate) fn new(name: &str) -> Result<Self, PgError> {
         let invalid = |reason| Err(PgError::InvalidSchema { name: name.to_owned(), reason });
@@ -28,7 +51,7 @@ impl Schema {
             return invalid("names starting with `pg_` are reserved for system schemas");
         }
         let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        Ok(Schema { name: name.to_owned(), quoted })
+        Ok(Schema { name: name.to_owned(), quoted, rendered: Mutex::default() })
     }
 
     /// The name as given.
@@ -41,9 +64,19 @@ impl Schema {
         &self.quoted
     }
 
-    /// `template` with every `{schema}` replaced by the quoted name.
+    /// `template` rendered for this schema, rendered on first use.
+    pub(crate) fn sql(&self, template: &'static str) -> Arc<str> {
+        let key = (template.as_ptr() as usize, template.len());
+        let mut rendered = self.rendered.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(rendered.entry(key).or_insert_with(|| self.render(template).into()))
+    }
+
+    /// `template` with its placeholders replaced.
     pub(crate) fn render(&self, template: &str) -> String {
-        template.replace("{schema}", &self.quoted)
+        template
+            .replace("{horizon}", HORIZON.trim_end())
+            .replace("{columns}", EVENT_COLUMNS)
+            .replace("{schema}", &self.quoted)
     }
 
     /// A stable 64-bit key for advisory locks about this schema.
@@ -56,80 +89,16 @@ impl Schema {
         }
         i64::from_ne_bytes(hash.to_ne_bytes())
     }
-}
 
-/// The statements of the store, rendered once for its schema.
-#[derive(Debug)]
-pub(crate) struct Statements {
-    pub(crate) append: String,
-    pub(crate) append_one: String,
-    pub(crate) command_versions: String,
-    pub(crate) stream_version: String,
-    pub(crate) read_stream: String,
-    pub(crate) read_stream_events: String,
-    pub(crate) count: String,
-    pub(crate) held_back: String,
-    pub(crate) read_all: String,
-    pub(crate) save_snapshot: String,
-    pub(crate) load_snapshot: String,
-    pub(crate) read_snapshot_and_events: String,
-    pub(crate) load_checkpoint: String,
-    pub(crate) save_checkpoint: String,
-    pub(crate) read_filtered: String,
-    pub(crate) count_filtered: String,
-    pub(crate) stop_checkpoint: String,
-    pub(crate) reset_checkpoint: String,
-    pub(crate) checkpoints: String,
-    pub(crate) park: String,
-    pub(crate) parked: String,
-    pub(crate) unpark: String,
-    pub(crate) retry_failed: String,
-    pub(crate) discard: String,
-    pub(crate) forget_parked: String,
-    pub(crate) outbox_enqueue: String,
-    pub(crate) outbox_read: String,
-    pub(crate) outbox_prune: String,
-}
+    /// The channel appends notify and projection runners listen on: fixed
+    /// length whatever the schema name, so it is always a valid identifier.
+    pub(crate) fn events_channel(&self) -> String {
+        format!("es_events_{:016x}", self.lock_key("events"))
+    }
 
-/// The columns of an event row, in the order `row.rs` decodes them.
-/// Reads of one stream leave out `stream_id`, which the caller knows.
-pub(crate) const EVENT_COLUMNS: &str =
-    "position, tx, version, recorded_at, aggregate_type, event_name, event_version, payload, metadata";
-
-impl Statements {
-    pub(crate) fn new(schema: &Schema) -> Self {
-        let horizon = include_str!("sql/horizon.sql").trim_end();
-        let render = |sql: &str| schema.render(&sql.replace("{columns}", EVENT_COLUMNS).replace("{horizon}", horizon));
-        Statements {
-            append: render(include_str!("sql/append.sql")),
-            append_one: render(include_str!("sql/append_one.sql")),
-            command_versions: render(include_str!("sql/command_versions.sql")),
-            stream_version: render(include_str!("sql/stream_version.sql")),
-            read_stream: render(include_str!("sql/read_stream.sql")),
-            read_stream_events: render(include_str!("sql/read_stream_events.sql")),
-            count: render(include_str!("sql/count.sql")),
-            held_back: render(include_str!("sql/held_back.sql")),
-            read_all: render(include_str!("sql/read_all.sql")),
-            save_snapshot: render(include_str!("sql/save_snapshot.sql")),
-            load_snapshot: render(include_str!("sql/load_snapshot.sql")),
-            read_snapshot_and_events: render(include_str!("sql/read_snapshot_and_events.sql")),
-            load_checkpoint: render(include_str!("sql/load_checkpoint.sql")),
-            save_checkpoint: render(include_str!("sql/save_checkpoint.sql")),
-            read_filtered: render(include_str!("sql/read_filtered.sql")),
-            count_filtered: render(include_str!("sql/count_filtered.sql")),
-            stop_checkpoint: render(include_str!("sql/stop_checkpoint.sql")),
-            reset_checkpoint: render(include_str!("sql/reset_checkpoint.sql")),
-            checkpoints: render(include_str!("sql/checkpoints.sql")),
-            park: render(include_str!("sql/park.sql")),
-            parked: render(include_str!("sql/parked.sql")),
-            unpark: render(include_str!("sql/unpark.sql")),
-            retry_failed: render(include_str!("sql/retry_failed.sql")),
-            discard: render(include_str!("sql/discard.sql")),
-            forget_parked: render(include_str!("sql/forget_parked.sql")),
-            outbox_enqueue: render(include_str!("sql/outbox_enqueue.sql")),
-            outbox_read: render(include_str!("sql/outbox_read.sql")),
-            outbox_prune: render(include_str!("sql/outbox_prune.sql")),
-        }
+    /// The channel every change of a checkpoint notifies.
+    pub(crate) fn checkpoint_channel(&self) -> String {
+        format!("es_checkpoints_{:016x}", self.lock_key("checkpoints"))
     }
 }
 
@@ -142,6 +111,15 @@ mod tests {
         let schema = Schema::new(r#"my "odd" schema"#).unwrap();
         assert_eq!(schema.quoted(), r#""my ""odd"" schema""#);
         assert_eq!(schema.render("SELECT 1 FROM {schema}.events"), r#"SELECT 1 FROM "my ""odd"" schema".events"#);
+    }
+
+    #[test]
+    fn renders_a_template_once() {
+        static TEMPLATE: &str = "SELECT {columns} FROM {schema}.events";
+        let schema = Schema::new("s").unwrap();
+        let first = schema.sql(TEMPLATE);
+        assert_eq!(&*first, format!("SELECT {EVENT_COLUMNS} FROM \"s\".events"));
+        assert!(Arc::ptr_eq(&first, &schema.sql(TEMPLATE)));
     }
 
     #[test]

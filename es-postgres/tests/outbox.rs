@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use es_core::BoxError;
 use es_core::projection::RetryPolicy;
-use es_postgres::{OutboxError, OutboxHandler, OutboxMessage, PgEventStore, PgOutbox, PgOutboxRunner, PgTransaction};
+use es_postgres::{
+    PgEventStore, PgOutbox, PgOutboxError, PgOutboxHandler, PgOutboxMessage, PgOutboxRunner, PgTransaction,
+};
 use serde_json::json;
 
 /// Writes each message into `delivered`, under its consumer's name; fails
@@ -22,12 +24,12 @@ struct Recorder {
     failures: u32,
 }
 
-impl OutboxHandler for Recorder {
+impl PgOutboxHandler for Recorder {
     fn name(&self) -> &str {
         &self.name
     }
 
-    async fn handle(&mut self, tx: &PgTransaction<'_>, messages: &[OutboxMessage]) -> Result<(), BoxError> {
+    async fn handle(&mut self, tx: &PgTransaction<'_>, messages: &[PgOutboxMessage]) -> Result<(), BoxError> {
         let insert = tx
             .prepare_cached(&format!(
                 "INSERT INTO {} (consumer, tx, position, topic, key, payload) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -159,7 +161,7 @@ async fn a_handler_failing_mid_page_leaves_the_read_model_equal_to_a_replay() {
             Err(error) => break error,
         }
     };
-    let OutboxError::Handler { key, .. } = &failed else { panic!("expected the handler's error, got {failed:?}") };
+    let PgOutboxError::Handler { key, .. } = &failed else { panic!("expected the handler's error, got {failed:?}") };
     assert_eq!(key, "o-10", "the page starting at o-10 failed");
     assert_eq!(delivered(&store, &table, "a").await, keys[..10], "the failing page left nothing");
 

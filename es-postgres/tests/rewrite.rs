@@ -7,7 +7,7 @@ mod common;
 use es_core::{Aggregate, Apply, EncodedEvent, Event, EventStore, ExpectedVersion, Metadata, Repository};
 use es_postgres::tokio_postgres::error::SqlState;
 use es_postgres::tokio_postgres::{self, NoTls};
-use es_postgres::{PgEventStore, RewriteError, RewriteFilter, RewriteRequest};
+use es_postgres::{PgEventStore, PgRewriteError, PgRewriteFilter, PgRewriteRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -48,11 +48,11 @@ fn to_current(old: &EncodedEvent) -> Result<EncodedEvent, es_core::DecodeError> 
     Ok(event.encode().expect("a Deposited encodes"))
 }
 
-fn request(dry_run: bool) -> RewriteRequest {
-    RewriteRequest {
+fn request(dry_run: bool) -> PgRewriteRequest {
+    PgRewriteRequest {
         reason: "store Deposited v1 as v2 to retire its upcaster".into(),
         actor: "ops@example.com".into(),
-        filter: RewriteFilter {
+        filter: PgRewriteFilter {
             event_name: Some("Deposited".into()),
             schema_versions: Some(1..=1),
             ..Default::default()
@@ -140,10 +140,10 @@ async fn a_refused_event_or_a_missing_reason_changes_nothing() {
     let client = common::raw_client().await;
     let rows_before = stored_rows(&client, store.schema()).await;
     let refused = store.rewrite(request(false), |_| Err::<EncodedEvent, _>("not this one")).await.unwrap_err();
-    assert!(matches!(refused, RewriteError::Refused { version: 1, .. }), "{refused}");
+    assert!(matches!(refused, PgRewriteError::Refused { version: 1, .. }), "{refused}");
     assert!(refused.to_string().contains("not this one"), "{refused}");
-    let anonymous = store.rewrite(RewriteRequest { actor: " ".into(), ..request(false) }, to_current).await;
-    assert!(matches!(anonymous, Err(RewriteError::Incomplete { missing: "actor", .. })), "{anonymous:?}");
+    let anonymous = store.rewrite(PgRewriteRequest { actor: " ".into(), ..request(false) }, to_current).await;
+    assert!(matches!(anonymous, Err(PgRewriteError::Incomplete { missing: "actor", .. })), "{anonymous:?}");
     assert_eq!(stored_rows(&client, store.schema()).await, rows_before);
 }
 

@@ -3,12 +3,14 @@
 use std::time::SystemTime;
 
 use es_core::projection::ParkedEvent;
-use es_core::{EncodedEvent, Metadata, Payload, Position, RecordedEvent, Snapshot, StoreError, check_aggregate_type};
+use es_core::{EncodedEvent, Metadata, Payload, Position, RecordedEvent, Snapshot, check_aggregate_type};
 use tokio_postgres::Row;
 use tokio_postgres::types::{FromSql, FromSqlOwned, Type};
 
-use crate::json::JsonColumn;
-use crate::xid8::Xid8;
+use crate::codec::convert::{corrupt, unsigned, unsigned32};
+use crate::codec::json::JsonColumn;
+use crate::codec::xid8::Xid8;
+use crate::error::Error;
 
 // Column indexes of `schema::EVENT_COLUMNS`.
 const POSITION: usize = 0;
@@ -24,23 +26,21 @@ const METADATA: usize = 8;
 const STREAM_ID: usize = 9;
 
 /// Decodes a row selected with `schema::EVENT_COLUMNS` and `stream_id`.
-pub(crate) fn event(row: &Row) -> Result<RecordedEvent, StoreError> {
+pub(crate) fn event(row: &Row) -> Result<RecordedEvent, Error> {
     let stream_id: String = row.try_get(STREAM_ID).map_err(|e| corrupt("<unreadable>", 0, "stream_id", e))?;
     stream_event(row, stream_id)
 }
 
 /// Decodes a row of stream `stream_id` selected with `schema::EVENT_COLUMNS`.
-pub(crate) fn stream_event(row: &Row, stream_id: String) -> Result<RecordedEvent, StoreError> {
+pub(crate) fn stream_event(row: &Row, stream_id: String) -> Result<RecordedEvent, Error> {
     let version = row
         .try_get::<_, i64>(VERSION)
         .map_err(|e| corrupt(&stream_id, 0, "version", e))
-        .and_then(|v| non_negative(&stream_id, 0, "version", v))?;
+        .and_then(|v| unsigned(v, "version", &stream_id, 0))?;
     let get = |column| Column { row, stream_id: &stream_id, version, column };
     let position = get(POSITION).u64("position")?;
     let Xid8(commit) = get(TX).get("tx")?;
-    let event_version = get(EVENT_VERSION).get::<i32>("event_version")?;
-    let event_version = u32::try_from(event_version)
-        .map_err(|e| corrupt(&stream_id, version, "event_version", format!("{event_version}: {e}")))?;
+    let event_version = get(EVENT_VERSION).u32("event_version")?;
     let MetadataColumn(metadata) = get(METADATA).get("metadata")?;
     Ok(RecordedEvent {
         aggregate_type: get(AGGREGATE_TYPE).get("aggregate_type")?,
@@ -62,7 +62,7 @@ const THROUGH_TX: usize = 10;
 const THROUGH_POSITION: usize = 11;
 
 /// The position a row of `sql/read_filtered.sql` was read through.
-pub(crate) fn through(row: &Row) -> Result<Position, StoreError> {
+pub(crate) fn through(row: &Row) -> Result<Position, Error> {
     let col = |column| Column { row, stream_id: "<global order>", version: 0, column };
     let Xid8(commit) = col(THROUGH_TX).get("through tx")?;
     Ok(Position::new(commit, col(THROUGH_POSITION).u64("through position")?))
@@ -75,17 +75,16 @@ pub(crate) fn has_event(row: &Row) -> bool {
 }
 
 /// Decodes a row of `sql/command_versions.sql`: the first and last version.
-pub(crate) fn versions(stream_id: &str, row: &Row) -> Result<(u64, u64), StoreError> {
+pub(crate) fn versions(stream_id: &str, row: &Row) -> Result<(u64, u64), Error> {
     let col = |column| Column { row, stream_id, version: 0, column };
     Ok((col(0).u64("first_version")?, col(1).u64("last_version")?))
 }
 
 /// Decodes a row of `sql/parked.sql`.
-pub(crate) fn parked(row: &Row) -> Result<ParkedEvent, StoreError> {
+pub(crate) fn parked(row: &Row) -> Result<ParkedEvent, Error> {
     let col = |column| Column { row, stream_id: "<parked events>", version: 0, column };
     let discarded_at: Option<SystemTime> = col(10).get("discarded_at")?;
     let reason: Option<String> = col(11).get("discard_reason")?;
-    let attempts: i32 = col(8).get("attempts")?;
     Ok(ParkedEvent {
         id: col(0).u64("id")?,
         projection: col(1).get("projection")?,
@@ -94,8 +93,7 @@ pub(crate) fn parked(row: &Row) -> Result<ParkedEvent, StoreError> {
         version: col(5).u64("version")?,
         event_name: col(6).get("event_name")?,
         error: col(7).get("error")?,
-        attempts: u32::try_from(attempts)
-            .map_err(|e| corrupt("<parked events>", 0, "attempts", format!("{attempts}: {e}")))?,
+        attempts: col(8).u32("attempts")?,
         parked_at: col(9).get("parked_at")?,
         discarded: discarded_at.map(|at| (at, reason.unwrap_or_default())),
     })
@@ -108,7 +106,7 @@ pub(crate) fn versioned_event(
     stream_id: &str,
     row: &Row,
     first: usize,
-) -> Result<(u64, EncodedEvent), StoreError> {
+) -> Result<(u64, EncodedEvent), Error> {
     let col = |column| Column { row, stream_id, version: 0, column: first + column };
     let version = col(0).u64("version")?;
     let col = |column| Column { row, stream_id, version, column: first + column };
@@ -117,9 +115,7 @@ pub(crate) fn versioned_event(
     if let Some(actual) = other_type {
         check_aggregate_type(aggregate_type, stream_id, actual)?;
     }
-    let event_version: i32 = col(2).get("event_version")?;
-    let event_version = u32::try_from(event_version)
-        .map_err(|e| corrupt(stream_id, version, "event_version", format!("{event_version}: {e}")))?;
+    let event_version = col(2).u32("event_version")?;
     Ok((
         version,
         EncodedEvent {
@@ -143,11 +139,7 @@ pub(crate) enum SnapshotOrEvent {
 /// Decodes a row of `sql/read_snapshot_and_events.sql`, of a stream read
 /// as `aggregate_type`: an event row has its version, the snapshot row NULL
 /// there.
-pub(crate) fn snapshot_or_event(
-    aggregate_type: &str,
-    stream_id: &str,
-    row: &Row,
-) -> Result<SnapshotOrEvent, StoreError> {
+pub(crate) fn snapshot_or_event(aggregate_type: &str, stream_id: &str, row: &Row) -> Result<SnapshotOrEvent, Error> {
     let is_event = row.try_get::<_, Option<i64>>(TAIL_EVENT).map_err(|e| corrupt(stream_id, 0, "version", e))?;
     Ok(match is_event {
         Some(_) => SnapshotOrEvent::Event(versioned_event(aggregate_type, stream_id, row, TAIL_EVENT)?),
@@ -160,13 +152,10 @@ pub(crate) fn snapshot_or_event(
 }
 
 /// Decodes a row of `sql/load_snapshot.sql`.
-pub(crate) fn snapshot(stream_id: &str, row: &Row) -> Result<Snapshot, StoreError> {
+pub(crate) fn snapshot(stream_id: &str, row: &Row) -> Result<Snapshot, Error> {
     let col = |column| Column { row, stream_id, version: 0, column };
-    let version: i64 = col(1).get("snapshot version")?;
-    let version = non_negative(stream_id, 0, "snapshot version", version)?;
-    let schema_version: i32 = col(2).get("snapshot schema_version")?;
-    let schema_version = u32::try_from(schema_version)
-        .map_err(|e| corrupt(stream_id, version, "snapshot schema_version", format!("{schema_version}: {e}")))?;
+    let version = col(1).u64("snapshot version")?;
+    let schema_version = Column { row, stream_id, version, column: 2 }.u32("snapshot schema_version")?;
     Ok(Snapshot {
         aggregate_type: col(0).get("snapshot aggregate_type")?,
         stream_id: stream_id.to_owned(),
@@ -196,26 +185,21 @@ struct Column<'a> {
 }
 
 impl Column<'_> {
-    fn get<T: FromSqlOwned>(&self, name: &str) -> Result<T, StoreError> {
+    fn get<T: FromSqlOwned>(&self, name: &str) -> Result<T, Error> {
         self.row.try_get(self.column).map_err(|e| corrupt(self.stream_id, self.version, name, e))
     }
 
-    fn payload(&self, name: &str) -> Result<Payload, StoreError> {
+    fn payload(&self, name: &str) -> Result<Payload, Error> {
         self.get::<JsonColumn>(name).map(|JsonColumn(payload)| payload)
     }
 
-    fn u64(&self, name: &str) -> Result<u64, StoreError> {
-        let value: i64 = self.get(name)?;
-        non_negative(self.stream_id, self.version, name, value)
+    fn u64(&self, name: &str) -> Result<u64, Error> {
+        unsigned(self.get(name)?, name, self.stream_id, self.version)
     }
-}
 
-fn non_negative(stream_id: &str, version: u64, column: &str, value: i64) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| corrupt(stream_id, version, column, format!("negative value {value}")))
-}
-
-fn corrupt(stream_id: &str, version: u64, column: &str, cause: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt { stream_id: stream_id.to_owned(), version, cause: format!("column `{column}`: {cause}") }
+    fn u32(&self, name: &str) -> Result<u32, Error> {
+        unsigned32(self.get(name)?, name, self.stream_id, self.version)
+    }
 }
 
 /// The `metadata` JSONB column. Most events carry none (`{}`), which is

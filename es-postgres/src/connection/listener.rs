@@ -10,9 +10,8 @@ use tokio::task::JoinHandle;
 use tokio_postgres::{AsyncMessage, Client};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::error::{PgError, store_error};
-use crate::transaction::StatementCache;
-use es_core::StoreError;
+use crate::connection::StatementCache;
+use crate::error::{Error, PgError};
 
 /// A connection of its own (not from the pool: session state such as locks
 /// and `LISTEN` must not leak to other users), with a task that turns
@@ -33,7 +32,7 @@ impl Listener {
         tls: MakeRustlsConnect,
         channel: String,
         application_name: &str,
-    ) -> Result<Self, StoreError> {
+    ) -> Result<Self, Error> {
         let mut config = config.clone();
         config.application_name(application_name);
         // A silently dropped network would otherwise keep the lock, and the
@@ -42,8 +41,7 @@ impl Listener {
             .keepalives_idle(Duration::from_secs(10))
             .keepalives_interval(Duration::from_secs(5))
             .keepalives_retries(3);
-        let (client, mut connection) =
-            config.connect(tls).await.map_err(|e| StoreError::from(PgError::connecting(e, &config)))?;
+        let (client, mut connection) = config.connect(tls).await.map_err(|e| PgError::connecting(e, &config))?;
         let wake = Arc::new(Notify::new());
         let wake_on_message = Arc::clone(&wake);
         let driver = tokio::spawn(async move {
@@ -66,6 +64,12 @@ impl Listener {
         &self.client
     }
 
+    /// Prepares `sql` on this connection the first time, and returns the
+    /// same statement afterwards.
+    pub(crate) async fn prepare_cached(&self, sql: &str) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
+        self.statements.prepare(&self.client, sql).await
+    }
+
     /// The connection, to open transactions on, and the statements
     /// prepared on it.
     pub(crate) fn parts(&mut self) -> (&mut Client, &StatementCache) {
@@ -74,9 +78,9 @@ impl Listener {
 
     /// Tries to take the session advisory lock `key`; it is held until this
     /// connection closes.
-    pub(crate) async fn try_lock(&self, key: i64) -> Result<bool, StoreError> {
-        let row = self.client.query_one("SELECT pg_try_advisory_lock($1)", &[&key]).await.map_err(store_error)?;
-        row.try_get(0).map_err(store_error)
+    pub(crate) async fn try_lock(&self, key: i64) -> Result<bool, Error> {
+        let row = self.client.query_one("SELECT pg_try_advisory_lock($1)", &[&key]).await?;
+        Ok(row.try_get(0)?)
     }
 
     /// Releases the session's advisory locks and closes the connection, so
@@ -88,15 +92,21 @@ impl Listener {
     }
 
     /// Subscribes to the notifications of its channel.
-    pub(crate) async fn listen(&self) -> Result<(), StoreError> {
+    pub(crate) async fn listen(&self) -> Result<(), Error> {
         let sql = format!("LISTEN \"{}\"", self.channel);
-        self.client.batch_execute(&sql).await.map_err(store_error)
+        Ok(self.client.batch_execute(&sql).await?)
     }
 
     /// Resolves at the next notification, or at once if one arrived since
     /// the last call.
     pub(crate) async fn notified(&self) {
         self.wake.notified().await;
+    }
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listener").field("channel", &self.channel).field("closed", &self.client.is_closed()).finish()
     }
 }
 

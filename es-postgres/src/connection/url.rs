@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use percent_encoding::percent_decode_str;
 
+use crate::connection::tls::{PgSslMode, Roots, TlsOptions};
 use crate::error::PgError;
-use crate::tls::{PgSslMode, Roots, TlsOptions};
 
 /// Parses a `postgres://` URL or a `key=value` string.
 pub(crate) fn parse(url: &str) -> Result<(tokio_postgres::Config, TlsOptions), PgError> {

@@ -6,43 +6,32 @@ use std::collections::HashMap;
 use es_core::StoreError;
 use es_core::personal::{SubjectKey, SubjectKeys};
 
-use crate::error::store_error;
-use crate::schema::Schema;
+use crate::codec::convert::corrupt;
+use crate::error::Error;
 use crate::store::PgEventStore;
 
 impl PgEventStore {
-    fn keys_sql(&self, template: &str) -> Result<String, StoreError> {
-        Ok(Schema::new(self.schema())?.render(template))
-    }
-}
-
-/// Keys live in the store's schema, in `subject_keys`; wrap the store in an
-/// `es_core::personal::PersonalDataStore` with itself as the key store:
-/// `PersonalDataStore::new(store.clone(), store)`.
-impl SubjectKeys for PgEventStore {
-    async fn keys(&self, subjects: &[String]) -> Result<HashMap<String, SubjectKey>, StoreError> {
+    async fn read_keys(&self, subjects: &[String]) -> Result<HashMap<String, SubjectKey>, Error> {
         let client = self.client().await?;
-        let rows = client
-            .query(&self.keys_sql(include_str!("sql/subject_keys.sql"))?, &[&subjects])
-            .await
-            .map_err(store_error)?;
+        let statement = client.prepare_cached(&self.schema.sql(include_str!("sql/keys.sql"))).await?;
+        let rows = client.query(&statement, &[&subjects]).await?;
         rows.iter()
             .map(|row| {
-                let subject: String = row.try_get(0).map_err(store_error)?;
-                let id: i64 = row.try_get(1).map_err(store_error)?;
-                let key: Vec<u8> = row.try_get(2).map_err(store_error)?;
-                let bytes = <[u8; 32]>::try_from(key.as_slice()).map_err(|_| StoreError::Corrupt {
-                    stream_id: "<subject keys>".into(),
-                    version: 0,
-                    cause: format!("the key of subject `{subject}` is {} bytes, not 32", key.len()),
-                })?;
+                let subject: String = row.try_get(0)?;
+                let id: i64 = row.try_get(1)?;
+                let key: Vec<u8> = row.try_get(2)?;
+                let Ok(bytes) = <[u8; 32]>::try_from(key.as_slice()) else {
+                    let cause = format!("the key of subject `{subject}` is {} bytes, not 32", key.len());
+                    return Err(corrupt("<subject keys>", 0, "key", cause));
+                };
+                // A key id is 64 random bits, stored bit for bit in a BIGINT.
                 Ok((subject, SubjectKey::from_parts(u64::from_be_bytes(id.to_be_bytes()), bytes)))
             })
             .collect()
     }
 
-    async fn keys_or_create(&self, subjects: &[String]) -> Result<HashMap<String, SubjectKey>, StoreError> {
-        let existing = self.keys(subjects).await?;
+    async fn create_keys(&self, subjects: &[String]) -> Result<HashMap<String, SubjectKey>, Error> {
+        let existing = self.read_keys(subjects).await?;
         let missing: Vec<&String> = subjects.iter().filter(|s| !existing.contains_key(*s)).collect();
         if missing.is_empty() {
             return Ok(existing);
@@ -51,21 +40,33 @@ impl SubjectKeys for PgEventStore {
         let ids: Vec<i64> = fresh.iter().map(|k| i64::from_be_bytes(k.id().to_be_bytes())).collect();
         let keys: Vec<&[u8]> = fresh.iter().map(|k| k.bytes().as_slice()).collect();
         let client = self.client().await?;
-        client
-            .execute(&self.keys_sql(include_str!("sql/create_subject_keys.sql"))?, &[&missing, &ids, &keys])
-            .await
-            .map_err(store_error)?;
+        let statement = client.prepare_cached(&self.schema.sql(include_str!("sql/create.sql"))).await?;
+        client.execute(&statement, &[&missing, &ids, &keys]).await?;
         drop(client);
         // Read back: a concurrent writer's key wins over ours.
-        self.keys(subjects).await
+        self.read_keys(subjects).await
+    }
+
+    async fn forget_key(&self, subject: &str) -> Result<bool, Error> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&self.schema.sql(include_str!("sql/forget.sql"))).await?;
+        Ok(client.execute(&statement, &[&subject]).await? > 0)
+    }
+}
+
+/// Keys live in the store's schema, in `subject_keys`; wrap the store in an
+/// `es_core::personal::PersonalDataStore` with itself as the key store:
+/// `PersonalDataStore::new(store.clone(), store)`.
+impl SubjectKeys for PgEventStore {
+    async fn keys(&self, subjects: &[String]) -> Result<HashMap<String, SubjectKey>, StoreError> {
+        Ok(self.read_keys(subjects).await?)
+    }
+
+    async fn keys_or_create(&self, subjects: &[String]) -> Result<HashMap<String, SubjectKey>, StoreError> {
+        Ok(self.create_keys(subjects).await?)
     }
 
     async fn forget(&self, subject: &str) -> Result<bool, StoreError> {
-        let client = self.client().await?;
-        let deleted = client
-            .execute(&self.keys_sql(include_str!("sql/forget_subject.sql"))?, &[&subject])
-            .await
-            .map_err(store_error)?;
-        Ok(deleted > 0)
+        Ok(self.forget_key(subject).await?)
     }
 }

@@ -1,15 +1,11 @@
 //! The transaction a projection handler writes its read model in.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::ops::Deref;
-use std::sync::Mutex;
 
 use tokio_postgres::{Error, Statement, Transaction};
 
-/// Statements prepared on one connection, by SQL text.
-#[derive(Debug, Default)]
-pub(crate) struct StatementCache(Mutex<HashMap<String, Statement>>);
+use crate::connection::StatementCache;
 
 /// The transaction that also advances a projection's checkpoint: what a
 /// handler writes here commits with the checkpoint or not at all.
@@ -30,13 +26,7 @@ impl<'a> PgTransaction<'a> {
     /// Prepares `sql` on the runner's connection the first time it is
     /// asked for, and returns the same statement afterwards.
     pub async fn prepare_cached(&self, sql: &str) -> Result<Statement, Error> {
-        let cached = self.statements.0.lock().unwrap_or_else(|p| p.into_inner()).get(sql).cloned();
-        if let Some(statement) = cached {
-            return Ok(statement);
-        }
-        let statement = self.tx.prepare(sql).await?;
-        self.statements.0.lock().unwrap_or_else(|p| p.into_inner()).insert(sql.to_owned(), statement.clone());
-        Ok(statement)
+        self.statements.prepare(&self.tx, sql).await
     }
 
     pub(crate) async fn commit(self) -> Result<(), Error> {

@@ -16,16 +16,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use deadpool_postgres::Pool;
 use es_core::Position;
-use es_core::projection::{CheckpointState, CheckpointWatch, ReconnectBackoff};
+use es_core::projection::{CheckpointWaiter, CheckpointWatch, ReconnectBackoff, WaitError};
 use futures_util::future::select;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::listen::Listener;
-use crate::schema::Statements;
+use crate::connection::listener::Listener;
+use crate::error::Error;
+use crate::lease::identity::{RunnerKind, application_name};
+use crate::projection::{PgPartition, checkpoint};
+use crate::store::PgEventStore;
 
 /// How often the checkpoints are read while waiters wait and no
 /// notification comes.
@@ -48,13 +49,9 @@ pub(crate) struct Feed {
 
 /// What the follower task needs of the store, without holding the store
 /// (and so its feed) alive.
-pub(crate) struct Source {
-    pub(crate) pool: Pool,
-    pub(crate) config: Arc<tokio_postgres::Config>,
-    pub(crate) tls: MakeRustlsConnect,
-    pub(crate) sql: Arc<Statements>,
-    pub(crate) channel: String,
-    pub(crate) application_name: String,
+struct Source {
+    store: PgEventStore,
+    application_name: String,
 }
 
 impl Feed {
@@ -80,7 +77,7 @@ impl Feed {
 
     /// Makes sure the follower task runs, and has it read the checkpoints
     /// now. Call it from within the Tokio runtime.
-    pub(crate) fn follow(self: &Arc<Self>, source: impl FnOnce() -> Source) {
+    fn follow(self: &Arc<Self>, source: impl FnOnce() -> Source) {
         let mut follower = Self::lock(&self.follower);
         if follower.as_ref().is_none_or(JoinHandle::is_finished) {
             *follower = Some(tokio::spawn(run(Arc::downgrade(self), Arc::clone(&self.wake), source())));
@@ -147,31 +144,86 @@ async fn run(feed: Weak<Feed>, wake: Arc<Notify>, source: Source) {
 }
 
 async fn connect(source: &Source) -> Option<Listener> {
-    let listener =
-        Listener::connect(&source.config, source.tls.clone(), source.channel.clone(), &source.application_name)
-            .await
-            .ok()?;
+    let store = &source.store;
+    let channel = store.schema.checkpoint_channel();
+    let listener = Listener::connect(&store.config, store.tls.clone(), channel, &source.application_name).await.ok()?;
     listener.listen().await.ok()?;
     Some(listener)
 }
 
 /// Reads the checkpoints of `watches` and publishes them; a projection with
 /// no checkpoint yet is at the start.
-async fn read(source: &Source, watches: &[CheckpointWatch]) -> Result<(), es_core::BoxError> {
-    let client = source.pool.get().await?;
-    let statement = client.prepare_cached(&source.sql.checkpoints).await?;
+async fn read(source: &Source, watches: &[CheckpointWatch]) -> Result<(), Error> {
+    let store = &source.store;
+    let client = store.client().await?;
     let names: Vec<&str> = watches.iter().map(CheckpointWatch::projection).collect();
-    let mut states: HashMap<String, CheckpointState> = HashMap::new();
-    for row in client.query(&statement, &[&names]).await? {
-        let name: String = row.try_get(0)?;
-        let (commit, sequence): (i64, i64) = (row.try_get(1)?, row.try_get(2)?);
-        let stopped: Option<String> = row.try_get(3)?;
-        let revision = u64::try_from(row.try_get::<_, i64>(4)?)?;
-        let position = Position::new(u64::try_from(commit)?, u64::try_from(sequence)?);
-        states.insert(name, CheckpointState { position, stopped, revision });
-    }
+    let mut states: HashMap<String, _> =
+        checkpoint::states(&client, &store.schema, &names).await?.into_iter().collect();
     for watch in watches {
         watch.publish(states.remove(watch.projection()).unwrap_or_default());
     }
     Ok(())
+}
+
+impl PgEventStore {
+    /// Keeps the checkpoints of this process current from the database.
+    pub(crate) fn follow_checkpoints(&self) {
+        self.feed.follow(|| Source {
+            // The follower must not keep the feed alive: it holds a store
+            // without one.
+            store: PgEventStore { feed: Arc::default(), notifier: None, ..self.clone() },
+            application_name: application_name(RunnerKind::Checkpoints, self.schema(), ""),
+        });
+    }
+
+    /// A handle to wait until projection `projection` has committed a
+    /// position, in any process that holds the store: the runner may run
+    /// here, in another process, or nowhere yet. It is woken when a runner
+    /// commits (a notification), and reads the checkpoints every 250 ms as
+    /// a fallback. Call it within the Tokio runtime.
+    pub fn checkpoint_waiter(&self, projection: &str) -> CheckpointWaiter {
+        let waiter = self.feed.watch(projection).waiter();
+        self.follow_checkpoints();
+        waiter
+    }
+
+    /// Waits until projection `projection` has committed `position` (read
+    /// your own writes: pass the position a command returned), failing
+    /// with [`WaitError::Stopped`] as soon as the projection stops on an
+    /// error before it, or with [`WaitError::Timeout`].
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # async fn f(store: es_postgres::PgEventStore, position: es_core::Position) -> Result<(), Box<dyn std::error::Error>> {
+    /// // In a web replica that does not run the projection itself:
+    /// store.wait_for_projection("account_balances", position, Duration::from_secs(5)).await?;
+    /// // ... now query the read model.
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn wait_for_projection(
+        &self,
+        projection: &str,
+        position: Position,
+        timeout: Duration,
+    ) -> Result<(), WaitError> {
+        self.checkpoint_waiter(projection).wait_for(position, timeout).await
+    }
+
+    /// Waits until every one of the `count` partitions of projection
+    /// `projection` (see [`PgPartition`]) has committed `position`, like
+    /// [`wait_for_projection`](Self::wait_for_projection) for one.
+    pub async fn wait_for_partitions(
+        &self,
+        projection: &str,
+        count: std::num::NonZeroU32,
+        position: Position,
+        timeout: Duration,
+    ) -> Result<(), WaitError> {
+        let waits = PgPartition::all(count).map(|partition| {
+            let waiter = self.checkpoint_waiter(&partition.projection_name(projection));
+            async move { waiter.wait_for(position, timeout).await }
+        });
+        futures_util::future::try_join_all(waits).await.map(drop)
+    }
 }

@@ -16,16 +16,17 @@ use es_core::{BoxError, EncodedEvent, Position, RecordedEvent, StoreError};
 use serde_json::json;
 use tokio_postgres::Transaction;
 
-use crate::error::{PgError, store_error};
-use crate::json::JsonParam;
-use crate::row;
-use crate::schema::{EVENT_COLUMNS, Schema};
+use crate::codec::convert::{stored, stored32, unsigned};
+use crate::codec::json::JsonParam;
+use crate::codec::row;
+use crate::error::{Error, PgError};
+use crate::schema::Schema;
 use crate::store::PgEventStore;
 
 /// Which stored events a rewrite considers. Every given part must match; an
 /// empty filter selects every event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RewriteFilter {
+pub struct PgRewriteFilter {
     /// Only events stored under this name.
     pub event_name: Option<String>,
     /// Only the events of this stream.
@@ -36,20 +37,20 @@ pub struct RewriteFilter {
 
 /// A rewrite to run: why, by whom, of which events.
 #[derive(Debug, Clone)]
-pub struct RewriteRequest {
+pub struct PgRewriteRequest {
     /// Why the events change, kept with every revision. Required.
     pub reason: String,
     /// Who asked for it. Required.
     pub actor: String,
     /// Which events to consider.
-    pub filter: RewriteFilter,
+    pub filter: PgRewriteFilter,
     /// Compute the changes and return them without changing anything.
     pub dry_run: bool,
 }
 
 /// One event a rewrite changed (or would change, in a dry run).
 #[derive(Debug, Clone, PartialEq)]
-pub struct EventChange {
+pub struct PgEventChange {
     /// The event as it was stored.
     pub before: RecordedEvent,
     /// Its new name, schema version and payload.
@@ -58,13 +59,13 @@ pub struct EventChange {
 
 /// What a rewrite did.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RewriteReport {
+pub struct PgRewriteReport {
     /// The id of the declared rewrite in `rewrites`; `None` for a dry run or
     /// when nothing changed (then nothing is recorded).
     pub rewrite_id: Option<u64>,
     /// The events changed, in global order. Events the function returned
     /// unchanged are left out and left alone.
-    pub changes: Vec<EventChange>,
+    pub changes: Vec<PgEventChange>,
     /// The streams touched, sorted: their snapshots were deleted.
     pub streams: Vec<String>,
     /// The lowest global position touched: projections that read past it
@@ -75,7 +76,7 @@ pub struct RewriteReport {
 /// Why a rewrite did not happen. Nothing was changed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum RewriteError {
+pub enum PgRewriteError {
     /// The request lacks its reason or actor.
     #[error("a rewrite needs a {missing}: say {hint}")]
     Incomplete {
@@ -101,9 +102,21 @@ pub enum RewriteError {
     Store(#[from] StoreError),
 }
 
-impl From<PgError> for RewriteError {
+impl From<PgError> for PgRewriteError {
     fn from(e: PgError) -> Self {
-        RewriteError::Store(e.into())
+        PgRewriteError::Store(e.into())
+    }
+}
+
+impl From<Error> for PgRewriteError {
+    fn from(e: Error) -> Self {
+        PgRewriteError::Store(e.into())
+    }
+}
+
+impl From<tokio_postgres::Error> for PgRewriteError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Error::from(e).into()
     }
 }
 
@@ -121,12 +134,12 @@ impl PgEventStore {
     /// one after the other.
     ///
     /// ```no_run
-    /// # use es_postgres::{PgEventStore, RewriteFilter, RewriteRequest};
+    /// # use es_postgres::{PgEventStore, PgRewriteFilter, PgRewriteRequest};
     /// # async fn f(store: PgEventStore) -> Result<(), Box<dyn std::error::Error>> {
-    /// let request = RewriteRequest {
+    /// let request = PgRewriteRequest {
     ///     reason: "store Deposited v1 as v2 to retire its upcaster".into(),
     ///     actor: "ops@example.com".into(),
-    ///     filter: RewriteFilter { event_name: Some("Deposited".into()), schema_versions: Some(1..=1), ..Default::default() },
+    ///     filter: PgRewriteFilter { event_name: Some("Deposited".into()), schema_versions: Some(1..=1), ..Default::default() },
     ///     dry_run: false,
     /// };
     /// let report = store
@@ -141,32 +154,34 @@ impl PgEventStore {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn rewrite<F, E>(&self, request: RewriteRequest, mut rewrite: F) -> Result<RewriteReport, RewriteError>
+    pub async fn rewrite<F, E>(
+        &self,
+        request: PgRewriteRequest,
+        mut rewrite: F,
+    ) -> Result<PgRewriteReport, PgRewriteError>
     where
         F: FnMut(&EncodedEvent) -> Result<EncodedEvent, E>,
         E: Into<BoxError>,
     {
         request.check()?;
-        let schema = Schema::new(self.schema())?;
+        let schema = &self.schema;
         let mut client = self.connection().await?;
-        let tx = client.transaction().await.map_err(store_error)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&schema.lock_key("rewrite")]).await.map_err(store_error)?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&schema.lock_key("rewrite")]).await?;
 
-        let changes = changes(&tx, &schema, &request.filter, &mut rewrite).await?;
+        let changes = changes(&tx, schema, &request.filter, &mut rewrite).await?;
         let streams: Vec<String> =
             changes.iter().map(|c| c.before.stream_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         let lowest_position = changes.iter().map(|c| c.before.position).min();
         if request.dry_run || changes.is_empty() {
-            tx.rollback().await.map_err(store_error)?;
-            return Ok(RewriteReport { rewrite_id: None, changes, streams, lowest_position });
+            tx.rollback().await?;
+            return Ok(PgRewriteReport { rewrite_id: None, changes, streams, lowest_position });
         }
-        let rewrite_id = declare(&tx, &schema, &request).await?;
-        apply(&tx, &schema, &changes).await?;
-        tx.execute(&sql(&schema, include_str!("sql/rewrite_drop_snapshots.sql")), &[&streams])
-            .await
-            .map_err(store_error)?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(RewriteReport { rewrite_id: Some(rewrite_id), changes, streams, lowest_position })
+        let rewrite_id = declare(&tx, schema, &request).await?;
+        apply(&tx, schema, &changes).await?;
+        tx.execute(&*schema.sql(include_str!("sql/drop_snapshots.sql")), &[&streams]).await?;
+        tx.commit().await?;
+        Ok(PgRewriteReport { rewrite_id: Some(rewrite_id), changes, streams, lowest_position })
     }
 
     /// Grants `role` what an application needs and nothing more: read and
@@ -186,8 +201,7 @@ impl PgEventStore {
             });
         }
         let quoted = format!("\"{}\"", role.replace('"', "\"\""));
-        let schema = Schema::new(self.schema())?;
-        let sql = schema.render(&include_str!("sql/grant_app_role.sql").replace("{role}", &quoted));
+        let sql = self.schema.render(&include_str!("sql/grant_app_role.sql").replace("{role}", &quoted));
         let mut client = self.connection().await?;
         let tx = client.transaction().await?;
         tx.batch_execute(&sql).await?;
@@ -196,31 +210,27 @@ impl PgEventStore {
     }
 }
 
-impl RewriteRequest {
+impl PgRewriteRequest {
     /// A rewrite without a reason or an actor is refused before anything
     /// is read.
-    fn check(&self) -> Result<(), RewriteError> {
+    fn check(&self) -> Result<(), PgRewriteError> {
         if self.reason.trim().is_empty() {
-            return Err(RewriteError::Incomplete { missing: "reason", hint: "why the stored events must change" });
+            return Err(PgRewriteError::Incomplete { missing: "reason", hint: "why the stored events must change" });
         }
         if self.actor.trim().is_empty() {
-            return Err(RewriteError::Incomplete { missing: "actor", hint: "who asked for the rewrite" });
+            return Err(PgRewriteError::Incomplete { missing: "actor", hint: "who asked for the rewrite" });
         }
         Ok(())
     }
-}
-
-fn sql(schema: &Schema, template: &str) -> String {
-    schema.render(&template.replace("{columns}", EVENT_COLUMNS))
 }
 
 /// The selected events, locked, that `rewrite` changes, in global order.
 async fn changes<F, E>(
     tx: &Transaction<'_>,
     schema: &Schema,
-    filter: &RewriteFilter,
+    filter: &PgRewriteFilter,
     rewrite: &mut F,
-) -> Result<Vec<EventChange>, RewriteError>
+) -> Result<Vec<PgEventChange>, PgRewriteError>
 where
     F: FnMut(&EncodedEvent) -> Result<EncodedEvent, E>,
     E: Into<BoxError>,
@@ -229,24 +239,19 @@ where
         Some(range) => (Some(schema_version(*range.start())?), Some(schema_version(*range.end())?)),
         None => (None, None),
     };
-    let rows = tx
-        .query(
-            &sql(schema, include_str!("sql/rewrite_select.sql")),
-            &[&filter.event_name, &filter.stream_id, &lowest, &highest],
-        )
-        .await
-        .map_err(store_error)?;
+    let select = schema.sql(include_str!("sql/select.sql"));
+    let rows = tx.query(&*select, &[&filter.event_name, &filter.stream_id, &lowest, &highest]).await?;
     let mut changes = Vec::new();
     for row in &rows {
         let before = row::event(row)?;
-        let after = rewrite(&before.event).map_err(|cause| RewriteError::Refused {
+        let after = rewrite(&before.event).map_err(|cause| PgRewriteError::Refused {
             stream_id: before.stream_id.clone(),
             version: before.version,
             position: before.position,
             cause: cause.into(),
         })?;
         if after != before.event {
-            changes.push(EventChange { before, after });
+            changes.push(PgEventChange { before, after });
         }
     }
     Ok(changes)
@@ -254,43 +259,31 @@ where
 
 /// Records the rewrite in `rewrites`, which opens the trigger to this
 /// transaction, and returns its id.
-async fn declare(tx: &Transaction<'_>, schema: &Schema, request: &RewriteRequest) -> Result<u64, RewriteError> {
+async fn declare(tx: &Transaction<'_>, schema: &Schema, request: &PgRewriteRequest) -> Result<u64, PgRewriteError> {
     let filter = &request.filter;
     let recorded_filter = json!({
         "event_name": filter.event_name,
         "stream_id": filter.stream_id,
         "schema_versions": filter.schema_versions.as_ref().map(|r| [r.start(), r.end()]),
     });
-    let declared = tx
-        .query_one(
-            &sql(schema, include_str!("sql/rewrite_declare.sql")),
-            &[&request.reason, &request.actor, &recorded_filter],
-        )
-        .await
-        .map_err(store_error)?;
-    let id: i64 = declared.try_get(0).map_err(store_error)?;
-    Ok(id.unsigned_abs())
+    let declare = schema.sql(include_str!("sql/declare.sql"));
+    let declared = tx.query_one(&*declare, &[&request.reason, &request.actor, &recorded_filter]).await?;
+    Ok(unsigned(declared.try_get(0)?, "id", "<rewrites>", 0)?)
 }
 
 /// Writes the new content of every changed event in one statement.
-async fn apply(tx: &Transaction<'_>, schema: &Schema, changes: &[EventChange]) -> Result<(), RewriteError> {
-    let positions: Vec<i64> = changes
-        .iter()
-        .map(|c| i64::try_from(c.before.position.sequence))
-        .collect::<Result<_, _>>()
-        .map_err(|_| StoreError::InvalidInput { reason: "a position is larger than PostgreSQL stores".into() })?;
+async fn apply(tx: &Transaction<'_>, schema: &Schema, changes: &[PgEventChange]) -> Result<(), PgRewriteError> {
+    let positions: Vec<i64> =
+        changes.iter().map(|c| stored(c.before.position.sequence, "a position")).collect::<Result<_, _>>()?;
     let names: Vec<&str> = changes.iter().map(|c| c.after.name.as_str()).collect();
     let versions: Vec<i32> =
         changes.iter().map(|c| schema_version(c.after.schema_version)).collect::<Result<_, _>>()?;
     let payloads: Vec<JsonParam<'_>> = changes.iter().map(|c| JsonParam(&c.after.payload)).collect();
-    tx.execute(&sql(schema, include_str!("sql/rewrite_apply.sql")), &[&positions, &names, &versions, &payloads])
-        .await
-        .map_err(store_error)?;
+    tx.execute(&*schema.sql(include_str!("sql/apply.sql")), &[&positions, &names, &versions, &payloads]).await?;
     Ok(())
 }
 
 /// A schema version as the `INTEGER` column holds it.
-fn schema_version(version: u32) -> Result<i32, StoreError> {
-    i32::try_from(version)
-        .map_err(|_| StoreError::InvalidInput { reason: format!("schema version {version} is larger than 2147483647") })
+fn schema_version(version: u32) -> Result<i32, Error> {
+    stored32(version, "a schema version")
 }

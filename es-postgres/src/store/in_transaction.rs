@@ -2,15 +2,13 @@
 //! caller's own tables commit together.
 
 use es_core::{
-    Appended, EncodedEvent, EventStore, ExpectedVersion, Metadata, Position, RecordedEvent, Snapshot, StoreError,
-    StreamRange, validate_stream_id,
+    Appended, Categories, EncodedEvent, EventStore, ExpectedVersion, Metadata, Page, Position, RecordedEvent, Snapshot,
+    SnapshotAndEvents, StoreError, StreamRange,
 };
 use tokio_postgres::Transaction;
-use tokio_postgres::types::ToSql;
 
-use crate::append::{self, Append};
-use crate::row;
-use crate::store::{PgEventStore, query_stream};
+use crate::store::append::{self, Append};
+use crate::store::{PgEventStore, command, read, snapshot};
 
 impl PgEventStore {
     /// Appends `events` inside `tx`, a transaction the caller holds: they
@@ -55,9 +53,8 @@ impl PgEventStore {
         events: Vec<EncodedEvent>,
         metadata: &Metadata,
     ) -> Result<Appended, StoreError> {
-        validate_stream_id(stream_id)?;
         let request = Append { aggregate_type, stream_id, expected, events, metadata };
-        append::append(tx, self.sql(), &self.channel(), request).await
+        Ok(append::append(tx, &self.schema, request).await?)
     }
 
     /// The store as seen from inside `tx`, for an
@@ -68,8 +65,8 @@ impl PgEventStore {
     /// guarantees and advice: run the command last in `tx`. Snapshots are
     /// loaded from the store but not saved from inside a transaction,
     /// since `tx` may still roll back; a later command outside one saves
-    /// them. The global order ([`read_all`](EventStore::read_all)) is read
-    /// from the store, outside `tx`.
+    /// them. Every read, the global order's included, runs inside `tx`,
+    /// so it sees what `tx` wrote.
     ///
     /// ```no_run
     /// # use es_core::{Aggregate, Repository};
@@ -115,9 +112,7 @@ impl EventStore for PgStoreInTransaction<'_> {
     }
 
     async fn read_stream(&self, stream_id: &str, range: StreamRange) -> Result<Vec<RecordedEvent>, StoreError> {
-        validate_stream_id(stream_id)?;
-        let sql = &self.store.sql().read_stream;
-        query_stream(self.tx, sql, stream_id, range, &[], |row| row::stream_event(row, stream_id.to_owned())).await
+        Ok(read::stream(self.tx, &self.store.schema, stream_id, range).await?)
     }
 
     async fn read_stream_events(
@@ -126,17 +121,24 @@ impl EventStore for PgStoreInTransaction<'_> {
         stream_id: &str,
         range: StreamRange,
     ) -> Result<Vec<(u64, EncodedEvent)>, StoreError> {
-        validate_stream_id(stream_id)?;
-        let sql = &self.store.sql().read_stream_events;
-        let more: [&(dyn ToSql + Sync); 1] = [&aggregate_type];
-        query_stream(self.tx, sql, stream_id, range, &more, |row| {
-            row::versioned_event(aggregate_type, stream_id, row, 0)
-        })
-        .await
+        Ok(read::stream_events(self.tx, &self.store.schema, aggregate_type, stream_id, range).await?)
     }
 
     async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.store.read_all(after, limit).await
+        Ok(read::all(self.tx, &self.store.schema, after, limit).await?)
+    }
+
+    async fn read_categories(
+        &self,
+        after: Position,
+        limit: usize,
+        categories: &Categories,
+    ) -> Result<Page, StoreError> {
+        Ok(read::filtered(self.tx, &self.store.schema, after, limit, categories, None).await?)
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        Ok(read::count(self.tx, &self.store.schema, &Categories::All, None).await?)
     }
 
     /// Does nothing: the transaction may still roll back.
@@ -145,6 +147,25 @@ impl EventStore for PgStoreInTransaction<'_> {
     }
 
     async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
-        self.store.load_snapshot(stream_id).await
+        Ok(snapshot::load(self.tx, &self.store.schema, stream_id).await?)
+    }
+
+    async fn read_snapshot_and_events(
+        &self,
+        aggregate_type: &str,
+        stream_id: &str,
+        range: StreamRange,
+        schema_version: u32,
+    ) -> Result<SnapshotAndEvents, StoreError> {
+        let schema = &self.store.schema;
+        Ok(read::snapshot_and_events(self.tx, schema, aggregate_type, stream_id, range, schema_version).await?)
+    }
+
+    async fn command_events(
+        &self,
+        stream_id: &str,
+        command_id: &str,
+    ) -> Result<Option<Vec<RecordedEvent>>, StoreError> {
+        Ok(command::events(self.tx, &self.store.schema, stream_id, command_id).await?)
     }
 }

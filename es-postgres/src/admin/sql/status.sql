@@ -19,5 +19,5 @@ SELECT counts.events,
        head.position,
        (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::int8
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = $1 AND c.relkind = 'r') AS bytes
+        WHERE n.nspname = $1 AND c.relkind = 'r')
 FROM counts LEFT JOIN head ON true
