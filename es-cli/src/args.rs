@@ -8,11 +8,12 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "es", version)]
 pub(crate) struct Args {
-    /// The server: `postgres://user@host:port/database` or `host=… user=…`.
+    /// The store: `postgres://user@host:port/database` or `host=… user=…`
+    /// (an application that mounts the command line may give its own).
     #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
-    pub(crate) database_url: String,
+    pub(crate) database_url: Option<String>,
     /// The schema the event store lives in.
-    #[arg(long, default_value = es_postgres::DEFAULT_SCHEMA, value_name = "NAME")]
+    #[arg(long, env = "ES_SCHEMA", default_value = es_postgres::DEFAULT_SCHEMA, value_name = "NAME")]
     pub(crate) schema: String,
     /// Print JSON instead of tables, for scripts (one object per line for `tail`).
     #[arg(long, global = true)]

@@ -4,17 +4,15 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use es_core::{EncodedEvent, Payload};
-use es_postgres::PgEventStore;
+use es_core::admin::{AggregateKind, ScannedEvent, printable};
 use serde::Serialize;
 
-use crate::app::AggregateKind;
 use crate::error::Error;
 use crate::output::{Output, table};
-use crate::sql;
+use crate::store::Store;
 
-/// Rows read per query.
-const PAGE: i64 = 1000;
+/// Events read per page.
+const PAGE: usize = 1000;
 
 #[derive(Debug, Default, Serialize)]
 struct Report {
@@ -41,7 +39,7 @@ struct Checker {
 }
 
 impl Checker {
-    fn check(&mut self, aggregates: &[Box<dyn AggregateKind>], row: Row) {
+    fn check(&mut self, aggregates: &[Box<dyn AggregateKind>], row: ScannedEvent) {
         self.report.events += 1;
         let expected = match &self.stream {
             Some((stream_id, next)) if *stream_id == row.stream_id => *next,
@@ -61,7 +59,7 @@ impl Checker {
         self.stream = Some((row.stream_id.clone(), row.version + 1));
         match aggregates.iter().find(|a| a.name() == row.aggregate_type) {
             Some(aggregate) => {
-                if let Err(e) = aggregate.decode(row.event.clone()) {
+                if let Err(e) = aggregate.check(&row.event) {
                     self.problem(&row, e.to_string());
                 }
             }
@@ -72,7 +70,7 @@ impl Checker {
         }
     }
 
-    fn problem(&mut self, row: &Row, problem: String) {
+    fn problem(&mut self, row: &ScannedEvent, problem: String) {
         self.report.problems.push(Problem { stream_id: row.stream_id.clone(), version: row.version, problem });
     }
 
@@ -88,46 +86,24 @@ impl Checker {
     }
 }
 
-struct Row {
-    stream_id: String,
-    version: u64,
-    aggregate_type: String,
-    event: EncodedEvent,
-}
-
 /// `es check`; fails with [`Error::CheckFailed`] after printing the report
 /// when it found a problem.
 pub(crate) async fn run(
-    store: &PgEventStore,
+    store: &Store,
     aggregates: &[Box<dyn AggregateKind>],
     out: &mut Output<'_>,
 ) -> Result<(), Error> {
     if aggregates.is_empty() {
         return Err(Error::NeedsApplication { command: "check", needs: "aggregates" });
     }
-    let client = sql::client(store).await?;
-    let statement = client.prepare(&sql::render(store, include_str!("sql/check.sql"))).await?;
     let mut checker = Checker::default();
-    let mut after = (String::new(), 0_i64);
+    let mut after: Option<(String, u64)> = None;
     loop {
-        let rows = client.query(&statement, &[&after.0, &after.1, &PAGE]).await?;
-        let Some(last) = rows.last() else { break };
-        after = (last.try_get("stream_id")?, last.try_get("version")?);
-        for row in &rows {
-            let event_version: i32 = row.try_get("event_version")?;
-            let payload = Payload::from_json(row.try_get("payload")?);
-            let row = Row {
-                stream_id: row.try_get("stream_id")?,
-                version: sql::unsigned(row, "version")?,
-                aggregate_type: row.try_get("aggregate_type")?,
-                event: EncodedEvent {
-                    name: row.try_get("event_name")?,
-                    schema_version: u32::try_from(event_version)
-                        .map_err(|_| Error::Negative { column: "event_version", value: event_version.into() })?,
-                    payload,
-                },
-            };
-            checker.check(aggregates, row);
+        let page = store.admin.scan(after.as_ref().map(|(s, v)| (s.as_str(), *v)), PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some((last.stream_id.clone(), last.version));
+        for event in page {
+            checker.check(aggregates, event);
         }
     }
     let report = checker.finish();
@@ -140,8 +116,13 @@ pub(crate) async fn run(
 
 fn write_report(w: &mut dyn Write, r: &Report) -> std::io::Result<()> {
     if !r.problems.is_empty() {
-        let rows: Vec<Vec<String>> =
-            r.problems.iter().map(|p| vec![p.stream_id.clone(), p.version.to_string(), p.problem.clone()]).collect();
+        let rows: Vec<Vec<String>> = r
+            .problems
+            .iter()
+            .map(|p| {
+                vec![printable(&p.stream_id).into_owned(), p.version.to_string(), printable(&p.problem).into_owned()]
+            })
+            .collect();
         table(w, &["STREAM", "VERSION", "PROBLEM"], &rows)?;
     }
     writeln!(w, "checked {} events in {} streams: {} problem(s)", r.events, r.streams, r.problems.len())

@@ -4,17 +4,18 @@ use std::ffi::OsString;
 use std::fmt;
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Parser;
+use es_core::admin::{AggregateKind, aggregate_kind};
 use es_core::{Aggregate, StreamRange};
 use es_postgres::{PgEventStore, PgProjection};
 
-use crate::app::{AggregateKind, Mounted, Registered};
+use crate::app::Mounted;
 use crate::args::{Args, Command, ParkedAction, ProjectionAction};
 use crate::error::Error;
 use crate::output::Output;
-use crate::{check, parked, projections, sql, status, stream, streams, tail};
+use crate::store::Store;
+use crate::{check, parked, projections, status, stream, streams, tail};
 
 /// The `es` command line, with the aggregates and projections of an
 /// application registered.
@@ -27,6 +28,7 @@ use crate::{check, parked, projections, sql, status, stream, streams, tail};
 pub struct Cli {
     aggregates: Vec<Box<dyn AggregateKind>>,
     projections: Vec<Box<dyn Mounted>>,
+    store: Option<PgEventStore>,
 }
 
 impl Default for Cli {
@@ -47,13 +49,20 @@ impl fmt::Debug for Cli {
 impl Cli {
     /// The command line with no application types: what the `es` binary runs.
     pub fn new() -> Self {
-        Cli { aggregates: Vec::new(), projections: Vec::new() }
+        Cli { aggregates: Vec::new(), projections: Vec::new(), store: None }
+    }
+
+    /// Runs the commands on `store`, the one the application already has:
+    /// `--database-url` and `--schema` are then not needed (and ignored).
+    pub fn store(mut self, store: PgEventStore) -> Self {
+        self.store = Some(store);
+        self
     }
 
     /// Registers aggregate `A`: `stream ID --state` folds streams of its
     /// type with it, and `check` decodes their events with its event type.
     pub fn aggregate<A: Aggregate>(mut self) -> Self {
-        self.aggregates.push(Box::new(Registered::<A>::new()));
+        self.aggregates.push(aggregate_kind::<A>());
         self
     }
 
@@ -93,15 +102,19 @@ impl Cli {
     /// confirmation from `input`; for tests and for applications that print
     /// elsewhere. A progress bar, if any, goes to stderr when it is a
     /// terminal.
-    pub async fn run_with<I, T>(self, args: I, out: &mut dyn Write, input: &mut dyn BufRead) -> Result<(), Error>
+    pub async fn run_with<I, T>(mut self, args: I, out: &mut dyn Write, input: &mut dyn BufRead) -> Result<(), Error>
     where
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
         let args = Args::try_parse_from(args)?;
-        let store = connect(&args).await?;
-        if !matches!(args.command, Command::Migrate) {
-            ensure_migrated(&store).await?;
+        let store = match (self.store.take(), &args.database_url) {
+            (Some(store), _) => Store::postgres(store),
+            (None, Some(url)) => Store::connect(url, &args.schema).await?,
+            (None, None) => return Err(Error::NoDatabase),
+        };
+        if !matches!(args.command, Command::Migrate) && !store.admin.exists().await? {
+            return Err(Error::NoStore { location: store.location() });
         }
         let mut out = Output::new(out, args.json);
         self.dispatch(&store, args.command, &mut out, input).await
@@ -109,7 +122,7 @@ impl Cli {
 
     async fn dispatch(
         mut self,
-        store: &PgEventStore,
+        store: &Store,
         command: Command,
         out: &mut Output<'_>,
         input: &mut dyn BufRead,
@@ -140,7 +153,7 @@ impl Cli {
             }
             Command::Projection { name, action: ProjectionAction::Rebuild } => {
                 let projection = self.take_projection(name, "projection rebuild")?;
-                projections::rebuild(store, projection, out).await
+                projections::rebuild(store.require_postgres("projection rebuild")?, projection, out).await
             }
             Command::Parked { name, action: None } => parked::list(store, &name, out).await,
             Command::Parked { name, action: Some(ParkedAction::Discard { id, reason }) } => {
@@ -148,7 +161,7 @@ impl Cli {
             }
             Command::Parked { name, action: Some(ParkedAction::Retry { id }) } => {
                 let projection = self.take_projection(name, "parked retry")?;
-                parked::retry(store, projection, id, out).await
+                parked::retry(store.require_postgres("parked retry")?, projection, id, out).await
             }
             Command::Check => check::run(store, &self.aggregates, out).await,
         }
@@ -169,30 +182,9 @@ impl Cli {
     }
 }
 
-/// A store on the server and schema the arguments name, once it answers.
-async fn connect(args: &Args) -> Result<PgEventStore, Error> {
-    let store = PgEventStore::builder_from_url(&args.database_url)?
-        .schema(&args.schema)
-        .pool_size(4)
-        .wait_timeout(Some(Duration::from_secs(10)))
-        .build()?;
-    drop(store.connection().await?);
-    Ok(store)
-}
-
-/// Fails with [`Error::NoStore`] unless the schema holds an event store.
-async fn ensure_migrated(store: &PgEventStore) -> Result<(), Error> {
-    let client = sql::client(store).await?;
-    let events = format!("{}.events", store.quoted_schema());
-    let row = client.query_one(include_str!("sql/store_exists.sql"), &[&events]).await?;
-    match row.try_get("exists")? {
-        true => Ok(()),
-        false => Err(Error::NoStore { schema: store.schema().to_owned() }),
-    }
-}
-
 /// `es migrate`.
-async fn migrate(store: &PgEventStore, out: &mut Output<'_>) -> Result<(), Error> {
+async fn migrate(store: &Store, out: &mut Output<'_>) -> Result<(), Error> {
+    let store = store.require_postgres("migrate")?;
     let applied = store.migrate().await?;
     #[derive(serde::Serialize)]
     struct Migrated<'a> {

@@ -1,10 +1,8 @@
 //! What can go wrong, the exit code each failure maps to, and how an error
 //! is reported.
 
-use std::error::Error as StdError;
-use std::fmt::Write as _;
-
-use es_core::{DecodeError, ProjectionError, StoreError};
+use es_core::admin::{AdminError, FoldError, Location};
+use es_core::{ErrorReport, ProjectionError, StoreError};
 use es_postgres::PgError;
 
 /// Why a command failed.
@@ -23,6 +21,9 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The store refused an operator's action, or failed.
+    #[error(transparent)]
+    Admin(#[from] AdminError),
     /// A projection failed while rebuilding.
     #[error(transparent)]
     Projection(#[from] ProjectionError),
@@ -50,27 +51,30 @@ pub enum Error {
         /// What it needs: aggregates or projections.
         needs: &'static str,
     },
-    /// The schema holds no event store.
-    #[error("schema `{schema}` holds no event store: check --schema, or create one with `es migrate`")]
+    /// No store was named.
+    #[error("no store given: pass --database-url, or set DATABASE_URL (and ES_SCHEMA for another schema than `es`)")]
+    NoDatabase,
+    /// The URL names a kind of store the command line does not reach.
+    #[error("`{scheme}://` names no store the command line knows: use {supported}")]
+    UnknownScheme {
+        /// The URL's scheme.
+        scheme: String,
+        /// The schemes it knows.
+        supported: &'static str,
+    },
+    /// The command needs what only another kind of store does.
+    #[error("`{command}` is not supported on the store at {location}")]
+    NotSupported {
+        /// The command.
+        command: &'static str,
+        /// Where the store lives.
+        location: Location,
+    },
+    /// The location holds no event store.
+    #[error("{location} holds no event store: check --schema, or create one with `es migrate`")]
     NoStore {
-        /// The schema.
-        schema: String,
-    },
-    /// The schema holds no checkpoint for the projection.
-    #[error("schema `{schema}` has no projection `{name}`: `es projections` lists those it has")]
-    UnknownProjection {
-        /// The schema.
-        schema: String,
-        /// The projection asked for.
-        name: String,
-    },
-    /// A runner holds the projection, so its checkpoint must not move.
-    #[error("projection `{name}` is being run by {runner}: stop that runner first")]
-    ProjectionRunning {
-        /// The projection.
-        name: String,
-        /// Who runs it.
-        runner: String,
+        /// Where it was looked for.
+        location: Location,
     },
     /// The user did not confirm a reset.
     #[error("reset of projection `{name}` not confirmed: nothing changed (pass --yes to skip the question)")]
@@ -86,16 +90,9 @@ pub enum Error {
         /// `" in that range"` when a range was given, else empty.
         range: &'static str,
     },
-    /// A stored event does not decode into its aggregate's event type.
-    #[error("cannot decode event {version} of stream `{stream_id}`: {source}")]
-    Decode {
-        /// The stream.
-        stream_id: String,
-        /// The event's version.
-        version: u64,
-        /// Why it does not decode.
-        source: DecodeError,
-    },
+    /// A stream could not be folded with its aggregate.
+    #[error(transparent)]
+    Fold(#[from] FoldError),
     /// A state or a value could not be turned into JSON.
     #[error("cannot serialize {what} as JSON: {source}")]
     Json {
@@ -103,15 +100,6 @@ pub enum Error {
         what: &'static str,
         /// The serializer's complaint.
         source: serde_json::Error,
-    },
-    /// A number column holds a negative value where a count or position is
-    /// expected.
-    #[error("column `{column}` holds {value}, where a number of at least 0 is expected")]
-    Negative {
-        /// The column.
-        column: &'static str,
-        /// What it holds.
-        value: i64,
     },
     /// `check` found events that do not decode or versions that are missing.
     #[error("check found {problems} problem(s) in the store")]
@@ -146,8 +134,13 @@ impl Error {
                 | PgError::DatabaseMissing { .. }
                 | PgError::RoleMissing { .. },
             ) => 2,
-            Error::Store(StoreError::Unavailable(_)) => 2,
-            Error::NotRegistered { .. } | Error::NeedsApplication { .. } | Error::NoStore { .. } => 2,
+            Error::Store(StoreError::Unavailable(_)) | Error::Admin(AdminError::Store(StoreError::Unavailable(_))) => 2,
+            Error::NotRegistered { .. }
+            | Error::NeedsApplication { .. }
+            | Error::NoStore { .. }
+            | Error::NoDatabase
+            | Error::UnknownScheme { .. }
+            | Error::NotSupported { .. } => 2,
             _ => 1,
         }
     }
@@ -155,26 +148,11 @@ impl Error {
     /// The error and its causes, one per line, leaving out a cause whose
     /// text the lines before already carry.
     pub fn report(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = self.source();
-        while let Some(cause) = source {
-            let line = cause.to_string();
-            if !text.contains(&line) {
-                let _ = write!(text, "\n  caused by: {line}");
-            }
-            source = cause.source();
-        }
-        text
+        format!("{:#}", ErrorReport::new(self))
     }
 
     pub(crate) fn output(source: std::io::Error) -> Self {
         Error::Io { doing: "write the output", source }
-    }
-}
-
-impl From<es_postgres::tokio_postgres::Error> for Error {
-    fn from(e: es_postgres::tokio_postgres::Error) -> Self {
-        Error::Database(PgError::from(e))
     }
 }
 

@@ -39,8 +39,9 @@
 //! # Commands
 //!
 //! Every command takes `--database-url` (or `DATABASE_URL`), `--schema`
-//! (default `es`) and `--json`, which prints JSON for scripts instead of
-//! tables.
+//! (or `ES_SCHEMA`, default `es`) and `--json`, which prints JSON for
+//! scripts instead of tables. An application that mounts the command line
+//! hands it its own store with [`Cli::store`], and neither is needed.
 //!
 //! | command | what it does |
 //! |---|---|
@@ -80,11 +81,15 @@ mod error;
 mod output;
 mod parked;
 mod projections;
-mod sql;
 mod status;
+mod store;
 mod stream;
 mod streams;
 mod tail;
 
 pub use cli::Cli;
 pub use error::Error;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

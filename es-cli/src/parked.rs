@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use es_core::admin::printable;
 use es_core::projection::ParkedEvent;
 use es_postgres::PgEventStore;
 use serde::Serialize;
@@ -9,6 +10,10 @@ use serde::Serialize;
 use crate::app::Mounted;
 use crate::error::Error;
 use crate::output::{self, Output, table};
+use crate::store::Store;
+
+/// Parked events read per page.
+const PAGE: usize = 500;
 
 /// A parked event as listed.
 #[derive(Debug, Serialize)]
@@ -44,8 +49,16 @@ impl From<ParkedEvent> for ParkedRow {
 }
 
 /// `es parked NAME`: the projection's parked events, oldest first.
-pub(crate) async fn list(store: &PgEventStore, projection: &str, out: &mut Output<'_>) -> Result<(), Error> {
-    let parked: Vec<ParkedRow> = store.parked_events(projection).await?.into_iter().map(ParkedRow::from).collect();
+pub(crate) async fn list(store: &Store, projection: &str, out: &mut Output<'_>) -> Result<(), Error> {
+    let mut parked: Vec<ParkedRow> = Vec::new();
+    loop {
+        let page = store.projections.parked(projection, parked.last().map_or(0, |p| p.id), PAGE).await?;
+        let full = page.len() == PAGE;
+        parked.extend(page.into_iter().map(ParkedRow::from));
+        if !full {
+            break;
+        }
+    }
     out.emit(&parked, |w, rows| match rows.is_empty() {
         true => writeln!(w, "projection `{projection}` has no parked events"),
         false => write_table(w, rows),
@@ -57,18 +70,18 @@ fn write_table(out: &mut dyn Write, parked: &[ParkedRow]) -> std::io::Result<()>
         .iter()
         .map(|p| {
             let state = match &p.discard_reason {
-                Some(reason) => format!("discarded: {reason}"),
+                Some(reason) => format!("discarded: {}", printable(reason)),
                 None => "parked".to_owned(),
             };
             vec![
                 p.id.to_string(),
                 p.position.clone(),
-                format!("{} #{}", p.stream_id, p.version),
-                p.event_name.clone(),
+                format!("{} #{}", printable(&p.stream_id), p.version),
+                printable(&p.event_name).into_owned(),
                 p.attempts.to_string(),
                 p.parked_at.clone(),
                 state,
-                p.error.clone(),
+                printable(&p.error).into_owned(),
             ]
         })
         .collect();
@@ -84,13 +97,13 @@ struct Done<'a> {
 
 /// `es parked NAME discard ID --reason TEXT`.
 pub(crate) async fn discard(
-    store: &PgEventStore,
+    store: &Store,
     projection: &str,
     id: u64,
     reason: &str,
     out: &mut Output<'_>,
 ) -> Result<(), Error> {
-    store.discard_parked(projection, id, reason).await?;
+    store.projections.discard_parked(projection, id, reason).await?;
     let done = Done { projection, id, done: "discarded" };
     out.emit(&done, |w, d| {
         writeln!(w, "parked event {} of projection `{}` discarded; it stays on record", d.id, d.projection)

@@ -4,14 +4,17 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::time::{Duration, Instant, SystemTime};
 
 use es_core::Position;
-use es_postgres::PgEventStore;
+use es_core::admin::{RunnerInfo, printable};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::app::Mounted;
 use crate::error::Error;
 use crate::output::{self, Output, table};
-use crate::sql;
+use crate::store::Store;
+
+/// Projections read per page.
+const PAGE: usize = 500;
 
 /// One projection: its checkpoint, lag and runner.
 #[derive(Debug, Serialize)]
@@ -35,45 +38,50 @@ pub(crate) struct ProjectionRow {
 pub(crate) struct Runner {
     application_name: String,
     host: String,
-    pid: i32,
+    pid: i64,
+    #[serde(skip)]
+    info: RunnerInfo,
 }
 
-impl std::fmt::Display for Runner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "pid {} on {}", self.pid, self.host)
+impl From<RunnerInfo> for Runner {
+    fn from(info: RunnerInfo) -> Self {
+        Runner { application_name: info.name.clone(), host: info.host.clone(), pid: info.pid, info }
     }
 }
 
-/// Every projection of the store, by name.
-pub(crate) async fn list(store: &PgEventStore) -> Result<Vec<ProjectionRow>, Error> {
-    let client = sql::client(store).await?;
-    let rows = client.query(&sql::render(store, include_str!("sql/checkpoints.sql")), &[]).await?;
-    let runners = runners(store).await?;
-    let mut projections = Vec::with_capacity(rows.len());
-    for row in rows {
-        let name: String = row.try_get("projection")?;
-        let updated_at: SystemTime = row.try_get("updated_at")?;
-        let lag: Option<f64> = row.try_get("oldest_seconds")?;
-        let runner = runner_of(store, &name, &runners);
-        projections.push(ProjectionRow {
-            checkpoint: sql::position(&row)?.to_string(),
-            updated_at: output::time_exact(updated_at),
-            behind: sql::unsigned(&row, "behind")?,
-            lag_seconds: lag.map(|secs| secs.max(0.0)),
-            runner,
-            parked: sql::unsigned(&row, "parked")?,
-            stopped: row.try_get("stopped")?,
-            name,
-        });
+/// Every projection of the store, by name, with how far behind each is.
+pub(crate) async fn list(store: &Store) -> Result<Vec<ProjectionRow>, Error> {
+    let mut projections = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.projections.projections(after.as_deref(), PAGE).await?;
+        let full = page.len() == PAGE;
+        after = page.last().map(|p| p.name.clone());
+        for p in page {
+            let backlog = store.admin.backlog(p.checkpoint).await?;
+            let lag = backlog.oldest_recorded_at.map(|at| SystemTime::now().duration_since(at).unwrap_or_default());
+            projections.push(ProjectionRow {
+                checkpoint: p.checkpoint.to_string(),
+                updated_at: output::time_exact(p.updated_at),
+                behind: backlog.events,
+                lag_seconds: lag.map(|d| d.as_secs_f64()),
+                runner: p.runner.map(Runner::from),
+                parked: p.parked,
+                stopped: p.stopped,
+                name: p.name,
+            });
+        }
+        if !full {
+            return Ok(projections);
+        }
     }
-    Ok(projections)
 }
 
 /// `es projections`.
-pub(crate) async fn show(store: &PgEventStore, out: &mut Output<'_>) -> Result<(), Error> {
+pub(crate) async fn show(store: &Store, out: &mut Output<'_>) -> Result<(), Error> {
     let projections = list(store).await?;
     out.emit(&projections, |w, p| match p.is_empty() {
-        true => writeln!(w, "no projections in schema `{}`", store.schema()),
+        true => writeln!(w, "no projections in {}", store.projections.location()),
         false => write_table(w, p),
     })
 }
@@ -84,64 +92,36 @@ pub(crate) fn write_table(out: &mut dyn Write, projections: &[ProjectionRow]) ->
         .iter()
         .map(|p| {
             vec![
-                p.name.clone(),
+                printable(&p.name).into_owned(),
                 p.checkpoint.clone(),
                 p.behind.to_string(),
                 output::or_dash(p.lag_seconds.and_then(|s| Duration::try_from_secs_f64(s).ok()).map(output::duration)),
-                output::or_dash(p.runner.as_ref().map(Runner::to_string)),
+                output::or_dash(p.runner.as_ref().map(|r| r.info.to_string())),
                 p.parked.to_string(),
-                output::or_dash(p.stopped.clone()),
+                output::or_dash(p.stopped.as_deref().map(|s| printable(s).into_owned())),
             ]
         })
         .collect();
     table(out, &["PROJECTION", "CHECKPOINT", "BEHIND", "LAG", "RUNNER", "PARKED", "STOPPED"], &rows)
 }
 
-/// The runners holding a projection lock now.
-async fn runners(store: &PgEventStore) -> Result<Vec<Runner>, Error> {
-    let client = sql::client(store).await?;
-    let rows = client.query(include_str!("sql/runners.sql"), &[]).await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Runner {
-                application_name: row.try_get("application_name")?,
-                host: row.try_get("host")?,
-                pid: row.try_get("pid")?,
-            })
-        })
-        .collect()
-}
-
-/// The runner of projection `name` among `runners`, found by the
-/// application name runners connect with (which Postgres cuts to 63 bytes).
-fn runner_of(store: &PgEventStore, name: &str, runners: &[Runner]) -> Option<Runner> {
-    let full = format!("es projection {}.{name}", store.schema());
-    let mut cut = full.len().min(63);
-    while !full.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    runners.iter().find(|r| r.application_name == full[..cut]).cloned()
-}
-
 /// `es projection NAME reset`: asks on stdin unless `yes`, then moves the
 /// checkpoint to the start.
 pub(crate) async fn reset(
-    store: &PgEventStore,
+    store: &Store,
     name: &str,
     yes: bool,
     input: &mut dyn BufRead,
     out: &mut Output<'_>,
 ) -> Result<(), Error> {
-    let runners = runners(store).await?;
-    if let Some(runner) = runner_of(store, name, &runners) {
-        return Err(Error::ProjectionRunning { name: name.to_owned(), runner: runner.to_string() });
+    let running = store.projections.projections(None, usize::MAX).await?.into_iter().find(|p| p.name == name);
+    if let Some(runner) = running.and_then(|p| p.runner) {
+        return Err(es_core::admin::AdminError::Running { projection: name.to_owned(), runner }.into());
     }
     if !yes && !confirm(name, input)? {
         return Err(Error::NotConfirmed { name: name.to_owned() });
     }
-    if !store.reset_projection(name).await? {
-        return Err(Error::UnknownProjection { schema: store.schema().to_owned(), name: name.to_owned() });
-    }
+    store.projections.reset(name).await?;
     #[derive(Serialize)]
     struct Reset<'a> {
         projection: &'a str,
@@ -179,7 +159,7 @@ fn confirm(name: &str, input: &mut dyn BufRead) -> Result<bool, Error> {
 /// `es projection NAME rebuild`: replays every event into the projection,
 /// with a progress bar on the terminal.
 pub(crate) async fn rebuild(
-    store: &PgEventStore,
+    store: &es_postgres::PgEventStore,
     projection: Box<dyn Mounted>,
     out: &mut Output<'_>,
 ) -> Result<(), Error> {

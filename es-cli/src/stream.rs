@@ -3,14 +3,14 @@
 use std::io::Write;
 use std::time::SystemTime;
 
-use es_core::{EventStore, Metadata, Payload, RecordedEvent, StreamRange};
-use es_postgres::PgEventStore;
+use es_core::admin::{AggregateKind, printable};
+use es_core::{Metadata, Payload, RecordedEvent, StreamRange};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::app::AggregateKind;
 use crate::error::Error;
 use crate::output::{self, Output};
+use crate::store::Store;
 
 #[derive(Debug, Serialize)]
 struct EventRow<'a> {
@@ -41,15 +41,15 @@ impl<'a> EventRow<'a> {
 
     /// `#3  Deposited (schema v2)  position 812/1234  2026-11-29T10:00:00Z`.
     fn heading(&self, w: &mut dyn Write) -> std::io::Result<()> {
-        let (version, name, schema) = (self.version, self.event_name, self.schema_version);
+        let (version, name, schema) = (self.version, printable(self.event_name), self.schema_version);
         let (position, time) = (&self.position, output::time(self.recorded));
         writeln!(w, "#{version}  {name} (schema v{schema})  position {position}  {time}")
     }
 }
 
 /// The events of `stream_id` in `range`; an error when there are none.
-async fn read(store: &PgEventStore, stream_id: &str, range: StreamRange) -> Result<Vec<RecordedEvent>, Error> {
-    let events = store.read_stream(stream_id, range).await?;
+async fn read(store: &Store, stream_id: &str, range: StreamRange) -> Result<Vec<RecordedEvent>, Error> {
+    let events = store.admin.read_stream(stream_id, range).await?;
     if events.is_empty() {
         let range = if range == StreamRange::all() { "" } else { " in that range" };
         return Err(Error::NoEvents { stream_id: stream_id.to_owned(), range });
@@ -59,7 +59,7 @@ async fn read(store: &PgEventStore, stream_id: &str, range: StreamRange) -> Resu
 
 /// `es stream ID [--from V] [--to V] [--as-of TIME]`.
 pub(crate) async fn events(
-    store: &PgEventStore,
+    store: &Store,
     stream_id: &str,
     range: StreamRange,
     out: &mut Output<'_>,
@@ -70,7 +70,8 @@ pub(crate) async fn events(
         for row in rows {
             row.heading(w)?;
             if *row.metadata != Metadata::default() {
-                writeln!(w, "    metadata {}", serde_json::to_string(row.metadata).unwrap_or_default())?;
+                let metadata = serde_json::to_string(row.metadata).unwrap_or_default();
+                writeln!(w, "    metadata {}", printable(&metadata))?;
             }
             write_indented(w, row.payload)?;
         }
@@ -81,7 +82,7 @@ pub(crate) async fn events(
 /// `es stream ID --state [--at V | --as-of TIME]`: folds the stream with the
 /// registered aggregate of its type.
 pub(crate) async fn states(
-    store: &PgEventStore,
+    store: &Store,
     stream_id: &str,
     range: StreamRange,
     aggregates: &[Box<dyn AggregateKind>],
@@ -102,7 +103,9 @@ pub(crate) async fn states(
         event: EventRow<'a>,
         state: Value,
     }
-    let states = aggregate.states(&events)?;
+    let stream: Vec<(u64, &es_core::EncodedEvent)> = events.iter().map(|e| (e.version, &e.event)).collect();
+    // The first state is the one before the first event.
+    let states = aggregate.fold(None, stream_id, &stream)?.into_iter().skip(1);
     let rows: Vec<StateRow<'_>> =
         events.iter().zip(states).map(|(e, state)| StateRow { event: EventRow::new(e), state }).collect();
     out.emit(&rows, |w, rows| {
@@ -118,7 +121,7 @@ pub(crate) async fn states(
 fn write_indented<T: Serialize + std::fmt::Display + ?Sized>(w: &mut dyn Write, value: &T) -> std::io::Result<()> {
     let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
     for line in text.lines() {
-        writeln!(w, "    {line}")?;
+        writeln!(w, "    {}", printable(line))?;
     }
     Ok(())
 }

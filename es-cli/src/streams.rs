@@ -2,12 +2,12 @@
 
 use std::time::SystemTime;
 
-use es_postgres::PgEventStore;
+use es_core::admin::{StreamFilter, printable};
 use serde::Serialize;
 
 use crate::error::Error;
 use crate::output::{self, Output, table};
-use crate::sql;
+use crate::store::Store;
 
 #[derive(Debug, Serialize)]
 struct StreamRow {
@@ -21,34 +21,39 @@ struct StreamRow {
 
 /// `es streams`.
 pub(crate) async fn show(
-    store: &PgEventStore,
+    store: &Store,
     category: Option<&str>,
     limit: u32,
     after: Option<&str>,
     out: &mut Output<'_>,
 ) -> Result<(), Error> {
-    let client = sql::client(store).await?;
-    let query = sql::render(store, include_str!("sql/streams.sql"));
-    let rows = client.query(&query, &[&after, &category, &i64::from(limit)]).await?;
-    let mut streams = Vec::with_capacity(rows.len());
-    for row in rows {
-        let last_recorded: SystemTime = row.try_get("recorded_at")?;
-        streams.push(StreamRow {
-            stream_id: row.try_get("stream_id")?,
-            aggregate_type: row.try_get("aggregate_type")?,
-            version: sql::unsigned(&row, "version")?,
-            last_recorded_at: output::time_exact(last_recorded),
-            last_recorded,
-        });
-    }
+    let filter = StreamFilter {
+        prefix: String::new(),
+        aggregate_type: category.map(str::to_owned),
+        after: after.map(str::to_owned),
+        limit: limit as usize,
+    };
+    let streams: Vec<StreamRow> = store
+        .admin
+        .streams(&filter)
+        .await?
+        .into_iter()
+        .map(|s| StreamRow {
+            last_recorded_at: output::time_exact(s.last_recorded_at),
+            last_recorded: s.last_recorded_at,
+            stream_id: s.stream_id,
+            aggregate_type: s.aggregate_type,
+            version: s.version,
+        })
+        .collect();
     let full = streams.len() == limit as usize && limit > 0;
     out.emit(&streams, |w, streams| {
         let rows: Vec<Vec<String>> = streams
             .iter()
             .map(|s| {
                 vec![
-                    s.stream_id.clone(),
-                    s.aggregate_type.clone(),
+                    printable(&s.stream_id).into_owned(),
+                    printable(&s.aggregate_type).into_owned(),
                     s.version.to_string(),
                     output::time(s.last_recorded),
                 ]
@@ -56,7 +61,9 @@ pub(crate) async fn show(
             .collect();
         table(w, &["STREAM", "TYPE", "VERSION", "LAST RECORDED"], &rows)?;
         match streams.last() {
-            Some(last) if full => writeln!(w, "(first {limit} shown; next page: --after {})", last.stream_id),
+            Some(last) if full => {
+                writeln!(w, "(first {limit} shown; next page: --after {})", printable(&last.stream_id))
+            }
             _ => Ok(()),
         }
     })

@@ -2,15 +2,15 @@
 
 use std::time::Duration;
 
-use es_core::{EventStore, Position, RecordedEvent};
-use es_postgres::PgEventStore;
+use es_core::admin::printable;
+use es_core::{Categories, RecordedEvent};
 use serde::Serialize;
 
 use crate::error::Error;
 use crate::output::{self, Output};
-use crate::sql;
+use crate::store::Store;
 
-/// Events read per call of `read_all`.
+/// Events read per page.
 const PAGE: usize = 500;
 
 #[derive(Debug, Serialize)]
@@ -35,31 +35,22 @@ pub(crate) struct Tail<'a> {
 
 /// `es tail`: the latest `last` events, then with `follow` every new one,
 /// polling every `interval`, until the process is interrupted.
-pub(crate) async fn run(store: &PgEventStore, tail: Tail<'_>, out: &mut Output<'_>) -> Result<(), Error> {
-    let mut after = start(store, tail.category, tail.last).await?;
+pub(crate) async fn run(store: &Store, tail: Tail<'_>, out: &mut Output<'_>) -> Result<(), Error> {
+    let mut after = store.admin.tail_start(tail.category, tail.last as usize).await?;
+    let categories = tail.category.map_or(Categories::All, |c| Categories::only([c]));
     loop {
-        let page = store.read_all(after, PAGE).await?;
-        let Some(last) = page.last() else {
+        let page = store.admin.read_categories(after, PAGE, &categories).await?;
+        if page.through == after {
             if !tail.follow {
                 return Ok(());
             }
             tokio::time::sleep(tail.interval).await;
             continue;
-        };
-        after = last.position;
-        for event in page.iter().filter(|e| tail.category.is_none_or(|c| e.aggregate_type == c)) {
+        }
+        after = page.through;
+        for event in &page.events {
             print(event, out)?;
         }
-    }
-}
-
-/// The position to read after so that the `last` latest events come first.
-async fn start(store: &PgEventStore, category: Option<&str>, last: u32) -> Result<Position, Error> {
-    let client = sql::client(store).await?;
-    let query = sql::render(store, include_str!("sql/tail_start.sql"));
-    match client.query_opt(&query, &[&category, &i64::from(last)]).await? {
-        Some(row) => sql::position(&row),
-        None => Ok(Position::START),
     }
 }
 
@@ -75,6 +66,8 @@ fn print(e: &RecordedEvent, out: &mut Output<'_>) -> Result<(), Error> {
     };
     let time = output::time(e.recorded_at);
     out.line(&row, |w, r| {
-        writeln!(w, "{}  {time}  {} {} #{}  {}", r.position, r.aggregate_type, r.stream_id, r.version, r.event_name)
+        let (aggregate_type, stream_id, name) =
+            (printable(r.aggregate_type), printable(r.stream_id), printable(r.event_name));
+        writeln!(w, "{}  {time}  {aggregate_type} {stream_id} #{}  {name}", r.position, r.version)
     })
 }

@@ -241,7 +241,7 @@ async fn connection_errors_exit_2_with_the_stores_message_once() {
 
     let missing = es_raw(&["status"]);
     assert_eq!(missing.code, 2, "{missing:#?}");
-    assert!(missing.stderr.contains("--database-url <URL>"), "{missing:#?}");
+    assert!(missing.stderr.contains("no store given: pass --database-url, or set DATABASE_URL"), "{missing:#?}");
 }
 
 #[tokio::test]

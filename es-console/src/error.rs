@@ -1,14 +1,9 @@
-//! [`Error`]: why a page could not be shown or an action not taken, and the
-//! page that says so.
+//! [`Error`]: why a page could not be shown or an action not taken, and
+//! the status it answers with (the pages render it).
 
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use es_core::{DecodeError, ProjectionError, StoreError};
-use es_postgres::PgError;
-use es_postgres::tokio_postgres;
-use maud::html;
-
-use crate::pages::layout;
+use es_core::admin::{AdminError, FoldError};
+use es_core::{DecodeError, ErrorReport, ProjectionError, StoreError};
 
 /// Why the console could not serve a request or could not start.
 #[derive(Debug, thiserror::Error)]
@@ -17,12 +12,9 @@ pub enum Error {
     /// The store refused a read or a write.
     #[error("the event store failed: {0}")]
     Store(#[from] StoreError),
-    /// No connection could be had from the store's pool.
-    #[error("no connection to the database: {0}")]
-    Connection(#[from] PgError),
-    /// A query of the console's own failed.
-    #[error("a query of the console failed: {0}")]
-    Query(#[from] tokio_postgres::Error),
+    /// The store refused an operator's action, or failed.
+    #[error(transparent)]
+    Admin(#[from] AdminError),
     /// A projection refused an action on its parked events.
     #[error("the projection refused: {0}")]
     Projection(#[from] ProjectionError),
@@ -36,20 +28,9 @@ pub enum Error {
         /// Why it does not decode.
         source: DecodeError,
     },
-    /// An aggregate's state does not serialize to JSON.
-    #[error("the aggregate's state does not serialize to JSON: {source}")]
-    State {
-        /// The serializer's error.
-        source: serde_json::Error,
-    },
-    /// A column held a value out of its range (a negative count).
-    #[error("column `{column}` holds {value}, which is out of range: is this an es event store?")]
-    OutOfRange {
-        /// The column.
-        column: &'static str,
-        /// What it holds.
-        value: i64,
-    },
+    /// A stream could not be folded with its aggregate.
+    #[error(transparent)]
+    Fold(#[from] FoldError),
     /// Nothing is stored under what the request names.
     #[error("{0}")]
     NotFound(String),
@@ -73,42 +54,21 @@ pub enum Error {
 }
 
 impl Error {
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::BadRequest(_) | Error::Decode { .. } => StatusCode::BAD_REQUEST,
+            Error::BadRequest(_) | Error::Decode { .. } | Error::Fold(FoldError::Decode { .. }) => {
+                StatusCode::BAD_REQUEST
+            }
             Error::ReadOnly | Error::Forbidden => StatusCode::FORBIDDEN,
-            Error::Projection(_) => StatusCode::CONFLICT,
+            Error::Admin(AdminError::UnknownProjection { .. } | AdminError::NotParked { .. }) => StatusCode::NOT_FOUND,
+            Error::Projection(_) | Error::Admin(AdminError::Running { .. }) => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// The message with each cause not already in it.
-    fn report(&self) -> String {
-        let mut message = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            let text = cause.to_string();
-            if !message.contains(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
-            }
-            source = cause.source();
-        }
-        message
-    }
-
-    /// The error as a fragment of a page, for htmx to swap in where the
-    /// request was made.
-    pub(crate) fn into_fragment(self) -> Response {
-        (self.status(), html! { p.error role="alert" { (self.report()) } }).into_response()
-    }
-}
-
-/// The error as a page of its own.
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        (status, layout::error(status, &self.report())).into_response()
+    pub(crate) fn report(&self) -> String {
+        ErrorReport::new(self).to_string()
     }
 }

@@ -65,7 +65,10 @@ mod diff;
 mod error;
 mod pages;
 mod server;
-mod sql;
 
 pub use console::{Console, DEFAULT_ADDRESS};
 pub use error::Error;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,6 +1,7 @@
-//! The routes, the headers every response carries, the console's own
-//! static files, and the token that guards actions.
+//! How the console is served: its routes, the headers every response
+//! carries, and its own static files.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -9,25 +10,43 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use subtle::ConstantTimeEq as _;
+use tokio::net::TcpListener;
 
-use crate::console::Console;
+use crate::console::{Console, Shared};
 use crate::error::Error;
+use crate::pages::layout::HTMX;
 use crate::pages::{freeze, projections, stream, streams, tail, upcast};
+
+impl Console {
+    /// The console's routes, to serve or to merge into an application's own
+    /// axum router at its root (the pages link to each other by absolute
+    /// paths).
+    pub fn router(self) -> axum::Router {
+        router(Arc::new(self))
+    }
+
+    /// Serves the console on `address` (such as [`DEFAULT_ADDRESS`]) until
+    /// the process ends.
+    pub async fn serve(self, address: &str) -> Result<(), Error> {
+        let serve_error = |source| Error::Serve { address: address.to_owned(), source };
+        let listener = TcpListener::bind(address).await.map_err(serve_error)?;
+        self.serve_on(listener).await
+    }
+
+    /// Serves the console on a listener the caller bound (on port 0, say,
+    /// to let the system pick a free one).
+    pub async fn serve_on(self, listener: TcpListener) -> Result<(), Error> {
+        let address = listener.local_addr().map_or_else(|_| "?".to_owned(), |a: SocketAddr| a.to_string());
+        axum::serve(listener, self.router()).await.map_err(|source| Error::Serve { address, source })
+    }
+}
 
 /// Scripts, styles, and requests only from the console's own routes;
 /// nothing inline, no frames, no plugins.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
      connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// The htmx release the pages use, shipped in the crate and served from its
-/// own route, so that the console needs nothing from elsewhere.
-pub(crate) const HTMX: &str = "/static/htmx-2.0.8.min.js";
-
-/// The shared state of the handlers.
-pub(crate) type Shared = Arc<Console>;
-
-pub(crate) fn router(console: Shared) -> Router {
+fn router(console: Shared) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to("/streams") }))
         .route("/streams", get(streams::list))
@@ -62,14 +81,4 @@ async fn secure_headers(request: Request, next: Next) -> Response {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     response
-}
-
-/// Admits an action that changes the store: the console has a token and
-/// the request carries the same, compared in constant time.
-pub(crate) fn authorize(console: &Console, given: Option<&str>) -> Result<(), Error> {
-    let Some(token) = &console.token else { return Err(Error::ReadOnly) };
-    match given {
-        Some(given) if bool::from(given.as_bytes().ct_eq(token.as_bytes())) => Ok(()),
-        _ => Err(Error::Forbidden),
-    }
 }

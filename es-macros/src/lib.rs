@@ -200,3 +200,7 @@ pub fn derive_state_fingerprint(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::fingerprint::derive(&input).into()
 }
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

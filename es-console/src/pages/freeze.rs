@@ -4,13 +4,13 @@
 use std::fmt::Write as _;
 
 use axum::extract::{Path, Query, State};
-use es_core::{EncodedEvent, EventStore as _, StreamRange};
+use es_core::{EncodedEvent, StreamRange};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::console::Shared;
 use crate::error::Error;
-use crate::pages::{layout, stream::head, stream_href};
-use crate::server::Shared;
+use crate::pages::{layout, shown, stream::head, stream_href};
 
 /// The slice: versions `from` to `to`, the events a command decided; the
 /// ones before are the history.
@@ -45,18 +45,18 @@ pub(crate) async fn page(
     let kind = console.aggregate_kind(&head.aggregate_type).ok_or_else(|| {
         Error::NotFound(format!(
             "aggregate type `{}` is not registered with this console: register it with `Console::aggregate`",
-            head.aggregate_type
+            shown(&head.aggregate_type)
         ))
     })?;
     let events =
-        console.store.read_stream_events(&head.aggregate_type, &id, StreamRange::all().up_to_version(slice.to)).await?;
+        console.admin.read_stream_events(&head.aggregate_type, &id, StreamRange::all().up_to_version(slice.to)).await?;
     let (history, decided): (Vec<_>, Vec<_>) = events.into_iter().partition(|(v, _)| *v < slice.from);
     let test = test_source(&id, &slice, kind.type_name(), kind.event_type_name(), &history, &decided);
     Ok(layout::page(
-        &format!("{id} frozen"),
+        &format!("{} frozen", shown(&id)),
         "Streams",
         html! {
-            h1 { "Versions " (slice.from) "–" (slice.to) " of " a href=(stream_href(&id)) { (id) } " as a test" }
+            h1 { "Versions " (slice.from) "–" (slice.to) " of " a href=(stream_href(&id)) { (shown(&id)) } " as a test" }
             p.hint { "Paste it into the tests of the crate that defines the aggregate and write the command in "
                      code { "when" } "." }
             pre #test { (test) }

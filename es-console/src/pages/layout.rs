@@ -1,9 +1,14 @@
-//! The frame around every page, and the page of an error.
+//! The frame around every page, and how an error is shown: as a page of
+//! its own, or as the fragment htmx swaps in where an action was asked.
 
-use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
-use crate::server::HTMX;
+use crate::error::Error;
+
+/// The htmx release the pages use, shipped in the crate and served from its
+/// own route, so that the console needs nothing from elsewhere.
+pub(crate) const HTMX: &str = "/static/htmx-2.0.8.min.js";
 
 /// htmx reads its settings from this tag: no `<style>` of its own (the
 /// policy refuses inline styles), no `eval`, and responses of any status
@@ -37,14 +42,21 @@ pub(crate) fn page(title: &str, section: &str, body: Markup) -> Markup {
     }
 }
 
-/// The page of an error: what happened and what to do.
-pub(crate) fn error(status: StatusCode, message: &str) -> Markup {
-    page(
-        status.canonical_reason().unwrap_or("Error"),
-        "",
-        html! {
-            h1 { (status.as_u16()) " " (status.canonical_reason().unwrap_or("")) }
-            p.error role="alert" { (message) }
-        },
-    )
+/// The error as a page of its own: what happened and what to do.
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let reason = status.canonical_reason().unwrap_or("Error");
+        let body = html! {
+            h1 { (status.as_u16()) " " (reason) }
+            p.error role="alert" { (self.report()) }
+        };
+        (status, page(reason, "", body)).into_response()
+    }
+}
+
+/// The error as a fragment of a page, for htmx to swap in where the
+/// request was made.
+pub(crate) fn fragment(error: Error) -> Response {
+    (error.status(), html! { p.error role="alert" { (error.report()) } }).into_response()
 }

@@ -1,6 +1,7 @@
 //! The pages, each server-rendered with maud, which escapes every value it
 //! is given: what the store holds is shown as text, never as markup.
 
+mod authorized;
 pub(crate) mod layout;
 pub(crate) mod projections;
 pub(crate) mod stream;
@@ -11,6 +12,8 @@ pub(crate) mod freeze;
 pub(crate) mod upcast;
 
 use std::time::SystemTime;
+
+pub(crate) use es_core::admin::printable as shown;
 
 /// How many rows a page lists.
 pub(crate) const PAGE_SIZE: u64 = 50;
@@ -37,9 +40,11 @@ pub(crate) fn stream_href(id: &str) -> String {
     format!("/streams/{}", segment(id))
 }
 
-/// JSON, indented.
+/// JSON, indented, its control characters escaped as every stored text
+/// is shown.
 pub(crate) fn pretty<T: serde::Serialize + ?Sized>(value: &T) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("(not printable: {e})"))
+    let text = serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("(not printable: {e})"));
+    text.lines().map(shown).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]

@@ -5,16 +5,14 @@ use std::time::SystemTime;
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use es_core::{EventStore as _, RecordedEvent, StreamRange, registry};
+use es_core::{EncodedEvent, RecordedEvent, StreamRange, registry};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::console::Console;
+use crate::console::{Console, Shared};
 use crate::diff::{Change, diff};
 use crate::error::Error;
-use crate::pages::{PAGE_SIZE, layout, pretty, stream_href, time};
-use crate::server::Shared;
-use crate::sql;
+use crate::pages::{PAGE_SIZE, layout, pretty, shown, stream_href, time};
 
 /// The end of a stream, and where it starts in time.
 pub(crate) struct Head {
@@ -26,13 +24,13 @@ pub(crate) struct Head {
 
 /// The head of stream `id`; [`Error::NotFound`] when it has no events.
 pub(crate) async fn head(console: &Console, id: &str) -> Result<Head, Error> {
-    let rows = sql::query(&console.store, &console.queries.stream_head, &[&id]).await?;
-    let row = rows.first().ok_or_else(|| Error::NotFound(format!("no stream `{id}`: it has no events")))?;
+    let info = console.admin.stream(id).await?;
+    let info = info.ok_or_else(|| Error::NotFound(format!("no stream `{}`: it has no events", shown(id))))?;
     Ok(Head {
-        aggregate_type: row.try_get("aggregate_type")?,
-        version: sql::unsigned(row, "version")?,
-        last: sql::time(row, "recorded_at")?,
-        first: sql::time(row, "first_recorded_at")?,
+        aggregate_type: info.summary.aggregate_type,
+        version: info.summary.version,
+        last: info.summary.last_recorded_at,
+        first: info.first_recorded_at,
     })
 }
 
@@ -59,12 +57,12 @@ pub(crate) async fn page(
     let from =
         window.from.or(selected.map(|v| (v - 1) / PAGE_SIZE * PAGE_SIZE + 1)).unwrap_or(1).clamp(1, head.version);
     let to = from.saturating_add(PAGE_SIZE - 1).min(head.version);
-    let events = console.store.read_stream(&id, StreamRange::after(from - 1).up_to_version(to)).await?;
+    let events = console.admin.read_stream(&id, StreamRange::after(from - 1).up_to_version(to)).await?;
     let panel = match selected {
         Some(version) => Some(state_panel(&console, &id, &head.aggregate_type, version).await?),
         None => None,
     };
-    Ok(layout::page(&id, "Streams", render(&id, &head, from, to, &events, panel)))
+    Ok(layout::page(&shown(&id), "Streams", render(&id, &head, from, to, &events, panel)))
 }
 
 /// The version of stream `id` that `jump` names: a version, or the last
@@ -76,19 +74,17 @@ async fn jump_to(console: &Console, id: &str, jump: &str) -> Result<u64, Error> 
     let at = humantime::parse_rfc3339_weak(jump).map_err(|e| {
         Error::BadRequest(format!("`{jump}` is neither a version nor a time like 2024-05-01T12:00:00Z: {e}"))
     })?;
-    let rows = sql::query(&console.store, &console.queries.version_at, &[&id, &at]).await?;
-    let version: Option<i64> = rows.first().map(|r| r.try_get("version")).transpose()?.flatten();
-    let version = version.ok_or_else(|| Error::NotFound(format!("stream `{id}` had no event yet at {jump}")))?;
-    u64::try_from(version).map_err(|_| Error::OutOfRange { column: "version", value: version })
+    let version = console.admin.version_at(id, at).await?;
+    version.ok_or_else(|| Error::NotFound(format!("stream `{}` had no event yet at {jump}", shown(id))))
 }
 
 fn render(id: &str, head: &Head, from: u64, to: u64, events: &[RecordedEvent], panel: Option<Markup>) -> Markup {
     let href = stream_href(id);
     let last_page = (head.version - 1) / PAGE_SIZE * PAGE_SIZE + 1;
     html! {
-        h1 { "Stream " code { (id) } }
+        h1 { "Stream " code { (shown(id)) } }
         p.summary {
-            (head.aggregate_type) " · version " strong #head-version { (head.version) }
+            (shown(&head.aggregate_type)) " · version " strong #head-version { (head.version) }
             " · first event " (time(head.first)) " · last event " (time(head.last))
         }
         form.jump method="get" action=(href) {
@@ -131,16 +127,16 @@ fn event_row(href: &str, e: &RecordedEvent) -> Markup {
     html! {
         tr id={ "event-" (e.version) } {
             td.num { (e.version) }
-            td { (e.position.commit) "." (e.position.sequence) }
+            td { (e.position) }
             td { time { (time(e.recorded_at)) } }
-            td { (e.event.name) }
+            td { (shown(&e.event.name)) }
             td.num {
                 (e.event.schema_version)
                 @if current.is_some_and(|c| c > e.event.schema_version) {
                     " " a.upcast id={ "upcast-" (e.version) } href={ (href) "/events/" (e.version) "/upcast" } title="stored at an old schema version" { "upcast" }
                 }
             }
-            td { code.metadata { (metadata) } }
+            td { code.metadata { (shown(&metadata)) } }
             td { pre.payload { (pretty(&e.event.payload)) } }
             td {
                 a.state id={ "state-" (e.version) } href={ (href) "?version=" (e.version) }
@@ -155,11 +151,12 @@ pub(crate) async fn state(State(console): State<Shared>, Path((id, version)): Pa
     let panel = async {
         let head = head(&console, &id).await?;
         if version == 0 || version > head.version {
+            let id = shown(&id);
             return Err(Error::NotFound(format!("stream `{id}` has versions 1 to {}, not {version}", head.version)));
         }
         state_panel(&console, &id, &head.aggregate_type, version).await
     };
-    panel.await.map_or_else(Error::into_fragment, IntoResponse::into_response)
+    panel.await.map_or_else(layout::fragment, IntoResponse::into_response)
 }
 
 /// The state after event `version` and what it changed, folded from the
@@ -167,18 +164,19 @@ pub(crate) async fn state(State(console): State<Shared>, Path((id, version)): Pa
 async fn state_panel(console: &Console, id: &str, aggregate_type: &str, version: u64) -> Result<Markup, Error> {
     let Some(kind) = console.aggregate_kind(aggregate_type) else {
         return Ok(html! {
-            p.hint { "Aggregate type " code { (aggregate_type) } " is not registered with this console: "
+            p.hint { "Aggregate type " code { (shown(aggregate_type)) } " is not registered with this console: "
                      "register it with " code { "Console::aggregate" } " to see its states." }
         });
     };
-    let snapshot = console.store.load_snapshot(id).await?.filter(|s| s.version < version);
+    let snapshot = console.admin.load_snapshot(id).await?.filter(|s| s.version < version);
     let after = snapshot.as_ref().map_or(0, |s| s.version);
-    let events =
-        console.store.read_stream_events(aggregate_type, id, StreamRange::after(after).up_to_version(version)).await?;
-    let states = kind.fold(snapshot, id, &events)?;
+    let range = StreamRange::after(after).up_to_version(version);
+    let events = console.admin.read_stream_events(aggregate_type, id, range).await?;
+    let events: Vec<(u64, &EncodedEvent)> = events.iter().map(|(v, e)| (*v, e)).collect();
+    let states = kind.fold(snapshot.as_ref(), id, &events)?;
     let (before, after) = match states.as_slice() {
         [.., before, after] => (before, after),
-        _ => return Err(Error::NotFound(format!("stream `{id}` has no version {version}"))),
+        _ => return Err(Error::NotFound(format!("stream `{}` has no version {version}", shown(id)))),
     };
     let changes = diff(before, after);
     Ok(html! {

@@ -3,13 +3,13 @@
 use std::time::SystemTime;
 
 use axum::extract::{Query, State};
+use es_core::admin::StreamFilter;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::console::Shared;
 use crate::error::Error;
-use crate::pages::{PAGE_SIZE, layout, stream_href, time};
-use crate::server::Shared;
-use crate::sql;
+use crate::pages::{PAGE_SIZE, layout, shown, stream_href, time};
 
 /// The search and the page: ids starting with `prefix`, of `type`, after
 /// the id `after`.
@@ -30,22 +30,24 @@ struct Row {
 }
 
 pub(crate) async fn list(State(console): State<Shared>, Query(search): Query<Search>) -> Result<Markup, Error> {
-    let aggregate_type = Some(search.aggregate_type.as_str()).filter(|t| !t.is_empty());
-    let limit = sql::signed(PAGE_SIZE);
-    let rows =
-        sql::query(&console.store, &console.queries.streams, &[&search.prefix, &search.after, &aggregate_type, &limit])
-            .await?;
-    let rows = rows
-        .iter()
-        .map(|row| {
-            Ok(Row {
-                id: row.try_get("stream_id")?,
-                aggregate_type: row.try_get("aggregate_type")?,
-                version: sql::unsigned(row, "version")?,
-                last: sql::time(row, "recorded_at")?,
-            })
+    let filter = StreamFilter {
+        prefix: search.prefix.clone(),
+        aggregate_type: Some(search.aggregate_type.clone()).filter(|t| !t.is_empty()),
+        after: search.after.clone(),
+        limit: PAGE_SIZE as usize,
+    };
+    let rows: Vec<Row> = console
+        .admin
+        .streams(&filter)
+        .await?
+        .into_iter()
+        .map(|s| Row {
+            id: s.stream_id,
+            aggregate_type: s.aggregate_type,
+            version: s.version,
+            last: s.last_recorded_at,
         })
-        .collect::<Result<Vec<_>, Error>>()?;
+        .collect();
     let next = (rows.len() as u64 == PAGE_SIZE).then(|| rows.last().map(|r| r.id.clone())).flatten();
     let types: Vec<_> = console.aggregates.iter().map(|a| a.name()).collect();
     Ok(layout::page(
@@ -70,8 +72,8 @@ pub(crate) async fn list(State(console): State<Shared>, Query(search): Query<Sea
                 tbody {
                     @for row in &rows {
                         tr {
-                            td { a href=(stream_href(&row.id)) { (row.id) } }
-                            td { (row.aggregate_type) }
+                            td { a href=(stream_href(&row.id)) { (shown(&row.id)) } }
+                            td { (shown(&row.aggregate_type)) }
                             td.num { (row.version) }
                             td { time { (time(row.last)) } }
                         }

@@ -8,18 +8,17 @@ use std::time::Duration;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use es_core::{Categories, EventStore as _, Position, RecordedEvent};
+use es_core::{Categories, Position, RecordedEvent};
 use futures_util::Stream;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::console::Shared;
 use crate::error::Error;
-use crate::pages::{layout, segment, stream_href, time};
-use crate::server::Shared;
-use crate::sql;
+use crate::pages::{layout, segment, shown, stream_href, time};
 
 /// How many of the latest events the tail shows first.
-const LATEST: i64 = 20;
+const LATEST: usize = 20;
 
 /// How many events one read takes.
 const READ: usize = 100;
@@ -37,17 +36,8 @@ pub(crate) struct Filter {
 
 pub(crate) async fn page(State(console): State<Shared>, Query(filter): Query<Filter>) -> Result<Markup, Error> {
     let aggregate_type = Some(filter.aggregate_type.as_str()).filter(|t| !t.is_empty());
-    let rows = sql::query(&console.store, &console.queries.tail_start, &[&aggregate_type, &LATEST]).await?;
-    // Start just before the oldest of the latest events, so that it is shown.
-    let start = match rows.first() {
-        Some(row) => {
-            let p = sql::position(row)?;
-            Position::new(p.commit, p.sequence.saturating_sub(1))
-        }
-        None => Position::START,
-    };
-    let source =
-        format!("/tail/events?type={}&after={}.{}", segment(&filter.aggregate_type), start.commit, start.sequence);
+    let start = console.admin.tail_start(aggregate_type, LATEST).await?;
+    let source = format!("/tail/events?type={}&after={}", segment(&filter.aggregate_type), segment(&start.to_string()));
     let types: Vec<_> = console.aggregates.iter().map(|a| a.name()).collect();
     Ok(layout::page(
         "Live tail",
@@ -91,7 +81,7 @@ pub(crate) async fn events(
         let categories = categories.clone();
         async move {
             loop {
-                match console.store.read_categories(after, READ, &categories).await {
+                match console.admin.read_categories(after, READ, &categories).await {
                     Ok(page) if page.through == after => tokio::time::sleep(POLL).await,
                     Ok(page) => {
                         after = page.through;
@@ -114,11 +104,10 @@ pub(crate) async fn events(
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
-/// `commit.sequence`, as the tail's links and event ids write a position.
+/// A position in its one text form, as the tail's links and event ids
+/// write it.
 fn parse_position(text: &str) -> Result<Position, Error> {
-    let bad = || Error::BadRequest(format!("`{text}` is not a position like 1234.56"));
-    let (commit, sequence) = text.split_once('.').ok_or_else(bad)?;
-    Ok(Position::new(commit.parse().map_err(|_| bad())?, sequence.parse().map_err(|_| bad())?))
+    text.parse().map_err(|e| Error::BadRequest(format!("{e}")))
 }
 
 /// One event as a row of the tail's table, its id the position to resume
@@ -126,15 +115,15 @@ fn parse_position(text: &str) -> Result<Position, Error> {
 fn sse_event(e: &RecordedEvent) -> Event {
     let row = html! {
         tr.tail-event {
-            td { (e.position.commit) "." (e.position.sequence) }
+            td { (e.position) }
             td { (time(e.recorded_at)) }
-            td { a href=(stream_href(&e.stream_id)) { (e.stream_id) } }
+            td { a href=(stream_href(&e.stream_id)) { (shown(&e.stream_id)) } }
             td.num { (e.version) }
-            td { (e.event.name) }
-            td { code { (e.event.payload.to_string()) } }
+            td { (shown(&e.event.name)) }
+            td { code { (shown(e.event.payload.as_str())) } }
         }
     };
-    Event::default().event("event").id(format!("{}.{}", e.position.commit, e.position.sequence)).data(row.into_string())
+    Event::default().event("event").id(e.position.to_string()).data(row.into_string())
 }
 
 #[cfg(test)]
@@ -145,8 +134,9 @@ mod tests {
 
     #[test]
     fn positions_read_back_as_written() {
-        assert_eq!(parse_position("12.34").unwrap(), Position::new(12, 34));
+        assert_eq!(parse_position("12/34").unwrap(), Position::new(12, 34));
+        assert_eq!(parse_position(&Position::new(7, 9).to_string()).unwrap(), Position::new(7, 9));
         assert!(parse_position("12").is_err());
-        assert!(parse_position("a.b").is_err());
+        assert!(parse_position("a/b").is_err());
     }
 }

@@ -3,13 +3,13 @@
 //! application sees.
 
 use axum::extract::{Path, State};
-use es_core::{EventStore as _, StreamRange, registry};
+use es_core::{StreamRange, registry};
 use maud::{Markup, html};
 use serde_json::Value;
 
+use crate::console::Shared;
 use crate::error::Error;
-use crate::pages::{layout, pretty, stream_href};
-use crate::server::Shared;
+use crate::pages::{layout, pretty, shown, stream_href};
 
 /// One step as it ran: its name, the versions, and what it gave.
 struct Ran {
@@ -23,8 +23,8 @@ pub(crate) async fn page(
     Path((id, version)): Path<(String, u64)>,
 ) -> Result<Markup, Error> {
     let range = StreamRange::after(version.saturating_sub(1)).up_to_version(version);
-    let event = console.store.read_stream(&id, range).await?.pop().filter(|e| e.version == version);
-    let event = event.ok_or_else(|| Error::NotFound(format!("stream `{id}` has no version {version}")))?;
+    let event = console.admin.read_stream(&id, range).await?.pop().filter(|e| e.version == version);
+    let event = event.ok_or_else(|| Error::NotFound(format!("stream `{}` has no version {version}", shown(&id))))?;
     let stored = &event.event;
     let registration = registry::event(&stored.name);
 
@@ -36,16 +36,15 @@ pub(crate) async fn page(
         payload = step.run(input).map_err(|e| e.to_string());
         ran.push(Ran { from: step.from(), name: step.name(), output: payload.clone() });
     }
-    let seen = console
-        .aggregate_kind(&event.aggregate_type)
-        .map(|kind| kind.decode(stored.clone()).map_err(|e| e.to_string()));
+    let seen =
+        console.aggregate_kind(&event.aggregate_type).map(|kind| kind.decoded(stored).map_err(|e| e.to_string()));
 
     let href = stream_href(&id);
     Ok(layout::page(
         &format!("{id} v{version} upcast"),
         "Streams",
         html! {
-            h1 { "Upcasting " code { (stored.name) } }
+            h1 { "Upcasting " code { (shown(&stored.name)) } }
             p.summary {
                 "Version " (version) " of stream " a href={ (href) "?version=" (version) } { (id) }
                 ", stored at schema version " strong { (stored.schema_version) }
