@@ -134,7 +134,7 @@ fn report(command: &str, committed: &Committed<Account>) {
         SnapshotOutcome::Saved { version } => {
             println!("{:<28}    snapshot saved at version {version} (every {} events)", "", Account::SNAPSHOT_EVERY)
         }
-        SnapshotOutcome::Failed(e) => println!("{:<28}    snapshot not saved: {e}", ""),
+        SnapshotOutcome::Failed(e) => println!("{:<28}    snapshot not saved: {}", "", es_core::ErrorReport::new(e)),
         _ => {}
     }
 }
@@ -146,7 +146,7 @@ fn rejected(
 ) -> Result<(), Box<dyn Error>> {
     match outcome {
         Err(ExecuteError::Rejected(e)) => {
-            println!("{command:<28} -> rejected: {e}");
+            println!("{command:<28} -> rejected: {}", es_core::ErrorReport::new(&e));
             Ok(())
         }
         other => Err(format!("expected `{command}` to be rejected, got {other:?}").into()),

@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use es_core::projection::{Envelope, RunnerOptions};
-use es_core::{BoxError, Categories, RecordedEvent, Repository};
+use es_core::{AggregateTypes, BoxError, RecordedEvent, Repository};
 use es_examples::account::{Account, AccountEvent, dollars, usd};
 use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner, PgTransaction};
 use metrics_exporter_prometheus::PrometheusBuilder;
@@ -37,8 +37,8 @@ impl PgProjection for AccountBalances {
         "account_balances"
     }
 
-    fn categories(&self) -> Categories {
-        Categories::only(["account"])
+    fn aggregate_types(&self) -> AggregateTypes {
+        AggregateTypes::only(["account"])
     }
 
     async fn handle(
@@ -106,8 +106,8 @@ impl PgProjection for BankTotals {
         "bank_totals"
     }
 
-    fn categories(&self) -> Categories {
-        Categories::only(["account"])
+    fn aggregate_types(&self) -> AggregateTypes {
+        AggregateTypes::only(["account"])
     }
 
     async fn handle(

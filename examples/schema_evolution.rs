@@ -166,7 +166,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
             DecodeError::UnknownEvent { .. } => "unknown event",
             _ => "other",
         };
-        println!("  {} v{} {} -> {kind}: {err}", event.name, event.schema_version, event.payload);
+        println!(
+            "  {} v{} {} -> {kind}: {}",
+            event.name,
+            event.schema_version,
+            event.payload,
+            es_core::ErrorReport::new(&err)
+        );
     }
     Ok(())
 }

@@ -72,7 +72,7 @@ fn exit(result: Result<(), Box<dyn Error>>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {:#}", es_core::ErrorReport::new(&*e));
             ExitCode::FAILURE
         }
     }

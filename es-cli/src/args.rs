@@ -31,8 +31,8 @@ pub(crate) enum Command {
     /// List streams with their aggregate type, version and last event time.
     Streams {
         /// Only streams of this aggregate type.
-        #[arg(long, value_name = "TYPE")]
-        category: Option<String>,
+        #[arg(long = "type", visible_alias = "category", value_name = "TYPE")]
+        aggregate_type: Option<String>,
         /// At most this many streams.
         #[arg(long, value_name = "N", default_value_t = 100)]
         limit: u32,
@@ -63,8 +63,8 @@ pub(crate) enum Command {
     /// Show the latest events in global order, and with --follow the new ones as they come.
     Tail {
         /// Only events of this aggregate type.
-        #[arg(long, value_name = "TYPE")]
-        category: Option<String>,
+        #[arg(long = "type", visible_alias = "category", value_name = "TYPE")]
+        aggregate_type: Option<String>,
         /// How many of the latest events to show first.
         #[arg(long, value_name = "N", default_value_t = 20)]
         last: u32,

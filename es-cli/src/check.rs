@@ -60,7 +60,7 @@ impl Checker {
         match aggregates.iter().find(|a| a.name() == row.aggregate_type) {
             Some(aggregate) => {
                 if let Err(e) = aggregate.check(&row.event) {
-                    self.problem(&row, e.to_string());
+                    self.problem(&row, es_core::ErrorReport::new(&e).to_string());
                 }
             }
             None => {

@@ -130,8 +130,8 @@ impl Cli {
         match command {
             Command::Migrate => migrate(store, out).await,
             Command::Status => status::show(store, out).await,
-            Command::Streams { category, limit, after } => {
-                streams::show(store, category.as_deref(), limit, after.as_deref(), out).await
+            Command::Streams { aggregate_type, limit, after } => {
+                streams::show(store, aggregate_type.as_deref(), limit, after.as_deref(), out).await
             }
             Command::Stream { id, from, to, as_of, state, at } => {
                 let mut range = StreamRange::after(from.unwrap_or(1).saturating_sub(1));
@@ -143,8 +143,8 @@ impl Cli {
                     stream::events(store, &id, range, out).await
                 }
             }
-            Command::Tail { category, last, follow, interval } => {
-                let tail = tail::Tail { category: category.as_deref(), last, follow, interval };
+            Command::Tail { aggregate_type, last, follow, interval } => {
+                let tail = tail::Tail { aggregate_type: aggregate_type.as_deref(), last, follow, interval };
                 tail::run(store, tail, out).await
             }
             Command::Projections => projections::show(store, out).await,

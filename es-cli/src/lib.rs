@@ -47,9 +47,9 @@
 //! |---|---|
 //! | `migrate` | creates the schema and applies the migrations it lacks |
 //! | `status` | events, streams, head position, size on disk, read lag, projections |
-//! | `streams [--category TYPE] [--limit N] [--after ID]` | streams with their type, version and last event time, a page at a time |
+//! | `streams [--aggregate type TYPE] [--limit N] [--after ID]` | streams with their type, version and last event time, a page at a time |
 //! | `stream ID [--from V] [--to V] [--as-of TIME]` | a stream's events with their envelopes and payloads |
-//! | `tail [--category TYPE] [--last N] [--follow]` | the latest events in global order, then new ones as they come |
+//! | `tail [--aggregate type TYPE] [--last N] [--follow]` | the latest events in global order, then new ones as they come |
 //! | `projections` | each projection's checkpoint, lag in events and seconds, and the runner holding it |
 //! | `projection NAME reset [--yes]` | moves the checkpoint back to the start, after asking |
 //! | `projection NAME rebuild` | empties the read model and replays every event, with a progress bar (application binary) |

@@ -22,14 +22,14 @@ struct StreamRow {
 /// `es streams`.
 pub(crate) async fn show(
     store: &Store,
-    category: Option<&str>,
+    aggregate_type: Option<&str>,
     limit: u32,
     after: Option<&str>,
     out: &mut Output<'_>,
 ) -> Result<(), Error> {
     let filter = StreamFilter {
         prefix: String::new(),
-        aggregate_type: category.map(str::to_owned),
+        aggregate_type: aggregate_type.map(str::to_owned),
         after: after.map(str::to_owned),
         limit: limit as usize,
     };

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use es_core::admin::printable;
-use es_core::{Categories, RecordedEvent};
+use es_core::{AggregateTypes, RecordedEvent};
 use serde::Serialize;
 
 use crate::error::Error;
@@ -27,7 +27,7 @@ struct TailRow<'a> {
 /// What `tail` shows and how long it goes on.
 #[derive(Debug)]
 pub(crate) struct Tail<'a> {
-    pub(crate) category: Option<&'a str>,
+    pub(crate) aggregate_type: Option<&'a str>,
     pub(crate) last: u32,
     pub(crate) follow: bool,
     pub(crate) interval: Duration,
@@ -36,10 +36,10 @@ pub(crate) struct Tail<'a> {
 /// `es tail`: the latest `last` events, then with `follow` every new one,
 /// polling every `interval`, until the process is interrupted.
 pub(crate) async fn run(store: &Store, tail: Tail<'_>, out: &mut Output<'_>) -> Result<(), Error> {
-    let mut after = store.admin.tail_start(tail.category, tail.last as usize).await?;
-    let categories = tail.category.map_or(Categories::All, |c| Categories::only([c]));
+    let mut after = store.admin.tail_start(tail.aggregate_type, tail.last as usize).await?;
+    let categories = tail.aggregate_type.map_or(AggregateTypes::All, |c| AggregateTypes::only([c]));
     loop {
-        let page = store.admin.read_categories(after, PAGE, &categories).await?;
+        let page = store.admin.read_types(after, PAGE, &categories).await?;
         if page.through == after {
             if !tail.follow {
                 return Ok(());

@@ -156,7 +156,7 @@ async fn parked_events_are_listed_discarded_and_retried_once_fixed() {
     assert!(out.contains("discarded; it stays on record"), "{out}");
 
     let (result, _) = app_es(&store, &["parked", "balances", "retry", &refused_id]).await;
-    assert!(result.unwrap_err().to_string().contains("refused"), "still refused: it stays parked");
+    assert!(result.unwrap_err().report().contains("refused"), "still refused: it stays parked");
     REFUSING.store(false, Ordering::SeqCst);
     let (result, out) = app_es(&store, &["parked", "balances", "retry", &refused_id]).await;
     result.expect("retry");

@@ -254,3 +254,23 @@ async fn commands_that_decode_need_the_application() {
         assert!(run.stderr.contains("needs the application's"), "{run:#?}");
     }
 }
+
+/// Stored text shows with its control characters escaped, in every listing:
+/// a stream id holding an escape sequence and a newline cannot recolour
+/// the terminal or break a table.
+#[tokio::test]
+async fn stored_text_shows_with_its_control_characters_escaped() {
+    let store = fresh_store().await;
+    let id = "evil\u{1b}[31m\nid";
+    let event = EncodedEvent { name: "Noted\u{202e}".into(), schema_version: 1, payload: json!({}).into() };
+    let appended = store.append("account", id, ExpectedVersion::NoStream, vec![event], &Metadata::default()).await;
+    common::visible(&store, appended.unwrap().position().unwrap()).await;
+    for args in [&["streams"][..], &["tail"], &["stream", id]] {
+        let out = es(&store, args).ok().stdout;
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{202e}'), "{args:?}: {out:?}");
+        let shown = if args[0] == "stream" { "Noted\\u{202e}" } else { "evil\\u{1b}[31m\\nid" };
+        assert!(out.contains(shown), "{args:?}: {out:?}");
+    }
+    let json = es(&store, &["streams", "--json"]).ok().json();
+    assert_eq!(json[0]["stream_id"], id, "JSON carries the text as stored");
+}

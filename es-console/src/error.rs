@@ -10,16 +10,16 @@ use es_core::{DecodeError, ErrorReport, ProjectionError, StoreError};
 #[non_exhaustive]
 pub enum Error {
     /// The store refused a read or a write.
-    #[error("the event store failed: {0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     /// The store refused an operator's action, or failed.
     #[error(transparent)]
     Admin(#[from] AdminError),
     /// A projection refused an action on its parked events.
-    #[error("the projection refused: {0}")]
+    #[error(transparent)]
     Projection(#[from] ProjectionError),
     /// A stored event does not decode with the application's types.
-    #[error("event {version} of stream `{stream_id}` does not decode with the application's types: {source}")]
+    #[error("event {version} of stream `{stream_id}` does not decode with the application's types")]
     Decode {
         /// The event's stream.
         stream_id: String,
@@ -44,7 +44,7 @@ pub enum Error {
     #[error("the token is missing or wrong: type the token the console was started with")]
     Forbidden,
     /// The console could not listen or serve.
-    #[error("the console could not serve on {address}: {source}")]
+    #[error("the console could not serve on {address}")]
     Serve {
         /// The address it was to listen on.
         address: String,

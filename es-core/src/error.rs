@@ -29,23 +29,25 @@ pub enum DecodeError {
         current: u32,
     },
     /// An upcaster refused the payload.
-    #[error("upcasting event `{name}` from version {from} failed: {cause}")]
+    #[error("upcasting event `{name}` from version {from} failed")]
     Upcast {
         /// The event's name.
         name: String,
         /// The version the failing step starts from.
         from: u32,
         /// Why the step failed.
+        #[source]
         cause: serde_json::Error,
     },
     /// The (upcast) payload does not deserialize into the event type.
-    #[error("payload of event `{name}` (version {version}) does not match its type: {cause}")]
+    #[error("payload of event `{name}` (version {version}) does not match its type")]
     Payload {
         /// The event's name.
         name: String,
         /// The stored version.
         version: u32,
         /// The deserializer's complaint.
+        #[source]
         cause: serde_json::Error,
     },
 }
@@ -108,11 +110,10 @@ pub enum StoreError {
         /// What is wrong, and the limit.
         reason: String,
     },
-    /// The store cannot be reached. The display includes the cause's, so it
-    /// is not repeated as [`source`](StdError::source); match the variant to
-    /// inspect it (a backend's own error type, such as `es_postgres::PgError`).
-    #[error("the event store is unreachable: {0}")]
-    Unavailable(BoxError),
+    /// The store cannot be reached; the cause (a backend's own error type,
+    /// such as `es_postgres::PgError`) is the [`source`](StdError::source).
+    #[error("the event store is unreachable")]
+    Unavailable(#[source] BoxError),
     /// A stored row cannot be read back.
     #[error("corrupt row in stream `{stream_id}` at version {version}: {cause}")]
     Corrupt {
@@ -123,11 +124,10 @@ pub enum StoreError {
         /// What is wrong with it.
         cause: String,
     },
-    /// Any other failure of the backend. As with
-    /// [`Unavailable`](StoreError::Unavailable), the display includes the
-    /// cause's.
-    #[error("event store error: {0}")]
-    Backend(BoxError),
+    /// Any other failure of the backend; the cause is the
+    /// [`source`](StdError::source), as with [`Unavailable`](StoreError::Unavailable).
+    #[error("the event store failed")]
+    Backend(#[source] BoxError),
 }
 
 /// An error of the [`Repository`](crate::Repository).
@@ -138,23 +138,25 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A stored event cannot be decoded into the aggregate's event type.
-    #[error("cannot decode event {version} of stream `{stream_id}`: {cause}")]
+    #[error("cannot decode event {version} of stream `{stream_id}`")]
     Decode {
         /// The stream holding the event.
         stream_id: String,
         /// The event's version in its stream.
         version: u64,
         /// Why decoding failed.
+        #[source]
         cause: DecodeError,
     },
     /// A new event or a state cannot be serialized.
-    #[error("cannot serialize {what} for stream `{stream_id}`: {cause}")]
+    #[error("cannot serialize {what} for stream `{stream_id}`")]
     Encode {
         /// The stream written to.
         stream_id: String,
         /// What was being serialized.
         what: &'static str,
         /// The serializer's complaint.
+        #[source]
         cause: serde_json::Error,
     },
     /// A new event serializes to a payload that does not decode back into
@@ -162,7 +164,7 @@ pub enum Error {
     /// was appended. A float that is NaN or infinite, which JSON writes as
     /// `null`, is the usual cause.
     #[error(
-        "event `{name}` for stream `{stream_id}` was not appended: its payload does not decode back ({cause}); \
+        "event `{name}` for stream `{stream_id}` was not appended: its payload does not decode back; \
          a NaN or infinite float is written as null, so keep floats finite or make the field an Option"
     )]
     Unreadable {
@@ -171,6 +173,7 @@ pub enum Error {
         /// The event's stored name.
         name: String,
         /// Why the encoded payload does not decode.
+        #[source]
         cause: DecodeError,
     },
     /// Every attempt of a command hit a concurrency conflict.

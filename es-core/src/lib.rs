@@ -56,7 +56,7 @@
 //! - [`registry`] lists every event type and aggregate linked into the
 //!   program and [`registry::validate`]s at start-up that no two share a
 //!   stored name.
-//! - [`schema::check_lock`], called from a test, compares every event's
+//! - [`shape::check_lock`], called from a test, compares every event's
 //!   shape with a committed lock file, so that a stored version's shape
 //!   never changes without the next version and its upcaster.
 //! - [`telemetry`] lists the `tracing` spans and the metrics the runtime
@@ -67,10 +67,14 @@
 //! - `derive` (default): re-exports the derive macros.
 //! - `conformance`: the tests every [`EventStore`] must pass, for backends.
 //! - `personal`: crypto-shredding of personal data, see `personal`.
+//! - `backend`: what a crate implementing a store or a runner needs, in
+//!   `backend`.
 #![warn(missing_docs)]
 
 pub mod admin;
 mod aggregate;
+#[cfg(feature = "backend")]
+pub mod backend;
 mod cache;
 mod envelope;
 mod error;
@@ -85,7 +89,7 @@ pub mod projection;
 pub mod registry;
 mod report;
 mod repository;
-pub mod schema;
+pub mod shape;
 mod store;
 mod stream_id;
 pub mod telemetry;
@@ -110,8 +114,7 @@ pub use projection::{InMemoryProjectionRunner, Projection, ProjectionError};
 pub use report::ErrorReport;
 pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Repository, SnapshotOutcome};
 pub use store::{
-    Appended, Categories, EventStore, Page, Snapshot, SnapshotAndEvents, StreamRange, check_aggregate_type,
-    validate_stream_id,
+    AggregateTypes, Appended, EventStore, Page, Snapshot, SnapshotAndEvents, StreamRange, validate_stream_id,
 };
 pub use stream_id::{MAX_STREAM_ID_LEN, StreamIdProblem};
 

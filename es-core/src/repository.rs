@@ -15,6 +15,7 @@ use crate::error::{Error, ExecuteError, StoreError};
 use crate::event::{EncodedEvent, Event};
 use crate::expected_version::ExpectedVersion;
 use crate::payload::Payload;
+use crate::report::ErrorReport;
 use crate::store::validate_stream_id;
 use crate::store::{Appended, EventStore, Snapshot, SnapshotAndEvents, StreamRange};
 use crate::telemetry::{self, Outcome};
@@ -186,7 +187,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             if stale_snapshot && loaded.version > 0 {
                 // Best effort: the next snapshot interval retries a failed write.
                 if let Err(error) = self.save_snapshot(stream_id, loaded.version, &loaded.state).await {
-                    warn!(error = %error, "could not replace the unusable snapshot; the next one due will");
+                    warn!(error = %ErrorReport::new(&error), "could not replace the unusable snapshot; the next one due will");
                 }
             }
             Ok(loaded)
@@ -282,7 +283,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 Ok((fold(stream_id, start, events)?, false))
             }
             Err(error) => {
-                warn!(error = %error, "the snapshot does not decode; replaying the stream from its first event");
+                warn!(error = %ErrorReport::new(&error), "the snapshot does not decode; replaying the stream from its first event");
                 let events = self.store.read_stream_events(A::TYPE, stream_id, range).await?;
                 Ok((fold(stream_id, empty(), events)?, true))
             }
@@ -571,7 +572,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         match self.save_snapshot(stream_id, after, state).await {
             Ok(()) => SnapshotOutcome::Saved { version: after },
             Err(error) => {
-                warn!(version = after, error = %error, "could not save the snapshot; the command is committed all the same");
+                warn!(version = after, error = %ErrorReport::new(&error), "could not save the snapshot; the command is committed all the same");
                 SnapshotOutcome::Failed(error)
             }
         }

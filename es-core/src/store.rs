@@ -62,17 +62,17 @@ impl StreamRange {
     }
 }
 
-/// Which aggregate types (categories) a reader of the global order reads.
+/// Which aggregate typeies a reader of the global order reads.
 ///
 /// ```
-/// use es_core::Categories;
+/// use es_core::AggregateTypes;
 ///
-/// let accounts = Categories::only(["account"]);
+/// let accounts = AggregateTypes::only(["account"]);
 /// assert!(accounts.admits("account") && !accounts.admits("cart"));
-/// assert!(Categories::All.admits("cart"));
+/// assert!(AggregateTypes::All.admits("cart"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Categories {
+pub enum AggregateTypes {
     /// Every aggregate type.
     #[default]
     All,
@@ -80,31 +80,31 @@ pub enum Categories {
     Only(Vec<String>),
 }
 
-impl Categories {
+impl AggregateTypes {
     /// Only the aggregate types `names`.
     pub fn only<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Self {
-        Categories::Only(names.into_iter().map(Into::into).collect())
+        AggregateTypes::Only(names.into_iter().map(Into::into).collect())
     }
 
     /// Whether events of `aggregate_type` are read.
     pub fn admits(&self, aggregate_type: &str) -> bool {
         match self {
-            Categories::All => true,
-            Categories::Only(names) => names.iter().any(|n| n == aggregate_type),
+            AggregateTypes::All => true,
+            AggregateTypes::Only(names) => names.iter().any(|n| n == aggregate_type),
         }
     }
 }
 
 /// A page of the global order, as read by
-/// [`EventStore::read_categories`].
+/// [`EventStore::read_types`].
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Page {
     /// The events read, in global order.
     pub events: Vec<RecordedEvent>,
-    /// How far the store looked: every event of the categories up to this
+    /// How far the store looked: every event of the aggregate types up to this
     /// position is in `events` or was before the page. Reading on from here
     /// skips nothing; it can be past the last event of `events` when events
-    /// of other categories follow it.
+    /// of other aggregate types follow it.
     pub through: Position,
 }
 
@@ -222,17 +222,17 @@ pub trait EventStore: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
 
-    /// Reads up to `limit` committed events of `categories` after `after` in
+    /// Reads up to `limit` committed events of `aggregate types` after `after` in
     /// global order, and how far it looked. Like
     /// [`read_all`](Self::read_all), reading on from
     /// [`Page::through`] never skips an event. The default filters pages of
     /// `read_all`; a backend that can filter where the events are stored
     /// overrides it.
-    fn read_categories(
+    fn read_types(
         &self,
         after: Position,
         limit: usize,
-        categories: &Categories,
+        categories: &AggregateTypes,
     ) -> impl Future<Output = Result<Page, StoreError>> + Send {
         async move {
             let mut events = self.read_all(after, limit).await?;
@@ -326,7 +326,8 @@ pub trait EventStore: Send + Sync {
 /// [`StoreError::WrongAggregateType`].
 ///
 /// ```
-/// use es_core::{check_aggregate_type, StoreError};
+/// use es_core::StoreError;
+/// use es_core::backend::check_aggregate_type;
 ///
 /// assert!(check_aggregate_type("cart", "c-1", "cart").is_ok());
 /// let refused = check_aggregate_type("wishlist", "c-1", "cart").unwrap_err();
@@ -430,13 +431,13 @@ macro_rules! forward_event_store {
                 (**self).read_snapshot_and_events(aggregate_type, stream_id, range, schema_version)
             }
 
-            fn read_categories(
+            fn read_types(
                 &self,
                 after: Position,
                 limit: usize,
-                categories: &Categories,
+                categories: &AggregateTypes,
             ) -> impl Future<Output = Result<Page, StoreError>> + Send {
-                (**self).read_categories(after, limit, categories)
+                (**self).read_types(after, limit, categories)
             }
 
             fn command_events(

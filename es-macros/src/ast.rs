@@ -18,7 +18,7 @@ pub(crate) struct EventStruct<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) attrs: EventAttrs,
     pub(crate) upcasts: Vec<Upcast<'a>>,
-    /// Its fields, as the schema lock records them.
+    /// Its fields, as the shape lock records them.
     pub(crate) fields: Vec<FieldShape>,
     /// Its container `#[serde(...)]` attributes, as text.
     pub(crate) serde: String,

@@ -15,7 +15,7 @@ use crate::subject::{Prefix, header_value};
 pub const EVENT_HEADER: &str = "Es-Event";
 /// Header: the event's schema version.
 pub const SCHEMA_VERSION_HEADER: &str = "Es-Schema-Version";
-/// Header: the aggregate type (category) of the event's stream.
+/// Header: the aggregate typey of the event's stream.
 pub const AGGREGATE_TYPE_HEADER: &str = "Es-Aggregate-Type";
 /// Header: the event's stream id.
 pub const STREAM_HEADER: &str = "Es-Stream";

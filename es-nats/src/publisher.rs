@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use es_core::projection::{Envelope, RetryPolicy, RunnerOptions};
-use es_core::{BoxError, Categories, DecodeError, EncodedEvent, Event, Payload, RecordedEvent};
+use es_core::{AggregateTypes, BoxError, DecodeError, EncodedEvent, Event, Payload, RecordedEvent};
 use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner, PgTransaction};
 use tokio::sync::watch;
 
@@ -62,7 +62,7 @@ impl Event for StoredEvent {
 }
 
 /// Publishes the global order of a [`PgEventStore`] (all of it, or some
-/// categories) to JetStream, exactly once per event.
+/// aggregate types) to JetStream, exactly once per event.
 ///
 /// It is a [`PgProjection`] run by a [`PgProjectionRunner`]
 /// ([`runner`](Self::runner) builds one): its checkpoint lives in the
@@ -90,7 +90,7 @@ impl Event for StoredEvent {
 #[derive(Debug)]
 pub struct JetStreamPublisher {
     name: String,
-    categories: Categories,
+    categories: AggregateTypes,
     jetstream: jetstream::Context,
     prefix: Prefix,
     /// The store's part of message ids.
@@ -111,7 +111,7 @@ impl JetStreamPublisher {
     ) -> Result<Self, ConfigError> {
         Ok(JetStreamPublisher {
             name: name.into(),
-            categories: Categories::All,
+            categories: AggregateTypes::All,
             jetstream,
             prefix: Prefix::new(prefix)?,
             store: store_id(store.schema()),
@@ -119,8 +119,8 @@ impl JetStreamPublisher {
         })
     }
 
-    /// Publishes only the events of `categories` (default: all).
-    pub fn with_categories(mut self, categories: Categories) -> Self {
+    /// Publishes only the events of `aggregate types` (default: all).
+    pub fn with_categories(mut self, categories: AggregateTypes) -> Self {
         self.categories = categories;
         self
     }
@@ -153,7 +153,7 @@ impl PgProjection for JetStreamPublisher {
         &self.name
     }
 
-    fn categories(&self) -> Categories {
+    fn aggregate_types(&self) -> AggregateTypes {
         self.categories.clone()
     }
 

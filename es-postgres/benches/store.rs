@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use es_core::projection::Envelope;
 use es_core::{
-    Aggregate, Categories, DecodeError, EncodedEvent, Event, EventStore, ExpectedVersion, Metadata, Payload,
+    Aggregate, AggregateTypes, DecodeError, EncodedEvent, Event, EventStore, ExpectedVersion, Metadata, Payload,
     RecordedEvent, Repository, StreamRange,
 };
 use es_postgres::tokio_postgres::types::{Json, ToSql};
@@ -319,8 +319,8 @@ impl PgProjection for Idle {
         "idle"
     }
 
-    fn categories(&self) -> Categories {
-        Categories::only(["none"])
+    fn aggregate_types(&self) -> AggregateTypes {
+        AggregateTypes::only(["none"])
     }
 
     async fn handle(&mut self, _: &PgTransaction<'_>, _: &AccountEvent, _: &RecordedEvent) -> Result<(), BoxError> {
@@ -365,7 +365,7 @@ async fn w1(bench: &mut Bench, workload: &str, clients: usize) -> Result<(), Box
         raw_clients.push(bench.raw().await?);
     }
     // With several clients, a projection runner waits for the appends'
-    // notifications (for events of another category: its work is being
+    // notifications (for events of another aggregate type: its work is being
     // woken), so that the cost of waking it is measured.
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     // The runner has a pool of its own, as in a projection worker: its

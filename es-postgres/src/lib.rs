@@ -66,7 +66,7 @@
 //!   [`PgEventStore::read_lag`]. Transactions of other databases of the
 //!   cluster do not hold it back.
 //! - **Projections** ([`PgProjectionRunner`]) commit read model and
-//!   checkpoint in one transaction, read only their categories, stop at or
+//!   checkpoint in one transaction, read only their aggregate types, stop at or
 //!   park poison events, and let any process wait for a position
 //!   ([`PgEventStore::wait_for_projection`]).
 //! - **In the caller's transaction**: [`PgEventStore::append_in`] appends

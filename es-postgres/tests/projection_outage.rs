@@ -142,7 +142,7 @@ async fn projection_reports_reconnecting_while_the_server_is_down_and_resumes() 
     let refused = store.append("account", "a", ExpectedVersion::Any, vec![event], &Metadata::default()).await;
     let refused = refused.expect_err("the server is down");
     assert!(matches!(refused, StoreError::Unavailable(_)), "{refused:?}");
-    let message = refused.to_string();
+    let message = es_core::ErrorReport::new(&refused).to_string();
     assert!(message.contains(&format!("127.0.0.1:{}", server.port)) && message.contains("refused"), "{message}");
 
     // Keep it down for 10 s: the runner keeps trying, and keeps saying so.

@@ -1,5 +1,5 @@
 //! Projections on PostgreSQL never skip silently: what they read by
-//! category, events no code knows, parked poison events, panicking
+//! aggregate type, events no code knows, parked poison events, panicking
 //! handlers and page-at-once handlers.
 
 mod common;
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::ledger::*;
 use es_core::projection::{PoisonPolicy, RetryPolicy, RunnerOptions, WaitError};
-use es_core::{Categories, EncodedEvent, Event, EventStore, Position, ProjectionError};
+use es_core::{AggregateTypes, EncodedEvent, Event, EventStore, Position, ProjectionError};
 use es_postgres::{PgEventStore, PgProjectionRunner};
 use serde_json::json;
 
@@ -20,7 +20,7 @@ fn typo(amount: i64) -> EncodedEvent {
 }
 
 fn accounts_only(mut ledger: Ledger) -> Ledger {
-    ledger.categories = Categories::only(["account"]);
+    ledger.categories = AggregateTypes::only(["account"]);
     ledger
 }
 
@@ -64,7 +64,7 @@ async fn projection_reads_only_its_categories_and_skips_known_events_it_does_not
 
     let page = within("the filtered read", async {
         loop {
-            let page = store.read_categories(Position::START, 100, &Categories::only(["account"])).await.unwrap();
+            let page = store.read_types(Position::START, 100, &AggregateTypes::only(["account"])).await.unwrap();
             if page.through >= trailing {
                 return page;
             }

@@ -73,7 +73,7 @@ async fn run_until_stopped(store: &PgEventStore, poison: i64) -> String {
     ledger.poison = Some(poison);
     let runner = PgProjectionRunner::new(store.clone(), ledger).with_options(live_options().retry(QUICK));
     let (outcome, _) = within("the stop", spawn(runner).task).await.unwrap();
-    outcome.unwrap_err().to_string()
+    es_core::ErrorReport::new(&outcome.unwrap_err()).to_string()
 }
 
 /// Waits on `replica` until it reports `Stopped`, and returns the error.

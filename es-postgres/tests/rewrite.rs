@@ -141,7 +141,7 @@ async fn a_refused_event_or_a_missing_reason_changes_nothing() {
     let rows_before = stored_rows(&client, store.schema()).await;
     let refused = store.rewrite(request(false), |_| Err::<EncodedEvent, _>("not this one")).await.unwrap_err();
     assert!(matches!(refused, PgRewriteError::Refused { version: 1, .. }), "{refused}");
-    assert!(refused.to_string().contains("not this one"), "{refused}");
+    assert!(es_core::ErrorReport::new(&refused).to_string().contains("not this one"), "{refused}");
     let anonymous = store.rewrite(PgRewriteRequest { actor: " ".into(), ..request(false) }, to_current).await;
     assert!(matches!(anonymous, Err(PgRewriteError::Incomplete { missing: "actor", .. })), "{anonymous:?}");
     assert_eq!(stored_rows(&client, store.schema()).await, rows_before);

@@ -221,8 +221,8 @@ impl PgProjection for LegacyAccounts {
         PROJECTION
     }
 
-    fn categories(&self) -> es_core::Categories {
-        es_core::Categories::only([MigratedAccount::TYPE])
+    fn aggregate_types(&self) -> es_core::AggregateTypes {
+        es_core::AggregateTypes::only([MigratedAccount::TYPE])
     }
 
     async fn handle(
@@ -403,7 +403,7 @@ pub async fn run(url: &str, prefix: &str) -> Result<(), BoxError> {
         return Err(format!("the legacy query changed: {before:?} → {after:?}").into());
     }
     match legacy_deposit(&store, &schemas, "acc-2", 100).await {
-        Err(refused) => println!("  the legacy write path is refused: {refused}"),
+        Err(refused) => println!("  the legacy write path is refused: {}", es_core::ErrorReport::new(&*refused)),
         Ok(_) => return Err("the legacy write path still writes".into()),
     }
     let accounts = Repository::<MigratedAccount, _>::new(store.clone());

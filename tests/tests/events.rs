@@ -145,7 +145,8 @@ fn a_failing_step_names_the_version_it_started_from() {
     // The JSON step refuses the v2 payload.
     let err = Deposited::decode("events.Deposited", 2, &json!({ "cents": "1200" }).into()).unwrap_err();
     assert!(matches!(&err, DecodeError::Upcast { from: 2, .. }), "{err:?}");
-    assert!(err.to_string().contains("`cents` must be an integer"), "{err}");
+    let report = es_core::ErrorReport::new(&err).to_string();
+    assert!(report.contains("`cents` must be an integer"), "{report}");
 }
 
 #[test]
@@ -209,7 +210,7 @@ async fn an_unknown_event_in_a_stream_names_the_stream_version_and_event() {
         }
         other => panic!("expected a decode error, got {other:?}"),
     }
-    let message = err.to_string();
+    let message = es_core::ErrorReport::new(&err).to_string();
     assert!(message.contains("ledger-2") && message.contains("events.Frozen"), "{message}");
 }
 
@@ -269,8 +270,8 @@ fn distinct_names_validate() {
     assert_eq!(registry::validate(), Ok::<(), RegistryError>(()));
 }
 
-/// The events of this suite match `events.lock` (see `es_core::schema`).
+/// The events of this suite match `events.lock` (see `es_core::shape`).
 #[test]
 fn event_schemas_match_the_lock() {
-    es_core::schema::check_lock("events.lock").unwrap();
+    es_core::shape::check_lock("events.lock").unwrap();
 }

@@ -11,8 +11,8 @@ use es_core::telemetry::{
     PROJECTION_LAG_SECONDS,
 };
 use es_core::{
-    Aggregate, BoxError, Categories, Event, EventStore, ExpectedVersion, InMemoryEventStore, InMemoryProjectionRunner,
-    Metadata, Projection, RecordedEvent, Repository, Snapshot, StreamRange,
+    Aggregate, AggregateTypes, BoxError, Event, EventStore, ExpectedVersion, InMemoryEventStore,
+    InMemoryProjectionRunner, Metadata, Projection, RecordedEvent, Repository, Snapshot, StreamRange,
 };
 use es_examples::account::{Account, AccountEvent, Deposited};
 use es_tests::{Probe, observe};
@@ -174,8 +174,8 @@ impl Projection for Balances {
         "balances"
     }
 
-    fn categories(&self) -> Categories {
-        Categories::only(["account"])
+    fn aggregate_types(&self) -> AggregateTypes {
+        AggregateTypes::only(["account"])
     }
 
     async fn handle(&mut self, _: &AccountEvent, envelope: &RecordedEvent) -> Result<(), BoxError> {

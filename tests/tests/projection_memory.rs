@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use es_core::projection::{PoisonPolicy, Progress, RetryPolicy, RunnerOptions, WaitError};
 use es_core::{
-    BoxError, Categories, EncodedEvent, Event, EventStore, ExpectedVersion, InMemoryEventStore,
+    AggregateTypes, BoxError, EncodedEvent, Event, EventStore, ExpectedVersion, InMemoryEventStore,
     InMemoryProjectionRunner, Metadata, Position, Projection, ProjectionError, RecordedEvent, Repository,
 };
 use es_examples::account::{Account, AccountEvent};
@@ -38,8 +38,8 @@ impl Projection for Balances {
         "balances"
     }
 
-    fn categories(&self) -> Categories {
-        Categories::only(["account"])
+    fn aggregate_types(&self) -> AggregateTypes {
+        AggregateTypes::only(["account"])
     }
 
     async fn handle(&mut self, event: &AccountEvent, envelope: &RecordedEvent) -> Result<(), BoxError> {

@@ -547,7 +547,8 @@ async fn an_event_that_would_not_load_back_is_refused_before_it_is_appended() {
                 let text = error.to_string();
                 assert!(text.contains("repository.Measured") && text.contains("`s`"), "{text}");
                 assert!(text.contains("NaN or infinite"), "the message names the usual cause: {text}");
-                assert!(std::error::Error::source(&error).is_none(), "the cause is in the message once");
+                let cause = std::error::Error::source(&error).expect("the decode error is the source").to_string();
+                assert!(cause.contains("does not match its type") && !text.contains(&cause), "{cause}");
             }
             other => panic!("{value}: expected Unreadable, got {other:?}"),
         }
@@ -568,7 +569,10 @@ async fn a_decode_error_says_its_cause_once_down_the_chain() {
         texts.push(cause.to_string());
         source = cause.source();
     }
-    assert!(texts[0].contains("invalid type: string \"ten\""), "the message says why: {texts:?}");
+    assert!(!texts[0].contains("invalid type"), "a message shows its own layer only: {texts:?}");
+    let report = es_core::ErrorReport::new(&error).to_string();
+    assert!(report.contains("invalid type: string \"ten\""), "the report says why: {report}");
+    assert_eq!(report, texts.join(": "), "the report walks the chain, each layer once");
     for (i, later) in texts.iter().enumerate().skip(1) {
         assert!(!texts[..i].iter().any(|earlier| earlier.contains(later.as_str())), "{later:?} repeated: {texts:?}");
     }

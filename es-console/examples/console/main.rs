@@ -24,7 +24,7 @@ async fn main() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {:#}", es_core::ErrorReport::new(&*e));
             ExitCode::FAILURE
         }
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use es_core::{Categories, Position, RecordedEvent};
+use es_core::{AggregateTypes, Position, RecordedEvent};
 use futures_util::Stream;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -74,14 +74,14 @@ pub(crate) async fn events(
         None => Position::START,
     };
     let categories = match filter.aggregate_type.as_str() {
-        "" => Categories::All,
-        t => Categories::only([t]),
+        "" => AggregateTypes::All,
+        t => AggregateTypes::only([t]),
     };
     let events = futures_util::stream::unfold((console, after), move |(console, mut after)| {
         let categories = categories.clone();
         async move {
             loop {
-                match console.admin.read_categories(after, READ, &categories).await {
+                match console.admin.read_types(after, READ, &categories).await {
                     Ok(page) if page.through == after => tokio::time::sleep(POLL).await,
                     Ok(page) => {
                         after = page.through;
@@ -91,7 +91,7 @@ pub(crate) async fn events(
                         }
                     }
                     Err(e) => {
-                        let error = Event::default().event("failed").data(e.to_string());
+                        let error = Event::default().event("failed").data(es_core::ErrorReport::new(&e).to_string());
                         return Some((vec![error], (console, after)));
                     }
                 }

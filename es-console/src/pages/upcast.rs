@@ -33,11 +33,12 @@ pub(crate) async fn page(
     for step in registration.map_or(&[][..], |r| r.upcast_steps()).iter().filter(|s| s.from() >= stored.schema_version)
     {
         let Ok(input) = payload else { break };
-        payload = step.run(input).map_err(|e| e.to_string());
+        payload = step.run(input).map_err(|e| es_core::ErrorReport::new(&e).to_string());
         ran.push(Ran { from: step.from(), name: step.name(), output: payload.clone() });
     }
-    let seen =
-        console.aggregate_kind(&event.aggregate_type).map(|kind| kind.decoded(stored).map_err(|e| e.to_string()));
+    let seen = console
+        .aggregate_kind(&event.aggregate_type)
+        .map(|kind| kind.decoded(stored).map_err(|e| es_core::ErrorReport::new(&e).to_string()));
 
     let href = stream_href(&id);
     Ok(layout::page(

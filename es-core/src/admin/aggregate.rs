@@ -14,7 +14,7 @@ use crate::store::Snapshot;
 #[non_exhaustive]
 pub enum FoldError {
     /// A stored event does not decode into the aggregate's event type.
-    #[error("cannot decode event {version} of stream `{stream_id}`: {source}")]
+    #[error("cannot decode event {version} of stream `{stream_id}`")]
     Decode {
         /// The stream.
         stream_id: String,
@@ -24,7 +24,7 @@ pub enum FoldError {
         source: DecodeError,
     },
     /// The aggregate's state does not serialize to JSON.
-    #[error("the state of stream `{stream_id}` does not serialize to JSON: {source}")]
+    #[error("the state of stream `{stream_id}` does not serialize to JSON")]
     State {
         /// The stream.
         stream_id: String,

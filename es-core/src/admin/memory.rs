@@ -8,7 +8,7 @@ use crate::admin::{
 use crate::envelope::{Position, RecordedEvent};
 use crate::event::EncodedEvent;
 use crate::memory::InMemoryEventStore;
-use crate::store::{Categories, EventStore, Page, Snapshot, StreamRange};
+use crate::store::{AggregateTypes, EventStore, Page, Snapshot, StreamRange};
 
 fn summary(stream_id: &str, last: &RecordedEvent) -> StreamSummary {
     StreamSummary {
@@ -91,13 +91,13 @@ impl StoreAdmin for InMemoryEventStore {
         Box::pin(async move { Ok(EventStore::load_snapshot(self, stream_id).await?) })
     }
 
-    fn read_categories<'a>(
+    fn read_types<'a>(
         &'a self,
         after: Position,
         limit: usize,
-        categories: &'a Categories,
+        categories: &'a AggregateTypes,
     ) -> AdminFuture<'a, Page> {
-        Box::pin(async move { Ok(EventStore::read_categories(self, after, limit, categories).await?) })
+        Box::pin(async move { Ok(EventStore::read_types(self, after, limit, categories).await?) })
     }
 
     fn tail_start<'a>(&'a self, aggregate_type: Option<&'a str>, last: usize) -> AdminFuture<'a, Position> {

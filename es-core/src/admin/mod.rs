@@ -39,7 +39,7 @@ use crate::envelope::{Position, RecordedEvent};
 use crate::error::StoreError;
 use crate::event::EncodedEvent;
 use crate::projection::ParkedEvent;
-use crate::store::{Categories, Page, Snapshot, StreamRange};
+use crate::store::{AggregateTypes, Page, Snapshot, StreamRange};
 
 /// The future an admin method returns.
 pub type AdminFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, AdminError>> + Send + 'a>>;
@@ -114,13 +114,9 @@ pub trait StoreAdmin: Send + Sync {
     fn load_snapshot<'a>(&'a self, stream_id: &'a str) -> AdminFuture<'a, Option<Snapshot>>;
 
     /// A page of the global order (see
-    /// [`EventStore::read_categories`](crate::EventStore::read_categories)).
-    fn read_categories<'a>(
-        &'a self,
-        after: Position,
-        limit: usize,
-        categories: &'a Categories,
-    ) -> AdminFuture<'a, Page>;
+    /// [`EventStore::read_types`](crate::EventStore::read_types)).
+    fn read_types<'a>(&'a self, after: Position, limit: usize, categories: &'a AggregateTypes)
+    -> AdminFuture<'a, Page>;
 
     /// Where to read the global order after so that its `last` latest
     /// events (of `aggregate_type`, if given) come first.

@@ -13,7 +13,7 @@ use crate::error::StoreError;
 use crate::event::EncodedEvent;
 use crate::expected_version::ExpectedVersion;
 use crate::payload::Payload;
-use crate::store::{Appended, Categories, EventStore, Page, Snapshot, StreamRange};
+use crate::store::{AggregateTypes, Appended, EventStore, Page, Snapshot, StreamRange};
 
 /// Wraps an [`EventStore`]: every [`Personal`](super::Personal) value in
 /// the events it appends and the snapshots it saves is encrypted with its
@@ -147,13 +147,8 @@ impl<S: EventStore, K: SubjectKeys> EventStore for PersonalDataStore<S, K> {
         self.open_recorded(self.store.read_all(after, limit).await?).await
     }
 
-    async fn read_categories(
-        &self,
-        after: Position,
-        limit: usize,
-        categories: &Categories,
-    ) -> Result<Page, StoreError> {
-        let page = self.store.read_categories(after, limit, categories).await?;
+    async fn read_types(&self, after: Position, limit: usize, categories: &AggregateTypes) -> Result<Page, StoreError> {
+        let page = self.store.read_types(after, limit, categories).await?;
         Ok(Page { events: self.open_recorded(page.events).await?, through: page.through })
     }
 

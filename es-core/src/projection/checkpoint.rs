@@ -93,11 +93,6 @@ impl CheckpointWatch {
         self.sender.borrow().state.clone()
     }
 
-    /// Whether the latest published state is known to be current.
-    pub fn is_current(&self) -> bool {
-        self.sender.borrow().current
-    }
-
     /// Whether any waiter still listens.
     pub fn is_watched(&self) -> bool {
         self.sender.receiver_count() > 0

@@ -25,7 +25,7 @@ use crate::projection::options::{PoisonPolicy, Progress, RunnerOptions};
 use crate::projection::parked::ParkedEvent;
 use crate::registry;
 use crate::report::ErrorReport;
-use crate::store::{Categories, Page};
+use crate::store::{AggregateTypes, Page};
 use crate::telemetry;
 
 /// Where a projection keeps its checkpoint and parked events, and how its
@@ -47,18 +47,18 @@ pub trait Backend: Send + 'static {
     /// One unit of work (a transaction).
     type Unit<'u>: Send + Sync;
 
-    /// Reads a page of the projection's categories after `after`. The read
+    /// Reads a page of the projection's aggregate types after `after`. The read
     /// holds no borrow of the backend, so that the engine reads the next
     /// page while it hands the current one over.
     fn read(
         &self,
         after: Position,
         limit: usize,
-        categories: Categories,
+        categories: AggregateTypes,
     ) -> impl Future<Output = Result<Page, StoreError>> + Send + 'static;
 
-    /// The number of events in `categories`, for progress reports.
-    fn count(&self, categories: &Categories) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// The number of events in `aggregate types`, for progress reports.
+    fn count(&self, categories: &AggregateTypes) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// One event, by stream and version.
     fn read_event(
@@ -156,7 +156,7 @@ enum Failure {
 pub struct Engine<B: Backend> {
     backend: B,
     projection: B::Projection,
-    categories: Categories,
+    categories: AggregateTypes,
     options: RunnerOptions,
     cursor: Cursor,
     health: HealthSender,
@@ -200,13 +200,13 @@ impl<B: Backend> std::fmt::Debug for Engine<B> {
 }
 
 impl<B: Backend> Engine<B> {
-    /// An engine for `projection` (stored as `name`, reading `categories`),
+    /// An engine for `projection` (stored as `name`, reading `aggregate types`),
     /// publishing its checkpoints to `watch`.
     pub fn new(
         backend: B,
         projection: B::Projection,
         name: String,
-        categories: Categories,
+        categories: AggregateTypes,
         watch: CheckpointWatch,
     ) -> Self {
         Engine {
@@ -303,7 +303,7 @@ impl<B: Backend> Engine<B> {
     }
 
     /// Handles every event after the checkpoint, page by page; returns how
-    /// many events of the projection's categories were read, and calls
+    /// many events of the projection's aggregate types were read, and calls
     /// `on_page` with that count after each page.
     // The declared `Send` lets a runner's future be proven `Send` where it
     // is spawned; with `async fn` the compiler cannot prove it there.
@@ -336,7 +336,7 @@ impl<B: Backend> Engine<B> {
                     let (handled, next) = futures_util::future::join(self.handle_page(&page.events), next).await;
                     handled?;
                     if reached > self.cursor.checkpoint {
-                        // Events of other categories follow the last one read.
+                        // Events of other aggregate types follow the last one read.
                         self.commit_events(&[], reached).await?.map_err(|failed| self.unexpected(failed.source))?;
                     }
                     Ok::<_, ProjectionError>(next)

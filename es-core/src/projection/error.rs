@@ -10,19 +10,17 @@ use crate::error::{BoxError, DecodeError, StoreError};
 #[non_exhaustive]
 pub enum ProjectionError {
     /// Reading events or the checkpoint failed.
-    #[error("projection `{projection}`: {source}")]
+    #[error("projection `{projection}` could not read events or commit")]
     Store {
         /// The projection's name.
         projection: String,
         /// The store's error.
         source: StoreError,
     },
-    /// An event of a category the projection reads does not decode: its
+    /// An event of a aggregate type the projection reads does not decode: its
     /// name is known to no event type of the program, or its payload or
     /// version does not match.
-    #[error(
-        "projection `{projection}` stopped at event {version} of stream `{stream_id}` (position {position}): {source}"
-    )]
+    #[error("projection `{projection}` stopped at event {version} of stream `{stream_id}` (position {position})")]
     Decode {
         /// The projection's name.
         projection: String,
@@ -37,7 +35,7 @@ pub enum ProjectionError {
     },
     /// The handler failed (or panicked) on an event every time it was tried.
     #[error(
-        "projection `{projection}` stopped at event {version} of stream `{stream_id}` (position {position}) after {attempts} attempt(s): {source}"
+        "projection `{projection}` stopped at event {version} of stream `{stream_id}` (position {position}) after {attempts} attempt(s)"
     )]
     Handler {
         /// The projection's name.
@@ -60,7 +58,7 @@ pub enum ProjectionError {
         projection: String,
     },
     /// Resetting the read model for a rebuild failed.
-    #[error("projection `{projection}` could not reset its read model: {source}")]
+    #[error("projection `{projection}` could not reset its read model")]
     Reset {
         /// The projection's name.
         projection: String,

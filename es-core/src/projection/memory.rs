@@ -13,7 +13,7 @@ use crate::projection::{
     CheckpointWaiter, CheckpointWatch, Envelope, Health, ParkedEvent, Progress, Projection, ProjectionError,
     RunnerOptions, RunnerState,
 };
-use crate::store::{Categories, EventStore, Page, StreamRange};
+use crate::store::{AggregateTypes, EventStore, Page, StreamRange};
 
 /// Runs a [`Projection`] over any [`EventStore`], keeping the checkpoint
 /// and the parked events in process memory, beside the read model: all
@@ -59,7 +59,7 @@ impl<P: Projection + 'static, S: EventStore + 'static> InMemoryProjectionRunner<
     /// A runner starting from the beginning of the store.
     pub fn new(store: S, projection: P) -> Self {
         let name = projection.name().to_owned();
-        let categories = projection.categories();
+        let categories = projection.aggregate_types();
         let watch = CheckpointWatch::new(&name);
         let backend = MemoryBackend {
             store: Arc::new(store),
@@ -98,7 +98,7 @@ impl<P: Projection + 'static, S: EventStore + 'static> InMemoryProjectionRunner<
     }
 
     /// Handles every event after the checkpoint, page by page, and returns
-    /// how many events of the projection's categories were read.
+    /// how many events of the projection's aggregate types were read.
     pub async fn catch_up(&mut self) -> Result<u64, ProjectionError> {
         let caught_up = self.engine.catch_up(|_| {}).await;
         if let Err(error) = &caught_up {
@@ -202,19 +202,19 @@ impl<P: Projection + 'static, S: EventStore + 'static> Backend for MemoryBackend
         &self,
         after: Position,
         limit: usize,
-        categories: Categories,
+        categories: AggregateTypes,
     ) -> impl Future<Output = Result<Page, StoreError>> + Send + 'static {
         let store = Arc::clone(&self.store);
-        async move { store.read_categories(after, limit, &categories).await }
+        async move { store.read_types(after, limit, &categories).await }
     }
 
-    async fn count(&self, categories: &Categories) -> Result<u64, StoreError> {
-        if *categories == Categories::All {
+    async fn count(&self, categories: &AggregateTypes) -> Result<u64, StoreError> {
+        if *categories == AggregateTypes::All {
             return self.store.count().await;
         }
         let (mut count, mut after) = (0, Position::START);
         loop {
-            let page = self.store.read_categories(after, 1000, categories).await?;
+            let page = self.store.read_types(after, 1000, categories).await?;
             if page.through <= after {
                 return Ok(count);
             }

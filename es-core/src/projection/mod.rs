@@ -3,16 +3,16 @@
 //! A projection handles decoded events with their envelopes and keeps a
 //! checkpoint, the position of the last event it handled. A runner feeds it
 //! from the checkpoint on: it catches up in pages, then follows new events.
-//! Every runner is the same [`engine`] over a backend:
+//! Every runner is the same engine over a backend:
 //! [`InMemoryProjectionRunner`] keeps the checkpoint in process memory,
 //! `es-postgres`'s runner commits read-model writes and checkpoint in one
 //! transaction.
 //!
 //! # Nothing is skipped silently
 //!
-//! A projection reads the [`Categories`] (aggregate types) it declares;
-//! events of other categories are filtered out by the store. Within its
-//! categories, an event is skipped only when the program knows it (some
+//! A projection reads the [`AggregateTypes`] (aggregate types) it declares;
+//! events of other aggregate types are filtered out by the store. Within its
+//! aggregate types, an event is skipped only when the program knows it (some
 //! event type is registered under its name) and the projection's event type
 //! does not. An event whose name no code knows, one that does not decode,
 //! and one the handler keeps failing on are *poison*: the runner stops at
@@ -24,17 +24,22 @@ use std::future::Future;
 use crate::envelope::RecordedEvent;
 use crate::error::BoxError;
 use crate::event::Event;
-use crate::store::Categories;
+use crate::store::AggregateTypes;
 
-mod checkpoint;
-pub mod engine;
+#[cfg_attr(not(feature = "backend"), allow(dead_code))]
+pub(crate) mod checkpoint;
+// Without the `backend` feature only the in-memory runner uses the engine,
+// and some of what other runners need goes unused.
+#[cfg_attr(not(feature = "backend"), allow(dead_code))]
+pub(crate) mod engine;
 mod error;
 mod health;
 mod memory;
 mod options;
 mod parked;
 
-pub use checkpoint::{CheckpointState, CheckpointWaiter, CheckpointWatch};
+pub use checkpoint::CheckpointWaiter;
+pub(crate) use checkpoint::CheckpointWatch;
 pub use error::{ProjectionError, WaitError};
 pub use health::{Health, ReconnectBackoff, RunnerHealth, RunnerState};
 pub use memory::InMemoryProjectionRunner;
@@ -54,7 +59,7 @@ pub struct Envelope<'a, E> {
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use es_core::{BoxError, Categories, Projection, RecordedEvent};
+/// use es_core::{BoxError, AggregateTypes, Projection, RecordedEvent};
 /// # use es_core::Event;
 /// # use serde::{Deserialize, Serialize};
 /// # #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -66,7 +71,7 @@ pub struct Envelope<'a, E> {
 /// impl Projection for Balances {
 ///     type Event = Deposited;
 ///     fn name(&self) -> &str { "balances" }
-///     fn categories(&self) -> Categories { Categories::only(["account"]) }
+///     fn aggregate_types(&self) -> AggregateTypes { AggregateTypes::only(["account"]) }
 ///     async fn handle(&mut self, event: &Deposited, envelope: &RecordedEvent) -> Result<(), BoxError> {
 ///         *self.0.entry(envelope.stream_id.clone()).or_default() += event.amount;
 ///         Ok(())
@@ -78,7 +83,7 @@ pub struct Envelope<'a, E> {
 /// }
 /// ```
 pub trait Projection: Send + Sync {
-    /// The events this projection reads. Events of its categories that the
+    /// The events this projection reads. Events of its aggregate types that the
     /// program knows but this type does not are skipped.
     type Event: Event;
 
@@ -86,8 +91,8 @@ pub trait Projection: Send + Sync {
     fn name(&self) -> &str;
 
     /// The aggregate types whose events the projection reads (default: all).
-    fn categories(&self) -> Categories {
-        Categories::All
+    fn aggregate_types(&self) -> AggregateTypes {
+        AggregateTypes::All
     }
 
     /// Updates the read model with one event.

@@ -12,7 +12,7 @@ use es_core::admin::{
     AdminError, AdminFuture, Backlog, Location, ReadLag, ScannedEvent, StoreAdmin, StoreStatus, StreamFilter,
     StreamInfo, StreamSummary,
 };
-use es_core::{Categories, EncodedEvent, Page, Position, RecordedEvent, Snapshot, StreamRange};
+use es_core::{AggregateTypes, EncodedEvent, Page, Position, RecordedEvent, Snapshot, StreamRange};
 use tokio_postgres::Row;
 
 use crate::codec::convert::{bound, unsigned, unsigned32};
@@ -130,11 +130,11 @@ impl StoreAdmin for PgEventStore {
         self.admin(move |on| async move { snapshot::load(&on, &self.schema, stream_id).await })
     }
 
-    fn read_categories<'a>(
+    fn read_types<'a>(
         &'a self,
         after: Position,
         limit: usize,
-        categories: &'a Categories,
+        categories: &'a AggregateTypes,
     ) -> AdminFuture<'a, Page> {
         self.admin(move |on| async move { read::filtered(&on, &self.schema, after, limit, categories, None).await })
     }

@@ -2,8 +2,9 @@
 
 use std::time::SystemTime;
 
+use es_core::backend::check_aggregate_type;
 use es_core::projection::ParkedEvent;
-use es_core::{EncodedEvent, Metadata, Payload, Position, RecordedEvent, Snapshot, check_aggregate_type};
+use es_core::{EncodedEvent, Metadata, Payload, Position, RecordedEvent, Snapshot};
 use tokio_postgres::Row;
 use tokio_postgres::types::{FromSql, FromSqlOwned, Type};
 

@@ -135,7 +135,7 @@ pub enum PgError {
         server: String,
     },
     /// A migration failed; nothing of it was applied.
-    #[error("migration {version} ({name}) of schema {schema} failed: {cause}")]
+    #[error("migration {version} ({name}) of schema {schema} failed")]
     Migration {
         /// The schema being migrated.
         schema: String,
@@ -144,6 +144,7 @@ pub enum PgError {
         /// The migration's name.
         name: &'static str,
         /// The database's complaint.
+        #[source]
         cause: Box<PgError>,
     },
     /// The schema holds a migration this version of the crate does not know:

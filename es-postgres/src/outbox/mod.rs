@@ -127,7 +127,7 @@ pub enum PgOutboxError {
         consumer: String,
     },
     /// The store failed.
-    #[error("outbox consumer `{consumer}` could not read or commit: {source}")]
+    #[error("outbox consumer `{consumer}` could not read or commit")]
     Store {
         /// The consumer.
         consumer: String,
@@ -137,7 +137,7 @@ pub enum PgOutboxError {
     /// The handler failed on a page; nothing of it was committed.
     #[error(
         "outbox consumer `{consumer}` failed on the page starting at message {position} \
-         (topic `{topic}`, key `{key}`): {source}; fix the cause and run it again to resume there"
+         (topic `{topic}`, key `{key}`); fix the cause and run it again to resume there"
     )]
     Handler {
         /// The consumer.

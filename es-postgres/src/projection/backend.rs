@@ -6,9 +6,9 @@ use std::future::Future;
 use std::marker::PhantomData;
 
 use deadpool_postgres::Object;
-use es_core::projection::engine::{Backend, Failed};
+use es_core::backend::{Backend, Failed};
 use es_core::projection::{Envelope, ParkedEvent};
-use es_core::{BoxError, Categories, Page, Position, RecordedEvent, StoreError, StreamRange};
+use es_core::{AggregateTypes, BoxError, Page, Position, RecordedEvent, StoreError, StreamRange};
 use tracing::Instrument as _;
 
 use crate::connection::StatementCache;
@@ -68,7 +68,7 @@ impl<P: PgProjection> Backend for PgBackend<P> {
         &self,
         after: Position,
         limit: usize,
-        categories: Categories,
+        categories: AggregateTypes,
     ) -> impl Future<Output = Result<Page, StoreError>> + Send + 'static {
         // A task of its own: decoding a page's rows then runs beside the
         // handler (on another worker thread) instead of taking turns with
@@ -93,7 +93,7 @@ impl<P: PgProjection> Backend for PgBackend<P> {
         }
     }
 
-    async fn count(&self, categories: &Categories) -> Result<u64, StoreError> {
+    async fn count(&self, categories: &AggregateTypes) -> Result<u64, StoreError> {
         let client = self.store.client().await?;
         Ok(read::count(&client, &self.store.schema, categories, self.partition).await?)
     }

@@ -3,7 +3,7 @@
 //! the checkpoint's revision and notifies.
 
 use es_core::Position;
-use es_core::projection::CheckpointState;
+use es_core::backend::CheckpointState;
 use tokio_postgres::types::ToSql;
 
 use crate::codec::convert::{bound, unsigned};

@@ -14,7 +14,7 @@ pub(crate) mod waits;
 use std::future::Future;
 
 use es_core::projection::Envelope;
-use es_core::{BoxError, Categories, Event, RecordedEvent};
+use es_core::{AggregateTypes, BoxError, Event, RecordedEvent};
 
 pub use partition::PgPartition;
 pub use runner::PgProjectionRunner;
@@ -28,7 +28,7 @@ pub use transaction::PgTransaction;
 /// lost.
 ///
 /// ```
-/// use es_core::{BoxError, Categories, RecordedEvent};
+/// use es_core::{BoxError, AggregateTypes, RecordedEvent};
 /// use es_postgres::{PgProjection, PgTransaction};
 /// # use es_core::Event;
 /// # use serde::{Deserialize, Serialize};
@@ -40,7 +40,7 @@ pub use transaction::PgTransaction;
 /// impl PgProjection for Balances {
 ///     type Event = Deposited;
 ///     fn name(&self) -> &str { "balances" }
-///     fn categories(&self) -> Categories { Categories::only(["account"]) }
+///     fn aggregate_types(&self) -> AggregateTypes { AggregateTypes::only(["account"]) }
 ///     async fn handle(&mut self, tx: &PgTransaction<'_>, e: &Deposited, env: &RecordedEvent) -> Result<(), BoxError> {
 ///         let upsert = tx.prepare_cached(
 ///             "INSERT INTO balances (id, balance) VALUES ($1, $2)
@@ -59,7 +59,7 @@ pub use transaction::PgTransaction;
 /// To write a page of events with one statement (a rebuild's speed comes
 /// from it), implement [`handle_batch`](Self::handle_batch) as well.
 pub trait PgProjection: Send + Sync + 'static {
-    /// The events this projection reads. Events of its categories that the
+    /// The events this projection reads. Events of its aggregate types that the
     /// program knows but this type does not are skipped; see
     /// [`es_core::projection`] for what is never skipped.
     type Event: Event;
@@ -69,8 +69,8 @@ pub trait PgProjection: Send + Sync + 'static {
 
     /// The aggregate types whose events the projection reads (default:
     /// all). Events of other types are filtered out in the database.
-    fn categories(&self) -> Categories {
-        Categories::All
+    fn aggregate_types(&self) -> AggregateTypes {
+        AggregateTypes::All
     }
 
     /// Applies one event to the read model inside `tx`. An error rolls the

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use es_core::projection::engine::Engine;
+use es_core::backend::Engine;
 use es_core::projection::{
     CheckpointWaiter, Health, ParkedEvent, Progress, ProjectionError, ReconnectBackoff, RunnerOptions, RunnerState,
 };
@@ -66,7 +66,7 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     fn over(store: PgEventStore, projection: P, partition: Option<PgPartition>) -> Self {
         let base = projection.name();
         let name = partition.map_or_else(|| base.to_owned(), |p| p.projection_name(base));
-        let categories = projection.categories();
+        let categories = projection.aggregate_types();
         let watch = store.feed.watch(&name);
         let lease = Lease::new(&store, RunnerKind::Projection, &name);
         let backend = PgBackend { store, name: name.clone(), partition, lease, spare: None, projection: PhantomData };

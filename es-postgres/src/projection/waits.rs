@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use es_core::Position;
-use es_core::projection::{CheckpointWaiter, CheckpointWatch, ReconnectBackoff, WaitError};
+use es_core::backend::CheckpointWatch;
+use es_core::projection::{CheckpointWaiter, ReconnectBackoff, WaitError};
 use futures_util::future::select;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;

@@ -86,7 +86,7 @@ pub enum PgRewriteError {
         hint: &'static str,
     },
     /// The function refused an event.
-    #[error("the rewrite function refused event {version} of stream `{stream_id}` ({position}): {cause}")]
+    #[error("the rewrite function refused event {version} of stream `{stream_id}` ({position})")]
     Refused {
         /// The event's stream.
         stream_id: String,
@@ -95,6 +95,7 @@ pub enum PgRewriteError {
         /// Its global position.
         position: Position,
         /// What the function said.
+        #[source]
         cause: BoxError,
     },
     /// The database refused or could not be reached.

@@ -6,10 +6,8 @@
 
 use std::time::SystemTime;
 
-use es_core::{
-    Appended, EncodedEvent, ExpectedVersion, Metadata, Position, RecordedEvent, check_aggregate_type,
-    validate_stream_id,
-};
+use es_core::backend::check_aggregate_type;
+use es_core::{Appended, EncodedEvent, ExpectedVersion, Metadata, Position, RecordedEvent, validate_stream_id};
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{GenericClient, Row};
 

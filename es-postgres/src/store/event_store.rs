@@ -3,8 +3,8 @@
 //! [`StoreError`] here.
 
 use es_core::{
-    Appended, Categories, EncodedEvent, EventStore, ExpectedVersion, Metadata, Page, Position, RecordedEvent, Snapshot,
-    SnapshotAndEvents, StoreError, StreamRange,
+    AggregateTypes, Appended, EncodedEvent, EventStore, ExpectedVersion, Metadata, Page, Position, RecordedEvent,
+    Snapshot, SnapshotAndEvents, StoreError, StreamRange,
 };
 
 use crate::store::append::{self, Append};
@@ -53,21 +53,16 @@ impl EventStore for PgEventStore {
         Ok(read::all(&client, &self.schema, after, limit).await?)
     }
 
-    /// Filters in SQL: events of other categories never leave the
+    /// Filters in SQL: events of other aggregate types never leave the
     /// database.
-    async fn read_categories(
-        &self,
-        after: Position,
-        limit: usize,
-        categories: &Categories,
-    ) -> Result<Page, StoreError> {
+    async fn read_types(&self, after: Position, limit: usize, categories: &AggregateTypes) -> Result<Page, StoreError> {
         let client = self.client().await?;
         Ok(read::filtered(&client, &self.schema, after, limit, categories, None).await?)
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
         let client = self.client().await?;
-        Ok(read::count(&client, &self.schema, &Categories::All, None).await?)
+        Ok(read::count(&client, &self.schema, &AggregateTypes::All, None).await?)
     }
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {

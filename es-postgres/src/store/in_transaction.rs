@@ -2,8 +2,8 @@
 //! caller's own tables commit together.
 
 use es_core::{
-    Appended, Categories, EncodedEvent, EventStore, ExpectedVersion, Metadata, Page, Position, RecordedEvent, Snapshot,
-    SnapshotAndEvents, StoreError, StreamRange,
+    AggregateTypes, Appended, EncodedEvent, EventStore, ExpectedVersion, Metadata, Page, Position, RecordedEvent,
+    Snapshot, SnapshotAndEvents, StoreError, StreamRange,
 };
 use tokio_postgres::Transaction;
 
@@ -128,17 +128,12 @@ impl EventStore for PgStoreInTransaction<'_> {
         Ok(read::all(self.tx, &self.store.schema, after, limit).await?)
     }
 
-    async fn read_categories(
-        &self,
-        after: Position,
-        limit: usize,
-        categories: &Categories,
-    ) -> Result<Page, StoreError> {
+    async fn read_types(&self, after: Position, limit: usize, categories: &AggregateTypes) -> Result<Page, StoreError> {
         Ok(read::filtered(self.tx, &self.store.schema, after, limit, categories, None).await?)
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
-        Ok(read::count(self.tx, &self.store.schema, &Categories::All, None).await?)
+        Ok(read::count(self.tx, &self.store.schema, &AggregateTypes::All, None).await?)
     }
 
     /// Does nothing: the transaction may still roll back.

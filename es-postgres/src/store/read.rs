@@ -1,11 +1,11 @@
 //! Reads of the event log: one stream, the global order (all of it, or some
-//! categories in one partition), counts and the read lag. Each is written
+//! aggregate types in one partition), counts and the read lag. Each is written
 //! once, over any [`Executor`].
 
 use std::time::Duration;
 
 use es_core::{
-    Categories, EncodedEvent, Page, Position, RecordedEvent, SnapshotAndEvents, StreamRange, validate_stream_id,
+    AggregateTypes, EncodedEvent, Page, Position, RecordedEvent, SnapshotAndEvents, StreamRange, validate_stream_id,
 };
 use futures_util::TryStreamExt;
 use tokio_postgres::Row;
@@ -114,14 +114,14 @@ pub(crate) async fn all<E: Executor>(
     Ok(events)
 }
 
-/// A page of the events of `categories` in `partition` after `after`, and
-/// how far it looked (see `EventStore::read_categories`).
+/// A page of the events of `aggregate types` in `partition` after `after`, and
+/// how far it looked (see `EventStore::read_types`).
 pub(crate) async fn filtered<E: Executor>(
     on: &E,
     schema: &Schema,
     after: Position,
     limit: usize,
-    categories: &Categories,
+    categories: &AggregateTypes,
     partition: Option<PgPartition>,
 ) -> Result<Page, Error> {
     let (names, (count, index)) = (category_names(categories), partition_params(partition));
@@ -152,12 +152,12 @@ pub(crate) async fn filtered<E: Executor>(
     Ok(Page { events, through })
 }
 
-/// The number of events of `categories` in `partition`, for progress
+/// The number of events of `aggregate types` in `partition`, for progress
 /// reports.
 pub(crate) async fn count<E: Executor>(
     on: &E,
     schema: &Schema,
-    categories: &Categories,
+    categories: &AggregateTypes,
     partition: Option<PgPartition>,
 ) -> Result<u64, Error> {
     let (names, (count, index)) = (category_names(categories), partition_params(partition));
@@ -180,11 +180,11 @@ pub(crate) async fn lag<E: Executor>(on: &E, schema: &Schema) -> Result<PgReadLa
     })
 }
 
-/// The `text[]` parameter of a category filter (`None`: all).
-fn category_names(categories: &Categories) -> Option<&[String]> {
+/// The `text[]` parameter of a aggregate type filter (`None`: all).
+fn category_names(categories: &AggregateTypes) -> Option<&[String]> {
     match categories {
-        Categories::All => None,
-        Categories::Only(names) => Some(names),
+        AggregateTypes::All => None,
+        AggregateTypes::Only(names) => Some(names),
     }
 }
 

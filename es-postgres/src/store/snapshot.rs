@@ -1,7 +1,8 @@
 //! A stream's latest snapshot: saved unless a later one is stored, loaded
 //! as it is.
 
-use es_core::{Snapshot, check_aggregate_type, validate_stream_id};
+use es_core::backend::check_aggregate_type;
+use es_core::{Snapshot, validate_stream_id};
 
 use crate::codec::convert::{stored, stored32};
 use crate::codec::json::JsonParam;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use es_core::projection::{CheckpointWaiter, Envelope, RunnerOptions};
 use es_core::{
-    Aggregate, Apply, BoxError, Categories, EncodedEvent, Event, EventStore, ExpectedVersion, Metadata, Position,
+    Aggregate, AggregateTypes, Apply, BoxError, EncodedEvent, Event, EventStore, ExpectedVersion, Metadata, Position,
     ProjectionError, RecordedEvent,
 };
 use es_postgres::{PgEventStore, PgProjection, PgProjectionRunner, PgTransaction};
@@ -51,7 +51,7 @@ pub struct Ledger {
     /// Writes a page with one statement per table instead of one per event.
     pub batch: bool,
     /// The aggregate types it reads.
-    pub categories: Categories,
+    pub categories: AggregateTypes,
 }
 
 impl Ledger {
@@ -62,7 +62,7 @@ impl Ledger {
             poison: None,
             panic_on: None,
             batch: false,
-            categories: Categories::All,
+            categories: AggregateTypes::All,
         }
     }
 }
@@ -74,7 +74,7 @@ impl PgProjection for Ledger {
         "ledger"
     }
 
-    fn categories(&self) -> Categories {
+    fn aggregate_types(&self) -> AggregateTypes {
         self.categories.clone()
     }
 
@@ -167,7 +167,7 @@ pub async fn deposit(store: &PgEventStore, stream: &str, amount: i64) -> Positio
     appended.position().unwrap()
 }
 
-/// Appends `event` to `stream` of aggregate type `category`.
+/// Appends `event` to `stream` of aggregate type `aggregate type`.
 pub async fn append_to(store: &PgEventStore, category: &str, stream: &str, event: EncodedEvent) -> Position {
     let appended = store.append(category, stream, ExpectedVersion::Any, vec![event], &Metadata::default()).await;
     appended.unwrap().position().unwrap()

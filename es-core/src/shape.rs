@@ -1,4 +1,4 @@
-//! The schema lock: the shape of every stored event version, committed
+//! The shape lock: the shape of every stored event version, committed
 //! beside the code, so that changing what an existing version looks like
 //! (rather than adding the next version with an upcaster) fails a test.
 //!
@@ -12,7 +12,7 @@
 //! ```no_run
 //! #[test]
 //! fn event_schemas_match_the_lock() {
-//!     es_core::schema::check_lock("events.lock").unwrap();
+//!     es_core::shape::check_lock("events.lock").unwrap();
 //! }
 //! ```
 //!
@@ -22,7 +22,7 @@
 //!   events of that version would otherwise no longer decode, or decode
 //!   into the wrong meaning.
 //! - An event or version the lock does not hold yet: the check fails until
-//!   the lock is updated on purpose, with `ES_SCHEMA_LOCK=overwrite cargo
+//!   the lock is updated on purpose, with `ES_SHAPE_LOCK=overwrite cargo
 //!   test` (as `TRYBUILD=overwrite` does for UI tests). The update adds
 //!   entries and keeps the older versions' entries; it never rewrites a
 //!   changed one. An entry of a version that was never released may be
@@ -42,8 +42,8 @@ use serde::{Deserialize, Serialize};
 use crate::registry::{self, EventRegistration};
 
 /// The environment variable that lets [`check_lock`] record new events and
-/// versions: `ES_SCHEMA_LOCK=overwrite`.
-pub const LOCK_ENV: &str = "ES_SCHEMA_LOCK";
+/// versions: `ES_SHAPE_LOCK=overwrite`.
+pub const LOCK_ENV: &str = "ES_SHAPE_LOCK";
 
 /// Whether a check may write the lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +56,7 @@ pub enum LockMode {
 }
 
 impl LockMode {
-    /// [`LockMode::Overwrite`] when `ES_SCHEMA_LOCK=overwrite`, else
+    /// [`LockMode::Overwrite`] when `ES_SHAPE_LOCK=overwrite`, else
     /// [`LockMode::Check`].
     pub fn from_env() -> Self {
         match std::env::var(LOCK_ENV) {
@@ -68,7 +68,7 @@ impl LockMode {
 
 /// Compares every registered event with the lock at `path` (relative to the
 /// working directory, which `cargo test` sets to the package's root), in
-/// the mode `ES_SCHEMA_LOCK` asks for. A missing lock file is an empty one.
+/// the mode `ES_SHAPE_LOCK` asks for. A missing lock file is an empty one.
 pub fn check_lock(path: impl AsRef<Path>) -> Result<(), LockError> {
     check_lock_of(path, registry::events(), LockMode::from_env())
 }
@@ -171,9 +171,9 @@ struct LockFile {
     events: Vec<Entry>,
 }
 
-const ABOUT: &str = "The shape of every stored event version, checked by es_core::schema::check_lock. \
+const ABOUT: &str = "The shape of every stored event version, checked by es_core::shape::check_lock. \
      Never edit a released entry: add the next version with an upcaster. \
-     Record new events and versions with ES_SCHEMA_LOCK=overwrite.";
+     Record new events and versions with ES_SHAPE_LOCK=overwrite.";
 
 /// The registered events by `(name, version)`, and a problem for each name
 /// two types share.
@@ -250,27 +250,30 @@ fn write(path: &Path, events: Vec<Entry>) -> Result<(), LockError> {
 #[non_exhaustive]
 pub enum LockError {
     /// The lock file exists but cannot be read.
-    #[error("cannot read the schema lock `{}`: {cause}", path.display())]
+    #[error("cannot read the shape lock `{}`", path.display())]
     Read {
         /// The lock file.
         path: PathBuf,
         /// What the system said.
+        #[source]
         cause: std::io::Error,
     },
     /// The lock file is not a lock.
-    #[error("the schema lock `{}` is not a lock file ({cause}): restore it from version control", path.display())]
+    #[error("the shape lock `{}` is not a lock file: restore it from version control", path.display())]
     Parse {
         /// The lock file.
         path: PathBuf,
         /// What the parser said.
+        #[source]
         cause: serde_json::Error,
     },
     /// The lock file cannot be written.
-    #[error("cannot write the schema lock `{}`: {cause}", path.display())]
+    #[error("cannot write the shape lock `{}`", path.display())]
     Write {
         /// The lock file.
         path: PathBuf,
         /// What the system said.
+        #[source]
         cause: std::io::Error,
     },
     /// The events differ from the lock.
@@ -290,7 +293,7 @@ impl fmt::Debug for LockError {
 }
 
 fn mismatch(path: &Path, problems: &[LockProblem]) -> String {
-    let mut out = format!("the events do not match the schema lock `{}`:", path.display());
+    let mut out = format!("the events do not match the shape lock `{}`:", path.display());
     for problem in problems {
         out.push_str("\n  - ");
         out.push_str(&problem.to_string());

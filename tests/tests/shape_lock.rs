@@ -1,10 +1,10 @@
-//! The schema lock over two releases of one event, each checked against a
+//! The shape lock over two releases of one event, each checked against a
 //! lock file of its own in a scratch directory.
 
 use std::path::PathBuf;
 
 use es_core::registry::{self, EventRegistration};
-use es_core::schema::{LockError, LockMode, LockProblem, check_lock_of};
+use es_core::shape::{LockError, LockMode, LockProblem, check_lock_of};
 use serde::{Deserialize, Serialize};
 
 /// The released shape: whole dollars.
@@ -76,7 +76,7 @@ fn problems(result: Result<(), LockError>) -> Vec<LockProblem> {
 fn a_new_event_is_recorded_only_when_asked() {
     let lock = scratch_lock("new_event");
     let error = check_lock_of(&lock, release("release_1"), LockMode::Check).unwrap_err();
-    assert!(error.to_string().contains("ES_SCHEMA_LOCK=overwrite"), "{error}");
+    assert!(error.to_string().contains("ES_SHAPE_LOCK=overwrite"), "{error}");
     assert!(matches!(&problems(Err(error))[..], [LockProblem::Unrecorded { version: 1, .. }]));
     assert!(!lock.exists(), "a check never writes");
 

@@ -1,0 +1,56 @@
+//! The console's pages over its router, against a real server: stored text
+//! shows with its control characters escaped, as the command line shows it.
+//!
+//! They need PostgreSQL (`DATABASE_URL`, default the local server); without
+//! one they fail and say how to get it.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use es_console::Console;
+use es_core::{EncodedEvent, EventStore, ExpectedVersion, Metadata};
+use es_postgres::PgEventStore;
+use tower::ServiceExt as _;
+
+async fn fresh_store() -> PgEventStore {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let schema = format!("es_console_pages_{}_{}", now.as_secs(), now.subsec_nanos());
+    let store = PgEventStore::builder_from_url(&url).unwrap().schema(&schema).pool_size(2).build().unwrap();
+    store.migrate().await.unwrap_or_else(|e| {
+        panic!(
+            "cannot use PostgreSQL at {url}: {e}\nStart the local server with\n    \
+             pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n\
+             or point DATABASE_URL at one."
+        )
+    });
+    store
+}
+
+async fn get(console: Console, path: &str) -> String {
+    let request = Request::get(path).body(Body::empty()).unwrap();
+    let response = console.router().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    String::from_utf8(body.to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn stored_text_shows_with_its_control_characters_escaped() {
+    let store = fresh_store().await;
+    let id = "evil\u{1b}[31m\u{202e}id";
+    let payload = serde_json::json!({ "note": "a\u{85}b" }).into();
+    let event = EncodedEvent { name: "Noted\u{7}".into(), schema_version: 1, payload };
+    store.append("account", id, ExpectedVersion::NoStream, vec![event], &Metadata::default()).await.unwrap();
+
+    let streams = get(Console::new(store.clone()), "/streams").await;
+    let stream = get(Console::new(store.clone()), "/streams/evil%1B%5B31m%E2%80%AEid").await;
+    for page in [&streams, &stream] {
+        assert!(!page.contains(['\u{1b}', '\u{202e}', '\u{7}', '\u{85}']), "{page}");
+        assert!(page.contains("evil\\u{1b}[31m\\u{202e}id"), "{page}");
+    }
+    assert!(stream.contains("Noted\\u{7}") && stream.contains("a\\u{85}b"), "{stream}");
+    let drop = format!("DROP SCHEMA {} CASCADE", store.quoted_schema());
+    store.connection().await.unwrap().batch_execute(&drop).await.unwrap();
+}
