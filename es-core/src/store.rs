@@ -222,7 +222,7 @@ pub trait EventStore: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
 
-    /// Reads up to `limit` committed events of `aggregate types` after `after` in
+    /// Reads up to `limit` committed events of `categories` after `after` in
     /// global order, and how far it looked. Like
     /// [`read_all`](Self::read_all), reading on from
     /// [`Page::through`] never skips an event. The default filters pages of

@@ -119,7 +119,7 @@ impl JetStreamPublisher {
         })
     }
 
-    /// Publishes only the events of `aggregate types` (default: all).
+    /// Publishes only the events of `categories` (default: all).
     pub fn with_categories(mut self, categories: AggregateTypes) -> Self {
         self.categories = categories;
         self

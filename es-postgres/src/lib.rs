@@ -113,7 +113,7 @@ pub use outbox::{
     DEFAULT_OUTBOX_PAGE_SIZE, OUTBOX_POLL_INTERVAL, PgOutbox, PgOutboxError, PgOutboxHandler, PgOutboxMessage,
     PgOutboxRunner,
 };
-pub use projection::{PgPartition, PgProjection, PgProjectionRunner, PgTransaction};
+pub use projection::{PgPartition, PgProjection, PgProjectionRunner, PgTarget, PgTransaction};
 pub use rewrite::{PgEventChange, PgRewriteError, PgRewriteFilter, PgRewriteReport, PgRewriteRequest};
 pub use store::{
     DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgEventStore, PgEventStoreBuilder, PgReadLag, PgStoreInTransaction,

@@ -35,12 +35,32 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
-/// Applies the migrations `schema` lacks, in one transaction, and returns
-/// their versions.
+/// Which tables a schema holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tables {
+    /// An event store's: every table.
+    Store,
+    /// A target's, where read models live apart from the store: the
+    /// checkpoints, with their revisions, and the parked events.
+    ReadModels,
+}
+
+impl Tables {
+    fn include(self, migration: &Migration) -> bool {
+        match self {
+            Tables::Store => true,
+            Tables::ReadModels => matches!(migration.name, "checkpoints" | "projection_health" | "checkpoint_revision"),
+        }
+    }
+}
+
+/// Applies the migrations of `tables` that `schema` lacks, in one
+/// transaction, and returns their versions.
 ///
 /// A transaction-scoped advisory lock serializes concurrent migrators of the
-/// same schema: the second one waits, then finds everything applied.
-pub(crate) async fn migrate(client: &mut Client, schema: &Schema) -> Result<Vec<u32>, PgError> {
+/// same schema: the second one waits, then finds everything applied. A
+/// schema may hold both sets: a store's schema can hold read models too.
+pub(crate) async fn migrate(client: &mut Client, schema: &Schema, tables: Tables) -> Result<Vec<u32>, PgError> {
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&schema.lock_key("migrate")]).await?;
     tx.batch_execute(&schema.render(
@@ -63,7 +83,7 @@ pub(crate) async fn migrate(client: &mut Client, schema: &Schema) -> Result<Vec<
     }
     let record = schema.render("INSERT INTO {schema}.schema_migrations (version, name) VALUES ($1, $2)");
     let mut done = Vec::new();
-    for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+    for migration in MIGRATIONS.iter().filter(|m| tables.include(m) && !applied.contains(&m.version)) {
         let failed = |e| PgError::Migration {
             schema: schema.name().to_owned(),
             version: migration.version,

@@ -2,12 +2,15 @@
 //! hand it to the projection, retry or park what fails, commit the
 //! checkpoint.
 //!
-//! Backends (the in-memory runner here, `es-postgres`'s runner) implement
-//! [`Backend`]: where the checkpoint and parked events live and what a unit
-//! of work is. Applications use the runners, not this module.
+//! A runner is the engine over a [`Source`] (where events are read: any
+//! store's global order) and a [`Sink`] (where the read model, its
+//! checkpoint and its parked events commit, in one unit of work: process
+//! memory, the store's own database, another database). Applications use
+//! the runners, not this module.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::{FutureExt, TryFutureExt};
@@ -25,19 +28,78 @@ use crate::projection::options::{PoisonPolicy, Progress, RunnerOptions};
 use crate::projection::parked::ParkedEvent;
 use crate::registry;
 use crate::report::ErrorReport;
-use crate::store::{AggregateTypes, Page};
+use crate::store::{AggregateTypes, EventStore, Page, StreamRange};
 use crate::telemetry;
 
-/// Where a projection keeps its checkpoint and parked events, and how its
-/// handler is called inside a unit of work.
+/// Where a projection reads events from: a store's gapless global order,
+/// of the aggregate types the projection reads.
+pub trait Source: Send + Sync + 'static {
+    /// Reads a page of the aggregate types `types` after `after`. The read
+    /// holds no borrow of the source, so that the engine reads the next
+    /// page while it hands the current one over.
+    fn read(
+        &self,
+        after: Position,
+        limit: usize,
+        types: AggregateTypes,
+    ) -> impl Future<Output = Result<Page, StoreError>> + Send + 'static;
+
+    /// The number of events of the aggregate types `types`, for progress
+    /// reports.
+    fn count(&self, types: &AggregateTypes) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// One event, by stream and version.
+    fn read_event(
+        &self,
+        stream_id: &str,
+        version: u64,
+    ) -> impl Future<Output = Result<Option<RecordedEvent>, StoreError>> + Send;
+}
+
+/// Every store is a source, shared by `Arc`.
+impl<S: EventStore + 'static> Source for Arc<S> {
+    fn read(
+        &self,
+        after: Position,
+        limit: usize,
+        types: AggregateTypes,
+    ) -> impl Future<Output = Result<Page, StoreError>> + Send + 'static {
+        let store = Arc::clone(self);
+        async move { store.read_types(after, limit, &types).await }
+    }
+
+    async fn count(&self, types: &AggregateTypes) -> Result<u64, StoreError> {
+        if *types == AggregateTypes::All {
+            return EventStore::count(&**self).await;
+        }
+        let (mut count, mut after) = (0, Position::START);
+        loop {
+            let page = self.read_types(after, 1000, types).await?;
+            if page.through <= after {
+                return Ok(count);
+            }
+            count += page.events.len() as u64;
+            after = page.through;
+        }
+    }
+
+    async fn read_event(&self, stream_id: &str, version: u64) -> Result<Option<RecordedEvent>, StoreError> {
+        let range = StreamRange::after(version.saturating_sub(1)).up_to_version(version);
+        Ok(self.read_stream(stream_id, range).await?.into_iter().next())
+    }
+}
+
+/// Where a projection commits: its read model's writes, its checkpoint and
+/// its parked events, and how its handler is called inside a unit of work.
 ///
 /// A unit of work commits the handler's writes, the parked events and the
 /// checkpoint together, or none of them; dropping it uncommitted discards
-/// them.
-pub trait Backend: Send + 'static {
+/// them. The checkpoint's compare-and-set in the unit is the fence that
+/// keeps a page exactly-once, even if two runners are ever active at once.
+pub trait Sink: Send + 'static {
     /// Whether dropping a unit uncommitted undoes what the projection wrote
     /// in it (a database transaction does; a read model in memory does
-    /// not). A backend that is not atomic reports which event failed.
+    /// not). A sink that is not atomic reports which event failed.
     const ATOMIC: bool;
 
     /// The user's projection.
@@ -46,26 +108,6 @@ pub trait Backend: Send + 'static {
     type Event: Event;
     /// One unit of work (a transaction).
     type Unit<'u>: Send + Sync;
-
-    /// Reads a page of the projection's aggregate types after `after`. The read
-    /// holds no borrow of the backend, so that the engine reads the next
-    /// page while it hands the current one over.
-    fn read(
-        &self,
-        after: Position,
-        limit: usize,
-        categories: AggregateTypes,
-    ) -> impl Future<Output = Result<Page, StoreError>> + Send + 'static;
-
-    /// The number of events in `aggregate types`, for progress reports.
-    fn count(&self, categories: &AggregateTypes) -> impl Future<Output = Result<u64, StoreError>> + Send;
-
-    /// One event, by stream and version.
-    fn read_event(
-        &self,
-        stream_id: &str,
-        version: u64,
-    ) -> impl Future<Output = Result<Option<RecordedEvent>, StoreError>> + Send;
 
     /// A parked event of this projection, by id.
     fn parked(&self, id: u64) -> impl Future<Output = Result<Option<ParkedEvent>, StoreError>> + Send;
@@ -128,8 +170,8 @@ pub trait Backend: Send + 'static {
 /// The projection failed on a batch of events.
 #[derive(Debug)]
 pub struct Failed {
-    /// The index of the event it failed on, when known. A backend that is
-    /// not [`ATOMIC`](Backend::ATOMIC) always knows it: the events before
+    /// The index of the event it failed on, when known. A sink that is
+    /// not [`ATOMIC`](Sink::ATOMIC) always knows it: the events before
     /// it took effect.
     pub index: Option<usize>,
     /// The projection's error.
@@ -152,18 +194,19 @@ enum Failure {
     Handler { attempts: u32, source: BoxError },
 }
 
-/// The projection loop over a [`Backend`].
-pub struct Engine<B: Backend> {
-    backend: B,
-    projection: B::Projection,
+/// The projection loop over a [`Source`] and a [`Sink`].
+pub struct Engine<S: Source, K: Sink> {
+    source: S,
+    sink: K,
+    projection: K::Projection,
     categories: AggregateTypes,
     options: RunnerOptions,
     cursor: Cursor,
     health: HealthSender,
 }
 
-/// Where the projection stands, apart from the backend so that it can move
-/// while a unit of work borrows the backend.
+/// Where the projection stands, apart from the sink so that it can move
+/// while a unit of work borrows the sink.
 #[derive(Debug)]
 struct Cursor {
     name: String,
@@ -177,8 +220,8 @@ impl Cursor {
     }
 
     /// Commits `unit` with the checkpoint moved to `to`, and publishes it.
-    async fn commit<B: Backend>(&mut self, unit: B::Unit<'_>, to: Position) -> Result<(), ProjectionError> {
-        let moved = B::commit(unit, Some((self.checkpoint, to))).await.map_err(|e| self.store_error(e))?;
+    async fn commit<K: Sink>(&mut self, unit: K::Unit<'_>, to: Position) -> Result<(), ProjectionError> {
+        let moved = K::commit(unit, Some((self.checkpoint, to))).await.map_err(|e| self.store_error(e))?;
         let Some(revision) = moved else {
             return Err(ProjectionError::Busy { projection: self.name.clone() });
         };
@@ -188,7 +231,7 @@ impl Cursor {
     }
 }
 
-impl<B: Backend> std::fmt::Debug for Engine<B> {
+impl<S: Source, K: Sink> std::fmt::Debug for Engine<S, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("projection", &self.cursor.name)
@@ -199,18 +242,20 @@ impl<B: Backend> std::fmt::Debug for Engine<B> {
     }
 }
 
-impl<B: Backend> Engine<B> {
-    /// An engine for `projection` (stored as `name`, reading `aggregate types`),
+impl<S: Source, K: Sink> Engine<S, K> {
+    /// An engine for `projection` (stored as `name`, reading `categories`),
     /// publishing its checkpoints to `watch`.
     pub fn new(
-        backend: B,
-        projection: B::Projection,
+        source: S,
+        sink: K,
+        projection: K::Projection,
         name: String,
         categories: AggregateTypes,
         watch: CheckpointWatch,
     ) -> Self {
         Engine {
-            backend,
+            source,
+            sink,
             projection,
             categories,
             options: RunnerOptions::default(),
@@ -224,23 +269,28 @@ impl<B: Backend> Engine<B> {
         &self.cursor.name
     }
 
-    /// The backend.
-    pub fn backend(&self) -> &B {
-        &self.backend
+    /// Where it reads.
+    pub fn source(&self) -> &S {
+        &self.source
     }
 
-    /// The backend, to change it.
-    pub fn backend_mut(&mut self) -> &mut B {
-        &mut self.backend
+    /// Where it commits.
+    pub fn sink(&self) -> &K {
+        &self.sink
+    }
+
+    /// Where it commits, to change it.
+    pub fn sink_mut(&mut self) -> &mut K {
+        &mut self.sink
     }
 
     /// The projection.
-    pub fn projection(&self) -> &B::Projection {
+    pub fn projection(&self) -> &K::Projection {
         &self.projection
     }
 
     /// The projection, to change it.
-    pub fn projection_mut(&mut self) -> &mut B::Projection {
+    pub fn projection_mut(&mut self) -> &mut K::Projection {
         &mut self.projection
     }
 
@@ -264,7 +314,7 @@ impl<B: Backend> Engine<B> {
         self.cursor.checkpoint
     }
 
-    /// Continues from `position`, the checkpoint as the backend stores it
+    /// Continues from `position`, the checkpoint as the sink stores it
     /// at `revision`.
     pub fn resume_at(&mut self, position: Position, revision: u64) {
         self.cursor.checkpoint = position;
@@ -314,7 +364,7 @@ impl<B: Backend> Engine<B> {
     ) -> impl Future<Output = Result<u64, ProjectionError>> + Send + 'a {
         async move {
             let (size, mut read) = (self.options.page_size, 0);
-            let first = self.backend.read(self.cursor.checkpoint, size, self.categories.clone());
+            let first = self.source.read(self.cursor.checkpoint, size, self.categories.clone());
             let mut page = first.await.map_err(|e| self.store_error(e))?;
             loop {
                 // The page's events are those read and not handled yet.
@@ -325,7 +375,7 @@ impl<B: Backend> Engine<B> {
                 }
                 // The next page is read while this one is handled: where it
                 // starts does not depend on how this one goes.
-                let next = self.backend.read(reached, size, self.categories.clone());
+                let next = self.source.read(reached, size, self.categories.clone());
                 let span = info_span!(
                     "project",
                     projection = %self.cursor.name,
@@ -371,7 +421,7 @@ impl<B: Backend> Engine<B> {
     /// The number of events the projection reads, for progress reports.
     pub fn count(&self) -> impl Future<Output = Result<u64, ProjectionError>> + Send + '_ {
         let name = self.cursor.name.clone();
-        self.backend.count(&self.categories).map_err(move |e| ProjectionError::store(&name, e))
+        self.source.count(&self.categories).map_err(move |e| ProjectionError::store(&name, e))
     }
 
     /// Moves the checkpoint back to the start and forgets the parked
@@ -382,14 +432,14 @@ impl<B: Backend> Engine<B> {
     #[expect(clippy::manual_async_fn, reason = "the explicit `Send` bound is the point")]
     pub fn rewind(&mut self, reset_read_model: bool) -> impl Future<Output = Result<(), ProjectionError>> + Send + '_ {
         async move {
-            let mut unit = self.backend.begin().await.map_err(|e| self.cursor.store_error(e))?;
+            let mut unit = self.sink.begin().await.map_err(|e| self.cursor.store_error(e))?;
             if reset_read_model {
-                if let Err(source) = B::reset(&mut self.projection, &mut unit).await {
+                if let Err(source) = K::reset(&mut self.projection, &mut unit).await {
                     return Err(ProjectionError::Reset { projection: self.cursor.name.clone(), source });
                 }
             }
-            B::forget_parked(&mut unit).await.map_err(|e| self.cursor.store_error(e))?;
-            self.cursor.commit::<B>(unit, Position::START).await
+            K::forget_parked(&mut unit).await.map_err(|e| self.cursor.store_error(e))?;
+            self.cursor.commit::<K>(unit, Position::START).await
         }
     }
 
@@ -403,9 +453,9 @@ impl<B: Backend> Engine<B> {
     pub fn retry_parked(&mut self, id: u64) -> impl Future<Output = Result<(), ProjectionError>> + Send + '_ {
         async move {
             let not_parked = || ProjectionError::NotParked { projection: self.cursor.name.clone(), id };
-            let parked = self.backend.parked(id).await.map_err(|e| self.store_error(e))?.ok_or_else(not_parked)?;
+            let parked = self.sink.parked(id).await.map_err(|e| self.store_error(e))?.ok_or_else(not_parked)?;
             let recorded = self
-                .backend
+                .source
                 .read_event(&parked.stream_id, parked.version)
                 .await
                 .map_err(|e| self.store_error(e))?
@@ -416,27 +466,27 @@ impl<B: Backend> Engine<B> {
                         cause: format!("parked event {id} of projection `{}` is not in the store", self.cursor.name),
                     })
                 })?;
-            let event = match classify::<B::Event>(&recorded) {
+            let event = match classify::<K::Event>(&recorded) {
                 Item::Handle(event) => Some(event),
                 Item::Skip => None,
                 Item::Poison(source) => return Err(ProjectionError::decode(&self.cursor.name, &recorded, source)),
             };
-            let mut unit = self.backend.begin().await.map_err(|e| self.cursor.store_error(e))?;
-            if !B::unpark(&mut unit, id).await.map_err(|e| self.cursor.store_error(e))? {
+            let mut unit = self.sink.begin().await.map_err(|e| self.cursor.store_error(e))?;
+            if !K::unpark(&mut unit, id).await.map_err(|e| self.cursor.store_error(e))? {
                 return Err(ProjectionError::NotParked { projection: self.cursor.name.clone(), id });
             }
             if let Some(event) = &event {
                 let envelopes = [Envelope { event, recorded: &recorded }];
-                let handled = hand_over::<B>(&mut self.projection, &self.cursor, &unit, &envelopes).await?;
+                let handled = hand_over::<K>(&mut self.projection, &self.cursor, &unit, &envelopes).await?;
                 if let Err(Failed { source, .. }) = handled {
                     drop(unit);
                     let error = ProjectionError::handler(&self.cursor.name, &recorded, parked.attempts + 1, source);
-                    let noted = self.backend.note_failed_retry(id, report_source(&error)).await;
+                    let noted = self.sink.note_failed_retry(id, report_source(&error)).await;
                     noted.map_err(|e| self.store_error(e))?;
                     return Err(error);
                 }
             }
-            B::commit(unit, None).await.map_err(|e| self.cursor.store_error(e))?;
+            K::commit(unit, None).await.map_err(|e| self.cursor.store_error(e))?;
             telemetry::projected(&self.cursor.name, usize::from(event.is_some()));
             Ok(())
         }
@@ -445,7 +495,7 @@ impl<B: Backend> Engine<B> {
     /// Handles one page: runs of events separated by poison events, each
     /// run committed in as few units as possible.
     async fn handle_page(&mut self, page: &[RecordedEvent]) -> Result<(), ProjectionError> {
-        let mut items: Vec<Item<B::Event>> = page.iter().map(classify).collect();
+        let mut items: Vec<Item<K::Event>> = page.iter().map(classify).collect();
         let mut start = 0;
         while start < page.len() {
             let end =
@@ -466,9 +516,9 @@ impl<B: Backend> Engine<B> {
 
     /// Commits a run of decodable events in one unit. When the projection
     /// fails on it, finds the failing event (handing the events over one at
-    /// a time if the backend cannot tell), commits those before it, and
+    /// a time if the sink cannot tell), commits those before it, and
     /// retries it alone.
-    async fn handle_run(&mut self, run: &[RecordedEvent], items: &[Item<B::Event>]) -> Result<(), ProjectionError> {
+    async fn handle_run(&mut self, run: &[RecordedEvent], items: &[Item<K::Event>]) -> Result<(), ProjectionError> {
         let mut start = 0;
         while start < run.len() {
             let (records, items) = (&run[start..], &items[start..]);
@@ -493,12 +543,12 @@ impl<B: Backend> Engine<B> {
                 "the projection failed on an event; retrying it alone"
             );
             if failing > 0 {
-                // A backend that is not atomic kept the events before it.
-                let before = if B::ATOMIC { &envelopes[..index] } else { &[] };
+                // A sink that is not atomic kept the events before it.
+                let before = if K::ATOMIC { &envelopes[..index] } else { &[] };
                 if self.commit_events(before, records[failing - 1].position).await?.is_err() {
                     continue;
                 }
-                if !B::ATOMIC {
+                if !K::ATOMIC {
                     telemetry::projected(&self.cursor.name, index);
                 }
             }
@@ -513,19 +563,19 @@ impl<B: Backend> Engine<B> {
     /// up to `last`.
     async fn find_failing(
         &mut self,
-        envelopes: &[Envelope<'_, B::Event>],
+        envelopes: &[Envelope<'_, K::Event>],
         last: Position,
     ) -> Result<Option<(usize, BoxError)>, ProjectionError> {
-        let unit = self.backend.begin().await.map_err(|e| self.cursor.store_error(e))?;
+        let unit = self.sink.begin().await.map_err(|e| self.cursor.store_error(e))?;
         for (index, envelope) in envelopes.iter().enumerate() {
             let single = [Envelope { event: envelope.event, recorded: envelope.recorded }];
             if let Err(Failed { source, .. }) =
-                hand_over::<B>(&mut self.projection, &self.cursor, &unit, &single).await?
+                hand_over::<K>(&mut self.projection, &self.cursor, &unit, &single).await?
             {
                 return Ok(Some((index, source)));
             }
         }
-        self.cursor.commit::<B>(unit, last).await?;
+        self.cursor.commit::<K>(unit, last).await?;
         telemetry::projected(&self.cursor.name, envelopes.len());
         Ok(None)
     }
@@ -535,7 +585,7 @@ impl<B: Backend> Engine<B> {
     async fn retry_alone(
         &mut self,
         recorded: &RecordedEvent,
-        event: &B::Event,
+        event: &K::Event,
         first: BoxError,
     ) -> Result<(), ProjectionError> {
         let (mut failures, mut last) = (1, first);
@@ -567,9 +617,9 @@ impl<B: Backend> Engine<B> {
             ProjectionError::Handler { attempts, .. } => *attempts,
             _ => 0,
         };
-        let mut unit = self.backend.begin().await.map_err(|e| self.cursor.store_error(e))?;
-        B::park(&mut unit, recorded, report_source(&error), attempts).await.map_err(|e| self.cursor.store_error(e))?;
-        self.cursor.commit::<B>(unit, recorded.position).await?;
+        let mut unit = self.sink.begin().await.map_err(|e| self.cursor.store_error(e))?;
+        K::park(&mut unit, recorded, report_source(&error), attempts).await.map_err(|e| self.cursor.store_error(e))?;
+        self.cursor.commit::<K>(unit, recorded.position).await?;
         warn!(%stream, version, %position, correlation_id, error = %report(&error), "the projection parked an event it cannot handle");
         telemetry::parked(&self.cursor.name);
         Ok(())
@@ -579,16 +629,16 @@ impl<B: Backend> Engine<B> {
     /// The inner error is the projection's: the unit was rolled back.
     async fn commit_events(
         &mut self,
-        events: &[Envelope<'_, B::Event>],
+        events: &[Envelope<'_, K::Event>],
         to: Position,
     ) -> Result<Result<(), Failed>, ProjectionError> {
-        let unit = self.backend.begin().await.map_err(|e| self.cursor.store_error(e))?;
+        let unit = self.sink.begin().await.map_err(|e| self.cursor.store_error(e))?;
         if !events.is_empty() {
-            if let Err(failed) = hand_over::<B>(&mut self.projection, &self.cursor, &unit, events).await? {
+            if let Err(failed) = hand_over::<K>(&mut self.projection, &self.cursor, &unit, events).await? {
                 return Ok(Err(failed));
             }
         }
-        self.cursor.commit::<B>(unit, to).await?;
+        self.cursor.commit::<K>(unit, to).await?;
         telemetry::projected(&self.cursor.name, events.len());
         Ok(Ok(()))
     }
@@ -601,16 +651,16 @@ impl<B: Backend> Engine<B> {
 }
 
 /// Hands `events` to the projection inside `unit`. Its failure is the
-/// inner error; a failure that is an outage of the backend is the outer
+/// inner error; a failure that is an outage of the sink is the outer
 /// one, a store error.
-async fn hand_over<B: Backend>(
-    projection: &mut B::Projection,
+async fn hand_over<K: Sink>(
+    projection: &mut K::Projection,
     cursor: &Cursor,
-    unit: &B::Unit<'_>,
-    events: &[Envelope<'_, B::Event>],
+    unit: &K::Unit<'_>,
+    events: &[Envelope<'_, K::Event>],
 ) -> Result<Result<(), Failed>, ProjectionError> {
-    match call(None, B::handle(projection, unit, events)).await {
-        Err(failed) if B::is_outage(&failed.source) => Err(cursor.store_error(StoreError::Unavailable(failed.source))),
+    match call(None, K::handle(projection, unit, events)).await {
+        Err(failed) if K::is_outage(&failed.source) => Err(cursor.store_error(StoreError::Unavailable(failed.source))),
         handled => Ok(handled),
     }
 }

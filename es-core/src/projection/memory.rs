@@ -8,12 +8,12 @@ use std::time::SystemTime;
 
 use crate::envelope::{Position, RecordedEvent};
 use crate::error::{BoxError, StoreError};
-use crate::projection::engine::{Backend, Engine, Failed, call};
+use crate::projection::engine::{Engine, Failed, Sink, call};
 use crate::projection::{
     CheckpointWaiter, CheckpointWatch, Envelope, Health, ParkedEvent, Progress, Projection, ProjectionError,
     RunnerOptions, RunnerState,
 };
-use crate::store::{AggregateTypes, EventStore, Page, StreamRange};
+use crate::store::EventStore;
 
 /// Runs a [`Projection`] over any [`EventStore`], keeping the checkpoint
 /// and the parked events in process memory, beside the read model: all
@@ -52,7 +52,7 @@ use crate::store::{AggregateTypes, EventStore, Page, StreamRange};
 /// ```
 #[derive(Debug)]
 pub struct InMemoryProjectionRunner<P: Projection + 'static, S: EventStore + 'static> {
-    engine: Engine<MemoryBackend<P, S>>,
+    engine: Engine<Arc<S>, MemorySink<P>>,
 }
 
 impl<P: Projection + 'static, S: EventStore + 'static> InMemoryProjectionRunner<P, S> {
@@ -61,13 +61,8 @@ impl<P: Projection + 'static, S: EventStore + 'static> InMemoryProjectionRunner<
         let name = projection.name().to_owned();
         let categories = projection.aggregate_types();
         let watch = CheckpointWatch::new(&name);
-        let backend = MemoryBackend {
-            store: Arc::new(store),
-            name: name.clone(),
-            parked: Mutex::default(),
-            projection: PhantomData,
-        };
-        InMemoryProjectionRunner { engine: Engine::new(backend, projection, name, categories, watch) }
+        let sink = MemorySink { name: name.clone(), parked: Mutex::default(), projection: PhantomData };
+        InMemoryProjectionRunner { engine: Engine::new(Arc::new(store), sink, projection, name, categories, watch) }
     }
 
     /// Sets how the runner reads, retries, waits and treats poison events.
@@ -136,7 +131,7 @@ impl<P: Projection + 'static, S: EventStore + 'static> InMemoryProjectionRunner<
 
     /// The events this runner parked, oldest first.
     pub fn parked(&self) -> Vec<ParkedEvent> {
-        self.engine.backend().lock().events.clone()
+        self.engine.sink().lock().events.clone()
     }
 
     /// Hands parked event `id` to the projection once more; on success it
@@ -148,7 +143,7 @@ impl<P: Projection + 'static, S: EventStore + 'static> InMemoryProjectionRunner<
     /// Marks parked event `id` as discarded, with the reason: it stays
     /// listed as a record of the decision.
     pub fn discard_parked(&mut self, id: u64, reason: &str) -> Result<(), ProjectionError> {
-        let mut parked = self.engine.backend().lock();
+        let mut parked = self.engine.sink().lock();
         let event = parked.events.iter_mut().find(|e| e.id == id);
         let event =
             event.ok_or_else(|| ProjectionError::NotParked { projection: self.engine.name().to_owned(), id })?;
@@ -165,15 +160,17 @@ struct Parked {
     revision: u64,
 }
 
+/// The sink of a runner whose checkpoint lives in memory: its parked events
+/// and its checkpoint's revision, beside the read model the projection
+/// holds.
 #[derive(Debug)]
-struct MemoryBackend<P, S> {
-    store: Arc<S>,
+struct MemorySink<P> {
     name: String,
     parked: Mutex<Parked>,
     projection: PhantomData<fn() -> P>,
 }
 
-impl<P, S> MemoryBackend<P, S> {
+impl<P> MemorySink<P> {
     fn lock(&self) -> MutexGuard<'_, Parked> {
         // Every change to `Parked` is a single push, retain or assignment:
         // a panic elsewhere cannot leave it half-written.
@@ -191,42 +188,12 @@ struct MemoryUnit<'u> {
     unpark: Option<u64>,
 }
 
-impl<P: Projection + 'static, S: EventStore + 'static> Backend for MemoryBackend<P, S> {
+impl<P: Projection + 'static> Sink for MemorySink<P> {
     const ATOMIC: bool = false;
 
     type Projection = P;
     type Event = P::Event;
     type Unit<'u> = MemoryUnit<'u>;
-
-    fn read(
-        &self,
-        after: Position,
-        limit: usize,
-        categories: AggregateTypes,
-    ) -> impl Future<Output = Result<Page, StoreError>> + Send + 'static {
-        let store = Arc::clone(&self.store);
-        async move { store.read_types(after, limit, &categories).await }
-    }
-
-    async fn count(&self, categories: &AggregateTypes) -> Result<u64, StoreError> {
-        if *categories == AggregateTypes::All {
-            return self.store.count().await;
-        }
-        let (mut count, mut after) = (0, Position::START);
-        loop {
-            let page = self.store.read_types(after, 1000, categories).await?;
-            if page.through <= after {
-                return Ok(count);
-            }
-            count += page.events.len() as u64;
-            after = page.through;
-        }
-    }
-
-    async fn read_event(&self, stream_id: &str, version: u64) -> Result<Option<RecordedEvent>, StoreError> {
-        let range = StreamRange::after(version.saturating_sub(1)).up_to_version(version);
-        Ok(self.store.read_stream(stream_id, range).await?.into_iter().next())
-    }
 
     async fn parked(&self, id: u64) -> Result<Option<ParkedEvent>, StoreError> {
         Ok(self.lock().events.iter().find(|e| e.id == id).cloned())

@@ -31,6 +31,9 @@ pub(crate) struct Lease {
     store: PgEventStore,
     application_name: String,
     key: i64,
+    /// Whether taking the lease takes the lock: without, every runner holds
+    /// it at once (the fence still keeps pages exactly-once).
+    elect: bool,
     session: Option<Listener>,
 }
 
@@ -53,8 +56,14 @@ impl Lease {
             store: store.clone(),
             application_name: identity::application_name(kind, store.schema(), name),
             key: store.schema.lock_key(&purpose),
+            elect: true,
             session: None,
         }
+    }
+
+    /// Takes the lease without the lock from now on.
+    pub(crate) fn without_election(&mut self) {
+        self.elect = false;
     }
 
     /// The connection holding the lease, while it is held.
@@ -70,7 +79,7 @@ impl Lease {
     /// Tries once to take the lease; `false` when another runner holds it.
     pub(crate) async fn try_take(&mut self) -> Result<bool, Error> {
         let session = self.connect().await?;
-        if !session.try_lock(self.key).await? {
+        if self.elect && !session.try_lock(self.key).await? {
             return Ok(false);
         }
         self.session = Some(session);
@@ -86,7 +95,7 @@ impl Lease {
         mut stop: Pin<&mut impl Future<Output = ()>>,
     ) -> Result<bool, Error> {
         let session = self.connect().await?;
-        while !session.try_lock(self.key).await? {
+        while self.elect && !session.try_lock(self.key).await? {
             if tokio::time::timeout(poll, stop.as_mut()).await.is_ok() {
                 return Ok(false);
             }

@@ -3,11 +3,13 @@
 //! backend, checkpoints, parked events, partitions, and the waits of every
 //! process.
 
-mod backend;
 pub(crate) mod checkpoint;
 pub(crate) mod parked;
 mod partition;
 mod runner;
+mod sink;
+mod source;
+mod target;
 mod transaction;
 pub(crate) mod waits;
 
@@ -18,6 +20,7 @@ use es_core::{AggregateTypes, BoxError, Event, RecordedEvent};
 
 pub use partition::PgPartition;
 pub use runner::PgProjectionRunner;
+pub use target::PgTarget;
 pub use transaction::PgTransaction;
 
 /// A read model in PostgreSQL, fed by the store's events.

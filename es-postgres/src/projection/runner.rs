@@ -15,8 +15,9 @@ use tracing::{error, warn};
 use crate::error::Error;
 use crate::lease::identity::RunnerKind;
 use crate::lease::{self, Elected, Lease, Lifecycle};
-use crate::projection::backend::PgBackend;
-use crate::projection::{PgPartition, PgProjection, checkpoint};
+use crate::projection::sink::PgSink;
+use crate::projection::source::PgSource;
+use crate::projection::{PgPartition, PgProjection, PgTarget, checkpoint};
 use crate::store::PgEventStore;
 
 /// Runs a [`PgProjection`]: catches up from its checkpoint in pages, then
@@ -38,13 +39,26 @@ use crate::store::PgEventStore;
 /// [`discard_parked`](Self::discard_parked) deal with it later.
 #[derive(Debug)]
 pub struct PgProjectionRunner<P: PgProjection> {
-    engine: Engine<PgBackend<P>>,
+    engine: Engine<PgSource, PgSink<P>>,
 }
 
 impl<P: PgProjection> PgProjectionRunner<P> {
     /// A runner for `projection` over `store`.
     pub fn new(store: PgEventStore, projection: P) -> Self {
-        Self::over(store, projection, None)
+        Self::over(store.clone(), store, projection, None)
+    }
+
+    /// A runner that reads `store`'s events and keeps `projection`'s read
+    /// model, checkpoint and parked events in `target`, another database:
+    /// its handler gets the target's transaction, which commits the
+    /// checkpoint too. Wait for positions with
+    /// [`PgTarget::wait_for_projection`].
+    ///
+    /// A long transaction in the target does not hold the store's readers
+    /// back when the target is another database: the store's readers only
+    /// wait for transactions of the store's own database.
+    pub fn with_target(store: PgEventStore, target: PgTarget, projection: P) -> Self {
+        Self::over(store, target.db().clone(), projection, None)
     }
 
     /// A runner for one partition of `projection`: it reads only the
@@ -60,17 +74,20 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     /// them so that concurrent transactions add up (an `UPDATE … SET n = n +
     /// $1` does; a read-modify-write in the handler does not).
     pub fn partition(store: PgEventStore, projection: P, partition: PgPartition) -> Self {
-        Self::over(store, projection, Some(partition))
+        Self::over(store.clone(), store, projection, Some(partition))
     }
 
-    fn over(store: PgEventStore, projection: P, partition: Option<PgPartition>) -> Self {
+    /// A runner reading `store`'s events (in `partition`, if split) and
+    /// committing in `db`.
+    fn over(store: PgEventStore, db: PgEventStore, projection: P, partition: Option<PgPartition>) -> Self {
         let base = projection.name();
         let name = partition.map_or_else(|| base.to_owned(), |p| p.projection_name(base));
-        let categories = projection.aggregate_types();
-        let watch = store.feed.watch(&name);
-        let lease = Lease::new(&store, RunnerKind::Projection, &name);
-        let backend = PgBackend { store, name: name.clone(), partition, lease, spare: None, projection: PhantomData };
-        PgProjectionRunner { engine: Engine::new(backend, projection, name, categories, watch) }
+        let types = projection.aggregate_types();
+        let watch = db.feed.watch(&name);
+        let lease = Lease::new(&db, RunnerKind::Projection, &name);
+        let sink = PgSink { db, name: name.clone(), lease, spare: None, projection: PhantomData };
+        let source = PgSource { store, partition };
+        PgProjectionRunner { engine: Engine::new(source, sink, projection, name, types, watch) }
     }
 
     /// Rebuilds a projection split into `count` partitions: takes every
@@ -90,7 +107,7 @@ impl<P: PgProjection> PgProjectionRunner<P> {
         let rebuilt = Self::rebuild_taken(&mut runners, progress).await;
         // Released at once, taken or not, so that runners can start.
         for runner in &mut runners {
-            runner.engine.backend_mut().lease.release().await;
+            runner.engine.sink_mut().lease.release().await;
         }
         rebuilt
     }
@@ -123,6 +140,18 @@ impl<P: PgProjection> PgProjectionRunner<P> {
             })
         });
         Ok(futures_util::future::try_join_all(replays).await?.into_iter().sum())
+    }
+
+    /// Runs without the election: the runner never waits for the
+    /// projection's lock, so several may run at once. Each page still
+    /// commits once (the checkpoint's compare-and-set in the page's
+    /// transaction refuses a page another runner committed, which this one
+    /// then reports as [`ProjectionError::Busy`] and reads again), but work
+    /// is wasted: for tests of that fence, and for deployments that elect
+    /// their runners elsewhere.
+    pub fn without_election(mut self) -> Self {
+        self.engine.sink_mut().lease.without_election();
+        self
     }
 
     /// Sets how the runner reads, retries, waits and treats poison events;
@@ -181,7 +210,7 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     pub async fn run(&mut self, stop: impl Future<Output = ()> + Send) -> Result<(), ProjectionError> {
         // Waiters on this runner follow the committed checkpoint while it
         // stands by.
-        self.engine.backend().store.follow_checkpoints();
+        self.engine.sink().db.follow_checkpoints();
         lease::run(self, stop).await
     }
 
@@ -207,8 +236,8 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     /// The events this projection parked, oldest first, discarded ones
     /// included (marked).
     pub async fn parked(&self) -> Result<Vec<ParkedEvent>, ProjectionError> {
-        let backend = self.engine.backend();
-        backend.store.parked_events(&backend.name).await.map_err(|e| self.engine.store_error(e))
+        let sink = self.engine.sink();
+        sink.db.parked_events(&sink.name).await.map_err(|e| self.engine.store_error(e))
     }
 
     /// Hands parked event `id` to the projection once more, in a
@@ -217,21 +246,21 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     /// the new error. It runs beside the active runner, without its lock.
     pub async fn retry_parked(&mut self, id: u64) -> Result<(), ProjectionError> {
         let retried = self.engine.retry_parked(id).await;
-        self.engine.backend_mut().spare = None;
+        self.engine.sink_mut().spare = None;
         retried
     }
 
     /// Marks parked event `id` as discarded, with the reason: it stays
     /// listed as the record of that decision.
     pub async fn discard_parked(&self, id: u64, reason: &str) -> Result<(), ProjectionError> {
-        let backend = self.engine.backend();
-        backend.store.discard_parked(&backend.name, id, reason).await
+        let sink = self.engine.sink();
+        sink.db.discard_parked(&sink.name, id, reason).await
     }
 
     /// Takes the projection's lock and loads the checkpoint;
     /// [`ProjectionError::Busy`] when another runner holds the lock.
     async fn take_over(&mut self) -> Result<(), ProjectionError> {
-        let taken = self.engine.backend_mut().lease.try_take().await;
+        let taken = self.engine.sink_mut().lease.try_take().await;
         if !taken.map_err(|e| self.error(e))? {
             return Err(ProjectionError::Busy { projection: self.engine.name().to_owned() });
         }
@@ -241,11 +270,11 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     /// Loads the checkpoint on the connection holding the lease, clearing
     /// the error the projection last stopped on.
     async fn resume_checkpoint(&mut self) -> Result<(), ProjectionError> {
-        let backend = self.engine.backend();
-        let Some(session) = backend.lease.session() else {
+        let sink = self.engine.sink();
+        let Some(session) = sink.lease.session() else {
             return Err(self.error(Error::Unavailable("the runner lost its lease before resuming".into())));
         };
-        let loaded = checkpoint::load(session, &backend.store.schema, &backend.name).await;
+        let loaded = checkpoint::load(session, &sink.db.schema, &sink.name).await;
         let loaded = loaded.map_err(|e| self.error(e))?;
         self.engine.resume_at(loaded.position, loaded.revision);
         Ok(())
@@ -253,7 +282,7 @@ impl<P: PgProjection> PgProjectionRunner<P> {
 
     /// Releases the lease, and records a stop like [`Elected::released`].
     async fn release<T>(&mut self, outcome: Result<T, ProjectionError>) -> Result<T, ProjectionError> {
-        self.engine.backend_mut().lease.release().await;
+        self.engine.sink_mut().lease.release().await;
         if let Err(error) = &outcome {
             self.record_stop(error).await;
         }
@@ -268,11 +297,11 @@ impl<P: PgProjection> PgProjectionRunner<P> {
         if !matches!(error, ProjectionError::Handler { .. } | ProjectionError::Decode { .. }) {
             return;
         }
-        let backend = self.engine.backend();
+        let sink = self.engine.sink();
         let text = es_core::ErrorReport::new(error).to_string();
         let recorded = async {
-            let client = backend.store.client().await?;
-            checkpoint::stop(&client, &backend.store.schema, &backend.name, &text).await
+            let client = sink.db.client().await?;
+            checkpoint::stop(&client, &sink.db.schema, &sink.name, &text).await
         };
         self.engine.publish_stop(error, recorded.await.ok());
     }
@@ -286,7 +315,7 @@ impl<P: PgProjection> Elected for PgProjectionRunner<P> {
     type Error = ProjectionError;
 
     fn lease(&mut self) -> &mut Lease {
-        &mut self.engine.backend_mut().lease
+        &mut self.engine.sink_mut().lease
     }
 
     fn poll_interval(&self) -> Duration {

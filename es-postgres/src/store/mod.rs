@@ -88,7 +88,7 @@ impl PgEventStore {
     /// schema wait for each other, and each migration applies once.
     pub async fn migrate(&self) -> Result<Vec<u32>, PgError> {
         let mut client = self.connection().await?;
-        migrate::migrate(&mut client, &self.schema).await
+        migrate::migrate(&mut client, &self.schema, migrate::Tables::Store).await
     }
 
     /// The version of the newest migration this release ships.

@@ -114,7 +114,7 @@ pub(crate) async fn all<E: Executor>(
     Ok(events)
 }
 
-/// A page of the events of `aggregate types` in `partition` after `after`, and
+/// A page of the events of `categories` in `partition` after `after`, and
 /// how far it looked (see `EventStore::read_types`).
 pub(crate) async fn filtered<E: Executor>(
     on: &E,
@@ -152,7 +152,7 @@ pub(crate) async fn filtered<E: Executor>(
     Ok(Page { events, through })
 }
 
-/// The number of events of `aggregate types` in `partition`, for progress
+/// The number of events of `categories` in `partition`, for progress
 /// reports.
 pub(crate) async fn count<E: Executor>(
     on: &E,

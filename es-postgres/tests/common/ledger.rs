@@ -56,14 +56,12 @@ pub struct Ledger {
 
 impl Ledger {
     pub fn new(store: &PgEventStore, runner: &'static str) -> Self {
-        Ledger {
-            schema: store.quoted_schema().to_owned(),
-            runner,
-            poison: None,
-            panic_on: None,
-            batch: false,
-            categories: AggregateTypes::All,
-        }
+        Self::in_schema(store.quoted_schema().to_owned(), runner)
+    }
+
+    /// A ledger whose tables are in the schema `quoted` names.
+    pub fn in_schema(quoted: String, runner: &'static str) -> Self {
+        Ledger { schema: quoted, runner, poison: None, panic_on: None, batch: false, categories: AggregateTypes::All }
     }
 }
 
@@ -147,17 +145,18 @@ pub async fn ledger_store() -> PgEventStore {
 
 /// `store`, with the ledger's tables in its schema.
 pub async fn with_ledger_tables(store: PgEventStore) -> PgEventStore {
-    let s = store.quoted_schema();
     let client = store.connection().await.unwrap();
-    client
-        .batch_execute(&format!(
-            "CREATE TABLE {s}.balances (id TEXT PRIMARY KEY, balance BIGINT NOT NULL);
-             CREATE TABLE {s}.handled (n BIGSERIAL PRIMARY KEY, tx BIGINT NOT NULL, position BIGINT NOT NULL,
-                                       runner TEXT NOT NULL);"
-        ))
-        .await
-        .unwrap();
+    client.batch_execute(&ledger_tables(store.quoted_schema())).await.unwrap();
     store
+}
+
+/// The statements that create the ledger's tables in the schema `s` names.
+pub fn ledger_tables(s: &str) -> String {
+    format!(
+        "CREATE TABLE {s}.balances (id TEXT PRIMARY KEY, balance BIGINT NOT NULL);
+         CREATE TABLE {s}.handled (n BIGSERIAL PRIMARY KEY, tx BIGINT NOT NULL, position BIGINT NOT NULL,
+                                   runner TEXT NOT NULL);"
+    )
 }
 
 pub async fn deposit(store: &PgEventStore, stream: &str, amount: i64) -> Position {
@@ -167,7 +166,7 @@ pub async fn deposit(store: &PgEventStore, stream: &str, amount: i64) -> Positio
     appended.position().unwrap()
 }
 
-/// Appends `event` to `stream` of aggregate type `aggregate type`.
+/// Appends `event` to `stream` of aggregate type `category`.
 pub async fn append_to(store: &PgEventStore, category: &str, stream: &str, event: EncodedEvent) -> Position {
     let appended = store.append(category, stream, ExpectedVersion::Any, vec![event], &Metadata::default()).await;
     appended.unwrap().position().unwrap()

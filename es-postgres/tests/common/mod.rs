@@ -118,6 +118,14 @@ pub async fn other_database_client() -> tokio_postgres::Client {
     connect(&config).await
 }
 
+/// A plain connection to database `name` of the same server, as the
+/// superuser.
+pub async fn other_client(name: &str) -> tokio_postgres::Client {
+    let mut config = config();
+    config.dbname(name);
+    connect(&config).await
+}
+
 async fn connect(config: &tokio_postgres::Config) -> tokio_postgres::Client {
     let (client, connection) = config.connect(NoTls).await.unwrap_or_else(|e| unreachable(&e));
     tokio::spawn(connection);
