@@ -127,7 +127,9 @@ mod tests {
         let mut doc = open_doc.clone();
         seal(&mut doc, &keys).unwrap();
         let text = doc.to_string();
-        assert!(!text.contains("ada@example.com") && !text.contains("123\""), "{text}");
+        // Random key ids and ciphertexts may hold any digits: look for what
+        // only the clear text has.
+        assert!(!text.contains("ada@example.com") && !text.contains("phone"), "{text}");
         assert_eq!(doc["plan"], "pro");
         let mut again = open_doc.clone();
         seal(&mut again, &keys).unwrap();
