@@ -25,7 +25,7 @@ impl Console {
         router(Arc::new(self))
     }
 
-    /// Serves the console on `address` (such as [`DEFAULT_ADDRESS`]) until
+    /// Serves the console on `address` (such as [`DEFAULT_ADDRESS`](crate::DEFAULT_ADDRESS)) until
     /// the process ends.
     pub async fn serve(self, address: &str) -> Result<(), Error> {
         let serve_error = |source| Error::Serve { address: address.to_owned(), source };

@@ -55,7 +55,8 @@ macro_rules! conformance_tests {
             snapshot_and_events_are_read_together,
             a_command_id_is_committed_once_per_stream,
             a_stream_belongs_to_one_aggregate_type,
-            a_payload_that_is_not_json_is_refused
+            a_payload_that_is_not_json_is_refused,
+            a_payload_no_store_can_hold_is_refused_by_every_store
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {
@@ -495,4 +496,28 @@ pub async fn a_payload_that_is_not_json_is_refused<S: EventStore>(store: &S) {
         other => panic!("a snapshot state that is not JSON: expected InvalidInput, got {other:?}"),
     }
     assert_eq!(store.load_snapshot("s").await.unwrap(), None, "no snapshot is stored");
+}
+
+/// What PostgreSQL's `jsonb` refuses in a payload (a NUL character, an
+/// unpaired surrogate) every store refuses, with the same error, so that an
+/// event one store takes is one every store takes.
+pub async fn a_payload_no_store_can_hold_is_refused_by_every_store<S: EventStore>(store: &S) {
+    for text in [r#"{"n":"a\u0000"}"#, r#"{"n":"\ud83d"}"#, r#"{"n":"\ude00x"}"#] {
+        let event =
+            EncodedEvent { name: "Happened".into(), schema_version: 1, payload: Payload::from_json(text.into()) };
+        let appended = store.append("thing", "s", ExpectedVersion::Any, vec![event], &Metadata::default()).await;
+        match appended {
+            Err(StoreError::InvalidInput { reason }) => assert!(reason.contains("refuse"), "{text}: {reason}"),
+            other => panic!("{text}: expected InvalidInput, got {other:?}"),
+        }
+    }
+    let paired = EncodedEvent {
+        name: "Happened".into(),
+        schema_version: 1,
+        payload: Payload::from_json(r#"{"n":"\ud83d\ude00 and \\u0000"}"#.into()),
+    };
+    store.append("thing", "s", ExpectedVersion::NoStream, vec![paired], &Metadata::default()).await.unwrap();
+    let stored = store.read_stream("s", StreamRange::all()).await.unwrap();
+    let value: serde_json::Value = stored[0].event.payload.deserialize().unwrap();
+    assert_eq!(value["n"], "\u{1f600} and \\u0000", "a surrogate pair and an escaped backslash are kept");
 }

@@ -5,7 +5,7 @@ use std::fmt;
 /// What the writer believes the stream's current version to be.
 ///
 /// The semantics are EventStoreDB's: a store refuses an append whose
-/// expectation does not hold with [`StoreError::Conflict`].
+/// expectation does not hold with [`StoreError::Conflict`](crate::StoreError::Conflict).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpectedVersion {
     /// Append whatever the stream holds.

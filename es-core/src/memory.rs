@@ -8,7 +8,7 @@ use crate::envelope::{Metadata, Position, RecordedEvent};
 use crate::error::StoreError;
 use crate::event::EncodedEvent;
 use crate::expected_version::ExpectedVersion;
-use crate::payload::Payload;
+use crate::payload::check_payload;
 use crate::store::validate_stream_id;
 use crate::store::{Appended, EventStore, Snapshot, StreamRange, check_aggregate_type};
 
@@ -76,7 +76,7 @@ impl EventStore for InMemoryEventStore {
     ) -> Result<Appended, StoreError> {
         validate_stream_id(stream_id)?;
         for event in &events {
-            valid_json(&event.payload, "an event's payload")?;
+            check_payload(&event.payload, "an event's payload")?;
         }
         let mut inner = self.lock();
         let actual = inner.streams.get(stream_id).map_or(0, |s| s.len() as u64);
@@ -143,7 +143,7 @@ impl EventStore for InMemoryEventStore {
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         validate_stream_id(&snapshot.stream_id)?;
-        valid_json(&snapshot.state, "a snapshot's state")?;
+        check_payload(&snapshot.state, "a snapshot's state")?;
         let mut inner = self.lock();
         if let Some(&first) = inner.streams.get(&snapshot.stream_id).and_then(|s| s.first()) {
             check_aggregate_type(&snapshot.aggregate_type, &snapshot.stream_id, &inner.log[first].aggregate_type)?;
@@ -158,37 +158,5 @@ impl EventStore for InMemoryEventStore {
     async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
         validate_stream_id(stream_id)?;
         Ok(self.lock().snapshots.get(stream_id).cloned())
-    }
-}
-
-/// Refuses `payload` unless it is JSON that a database holding JSON
-/// stores: PostgreSQL's `jsonb` has no NUL character in its strings.
-fn valid_json(payload: &Payload, what: &str) -> Result<(), StoreError> {
-    if let Err(error) = payload.deserialize::<serde::de::IgnoredAny>() {
-        return Err(StoreError::InvalidInput { reason: format!("{what} is not JSON: {error}") });
-    }
-    if holds_nul(payload.as_str()) {
-        let reason = format!("{what} holds \\u0000 in a string, which stores of JSON such as PostgreSQL refuse");
-        return Err(StoreError::InvalidInput { reason });
-    }
-    Ok(())
-}
-
-/// Whether JSON `text` writes a NUL character: a `\u0000` escape that is
-/// not itself an escaped backslash followed by `u0000`.
-fn holds_nul(text: &str) -> bool {
-    text.match_indices("\\u0000").any(|(at, _)| text[..at].bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::holds_nul;
-
-    #[test]
-    fn a_nul_is_an_escape_that_is_not_an_escaped_backslash() {
-        assert!(holds_nul(r#"{"a":"x\u0000"}"#));
-        assert!(holds_nul(r#"{"a":"\\\u0000"}"#), "an escaped backslash, then a NUL");
-        assert!(!holds_nul(r#"{"a":"\\u0000"}"#), "an escaped backslash, then the text u0000");
-        assert!(!holds_nul(r#"{"a":"u0000"}"#));
     }
 }

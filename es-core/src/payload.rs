@@ -5,6 +5,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::error::StoreError;
+
 /// A serialized event or state: JSON text, exactly as a store holds it.
 ///
 /// Decoding an event stored at its current schema version deserializes
@@ -118,11 +120,89 @@ impl fmt::Display for Payload {
     }
 }
 
+/// Refuses `payload` unless it is JSON that every store holds as it is:
+/// text that parses as JSON, with no NUL character and no unpaired
+/// surrogate in its strings (PostgreSQL's `jsonb` refuses both, so every
+/// store does, and a payload accepted by one store is accepted by all).
+/// `what` names the payload in the error.
+pub fn check_payload(payload: &Payload, what: &str) -> Result<(), StoreError> {
+    let invalid = |problem: String| Err(StoreError::InvalidInput { reason: format!("{what} {problem}") });
+    if let Err(error) = payload.deserialize::<serde::de::IgnoredAny>() {
+        return invalid(format!("is not JSON: {error}"));
+    }
+    match unstorable_escape(payload.as_str()) {
+        Some(Unstorable::Nul) => {
+            invalid("holds \\u0000 in a string, which stores of JSON such as PostgreSQL refuse".to_owned())
+        }
+        Some(Unstorable::Surrogate(code)) => invalid(format!(
+            "holds the unpaired surrogate \\u{code:04x} in a string, which stores of JSON such as PostgreSQL refuse"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// An escape in JSON text that no store can hold.
+#[derive(Debug, PartialEq, Eq)]
+enum Unstorable {
+    Nul,
+    Surrogate(u32),
+}
+
+/// The first escape of JSON `text` (already known to parse) that writes a
+/// NUL or a surrogate not paired as UTF-16 pairs them. Outside its strings
+/// JSON has no backslash, and each escape inside one is `\x` or `\uXXXX`,
+/// so the escapes can be walked in order.
+fn unstorable_escape(text: &str) -> Option<Unstorable> {
+    let bytes = text.as_bytes();
+    let hex =
+        |at: usize| std::str::from_utf8(bytes.get(at..at + 4)?).ok().and_then(|h| u32::from_str_radix(h, 16).ok());
+    let (mut at, mut pending_high) = (0, None);
+    while at < bytes.len() {
+        if bytes[at] != b'\\' {
+            if let Some(high) = pending_high.take() {
+                return Some(Unstorable::Surrogate(high));
+            }
+            at += 1;
+            continue;
+        }
+        let code = (bytes.get(at + 1) == Some(&b'u')).then(|| hex(at + 2)).flatten();
+        at += if code.is_some() { 6 } else { 2 };
+        match (code, pending_high.take()) {
+            (Some(0), _) => return Some(Unstorable::Nul),
+            (Some(low @ 0xdc00..=0xdfff), None) => return Some(Unstorable::Surrogate(low)),
+            (Some(0xdc00..=0xdfff), Some(_)) => {}
+            (_, Some(high)) => return Some(Unstorable::Surrogate(high)),
+            (Some(high @ 0xd800..=0xdbff), None) => pending_high = Some(high),
+            _ => {}
+        }
+    }
+    pending_high.map(Unstorable::Surrogate)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_nul_is_an_escape_that_is_not_an_escaped_backslash() {
+        assert_eq!(unstorable_escape(r#"{"a":"x\u0000"}"#), Some(Unstorable::Nul));
+        assert_eq!(unstorable_escape(r#"{"a":"\\\u0000"}"#), Some(Unstorable::Nul), "an escaped backslash, then a NUL");
+        assert_eq!(unstorable_escape(r#"{"a":"\\u0000"}"#), None, "an escaped backslash, then the text u0000");
+        assert_eq!(unstorable_escape(r#"{"a":"u0000"}"#), None);
+    }
+
+    #[test]
+    fn surrogates_must_come_in_pairs() {
+        assert_eq!(unstorable_escape(r#"["\ud83d\ude00"]"#), None, "a pair writes one character");
+        assert_eq!(unstorable_escape(r#"["\ud83d"]"#), Some(Unstorable::Surrogate(0xd83d)));
+        assert_eq!(unstorable_escape(r#"["\ud83dx"]"#), Some(Unstorable::Surrogate(0xd83d)));
+        assert_eq!(unstorable_escape(r#"["\ud83d\n"]"#), Some(Unstorable::Surrogate(0xd83d)));
+        assert_eq!(unstorable_escape(r#"["\ude00"]"#), Some(Unstorable::Surrogate(0xde00)));
+        assert_eq!(unstorable_escape(r#"["\ud83d\ud83d"]"#), Some(Unstorable::Surrogate(0xd83d)));
+        assert!(check_payload(&Payload::from_json(r#"{"a":"\udfff"}"#.to_owned()), "a payload").is_err());
+    }
 
     #[test]
     fn payloads_are_equal_when_their_values_are() {

@@ -6,7 +6,7 @@
 
 use std::time::SystemTime;
 
-use es_core::backend::check_aggregate_type;
+use es_core::backend::{check_aggregate_type, check_payload};
 use es_core::{Appended, EncodedEvent, ExpectedVersion, Metadata, Position, RecordedEvent, validate_stream_id};
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{GenericClient, Row};
@@ -62,6 +62,9 @@ impl<'a> Params<'a> {
     fn validate(append: &'a Append<'_>) -> Result<Self, Error> {
         validate_stream_id(append.stream_id)?;
         let events = &append.events;
+        for event in events {
+            check_payload(&event.payload, "an event's payload")?;
+        }
         let command_id = append.metadata.command_id.as_deref().filter(|_| !events.is_empty());
         let schema_versions = events
             .iter()

@@ -1,7 +1,7 @@
 //! A stream's latest snapshot: saved unless a later one is stored, loaded
 //! as it is.
 
-use es_core::backend::check_aggregate_type;
+use es_core::backend::{check_aggregate_type, check_payload};
 use es_core::{Snapshot, validate_stream_id};
 
 use crate::codec::convert::{stored, stored32};
@@ -15,6 +15,7 @@ use crate::schema::Schema;
 /// holds events of another aggregate type.
 pub(crate) async fn save<E: Executor>(on: &E, schema: &Schema, snapshot: &Snapshot) -> Result<(), Error> {
     validate_stream_id(&snapshot.stream_id)?;
+    check_payload(&snapshot.state, "a snapshot's state")?;
     let version = stored(snapshot.version, "a snapshot's version")?;
     let schema_version = stored32(snapshot.schema_version, "a snapshot's schema version")?;
     let fingerprint = row::fingerprint_to_sql(snapshot.fingerprint);
