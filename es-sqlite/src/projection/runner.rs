@@ -1,0 +1,267 @@
+//! [`SqliteProjectionRunner`]: one projection's runner, reading any store
+//! and committing in a SQLite file.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::{Arc, MutexGuard};
+use std::time::SystemTime;
+
+use es_core::backend::Engine;
+use es_core::projection::{
+    CheckpointWaiter, Health, ParkedEvent, Progress, ProjectionError, RunnerOptions, RunnerState,
+};
+use es_core::{ErrorReport, EventStore, Position, StoreError};
+use futures_util::future::Either;
+use tracing::{error, warn};
+
+use crate::database::Database;
+use crate::error::Error;
+use crate::projection::sink::{SqliteSink, lock};
+use crate::projection::{SqliteProjection, SqliteTarget, SqliteTransaction, statements};
+use crate::store::SqliteEventStore;
+
+/// Runs a [`SqliteProjection`]: reads the events of `store` (any
+/// [`EventStore`]) from the projection's checkpoint in pages, hands them
+/// over, and commits each page with the checkpoint in a transaction of the
+/// target file; then follows new events, polling, and woken at once by the
+/// appends of a [`SqliteEventStore`] of this process given to
+/// [`wake_on`](Self::wake_on).
+///
+/// ```
+/// # use es_core::{BoxError, RecordedEvent, Event, EventStore, ExpectedVersion, Metadata};
+/// # use es_sqlite::{SqliteProjection, SqliteTransaction};
+/// # use serde::{Deserialize, Serialize};
+/// # #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// # struct Deposited { amount: i64 }
+/// # struct Balances;
+/// # impl SqliteProjection for Balances {
+/// #     type Event = Deposited;
+/// #     fn name(&self) -> &str { "balances" }
+/// #     fn setup(&mut self, tx: &SqliteTransaction<'_>) -> Result<(), BoxError> {
+/// #         tx.execute_batch("CREATE TABLE IF NOT EXISTS balances (id TEXT PRIMARY KEY, balance INTEGER NOT NULL)")?; Ok(())
+/// #     }
+/// #     fn handle(&mut self, tx: &SqliteTransaction<'_>, e: &Deposited, env: &RecordedEvent) -> Result<(), BoxError> {
+/// #         tx.execute("INSERT INTO balances VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET balance = balance + ?2", (&env.stream_id, e.amount))?; Ok(())
+/// #     }
+/// #     fn reset(&mut self, tx: &SqliteTransaction<'_>) -> Result<(), BoxError> { tx.execute("DELETE FROM balances", [])?; Ok(()) }
+/// # }
+/// use es_sqlite::{SqliteEventStore, SqliteProjectionRunner, SqliteTarget};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = std::env::temp_dir().join(format!("es-sqlite-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let store = SqliteEventStore::open(dir.join("bank.sqlite3")).await?;
+/// let deposited = Deposited { amount: 5 }.encode()?;
+/// store.append("account", "acc-1", ExpectedVersion::NoStream, vec![deposited], &Metadata::default()).await?;
+///
+/// // Read models in the store's own file: events and balances commit apart,
+/// // each page of balances with its checkpoint.
+/// let target = SqliteTarget::of(&store).await?;
+/// let mut runner = SqliteProjectionRunner::new(store.clone(), target, Balances).wake_on(&store);
+/// runner.catch_up().await?;
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct SqliteProjectionRunner<P: SqliteProjection, S: EventStore + 'static> {
+    engine: Engine<Arc<S>, SqliteSink<P>>,
+    target: SqliteTarget,
+    wake: Option<Arc<Database>>,
+    /// Whether this runner took the checkpoint over and set the read model
+    /// up since it last stopped.
+    resumed: bool,
+}
+
+impl<P: SqliteProjection, S: EventStore + 'static> std::fmt::Debug for SqliteProjectionRunner<P, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteProjectionRunner").field("engine", &self.engine).finish_non_exhaustive()
+    }
+}
+
+impl<P: SqliteProjection, S: EventStore + 'static> SqliteProjectionRunner<P, S> {
+    /// A runner that reads `store` and keeps `projection`'s read model,
+    /// checkpoint and parked events in `target`.
+    pub fn new(store: S, target: SqliteTarget, projection: P) -> Self {
+        let name = projection.name().to_owned();
+        let types = projection.aggregate_types();
+        let sink = SqliteSink { target: target.clone(), name: name.clone(), connection: None, projection: PhantomData };
+        let watch = es_core::backend::CheckpointWatch::new(&name);
+        let projection = Arc::new(std::sync::Mutex::new(projection));
+        SqliteProjectionRunner {
+            engine: Engine::new(Arc::new(store), sink, projection, name, types, watch),
+            target,
+            wake: None,
+            resumed: false,
+        }
+    }
+
+    /// Wakes the runner as soon as `store`, in this process, commits an
+    /// append, instead of at its next poll.
+    pub fn wake_on(mut self, store: &SqliteEventStore) -> Self {
+        self.wake = Some(Arc::clone(&store.db));
+        self
+    }
+
+    /// Sets how the runner reads, retries, polls and treats poison events;
+    /// a page of events is also what one transaction commits.
+    pub fn with_options(mut self, options: RunnerOptions) -> Self {
+        self.engine.set_options(options);
+        self
+    }
+
+    /// The projection.
+    pub fn projection(&self) -> MutexGuard<'_, P> {
+        lock(self.engine.projection())
+    }
+
+    /// The last checkpoint this runner committed or read.
+    pub fn checkpoint(&self) -> Position {
+        self.engine.checkpoint()
+    }
+
+    /// A handle that waits until this runner has committed a position; from
+    /// another runner or process, use [`SqliteTarget::wait_for_projection`].
+    pub fn waiter(&self) -> CheckpointWaiter {
+        self.engine.watch().waiter()
+    }
+
+    /// A handle to read what the runner is doing while it runs.
+    pub fn health(&self) -> Health {
+        self.engine.health()
+    }
+
+    /// Handles every event after the checkpoint, and returns how many were
+    /// read.
+    pub async fn catch_up(&mut self) -> Result<u64, ProjectionError> {
+        self.resume().await?;
+        let caught_up = self.engine.catch_up(|_| {}).await;
+        self.settle(caught_up).await
+    }
+
+    /// Catches up and follows new events until `stop` resolves. A database
+    /// that stays locked by another connection past the busy timeout is
+    /// waited out with backoff; what retrying cannot fix (a poison event
+    /// under [`PoisonPolicy::Stop`](es_core::projection::PoisonPolicy::Stop))
+    /// ends it.
+    pub async fn run(&mut self, stop: impl Future<Output = ()> + Send) -> Result<(), ProjectionError> {
+        let mut stop = std::pin::pin!(stop);
+        let mut outage: Option<(SystemTime, u32)> = None;
+        loop {
+            let worked = match self.resume().await {
+                Ok(()) => self.engine.catch_up(|_| {}).await.map(drop),
+                Err(error) => Err(error),
+            };
+            match self.settle(worked).await {
+                Ok(()) => {
+                    outage = None;
+                    self.engine.set_state(RunnerState::Running);
+                    let poll = self.engine.options().poll_interval;
+                    let woken = async {
+                        match &self.wake {
+                            Some(db) => db.next_commit(poll).await,
+                            None => tokio::time::sleep(poll).await,
+                        }
+                    };
+                    if let Either::Right(_) = futures_util::future::select(std::pin::pin!(woken), stop.as_mut()).await {
+                        self.engine.set_state(RunnerState::Idle);
+                        return Ok(());
+                    }
+                }
+                Err(error @ ProjectionError::Store { source: StoreError::Unavailable(_), .. }) => {
+                    let (since, attempts) = outage.map_or((SystemTime::now(), 1), |(since, n)| (since, n + 1));
+                    outage = Some((since, attempts));
+                    warn!(projection = self.engine.name(), attempts, error = %ErrorReport::new(&error), "the projection runner waits for the database");
+                    self.engine.set_failed(RunnerState::Reconnecting { since, attempts }, &error);
+                    let pause = self.engine.options().reconnect.pause(attempts);
+                    if tokio::time::timeout(pause, stop.as_mut()).await.is_ok() {
+                        self.engine.set_state(RunnerState::Idle);
+                        return Ok(());
+                    }
+                }
+                Err(error) => {
+                    error!(projection = self.engine.name(), error = %ErrorReport::new(&error), "the projection runner stops");
+                    self.engine.set_failed(RunnerState::Stopped, &error);
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// Empties the read model, moves the checkpoint to the start and
+    /// replays every event, reporting progress after each page.
+    pub async fn rebuild(&mut self, progress: impl FnMut(Progress) + Send) -> Result<u64, ProjectionError> {
+        self.resume().await?;
+        let rebuilt = self.engine.rebuild(progress).await;
+        self.settle(rebuilt).await
+    }
+
+    /// The events this projection parked, oldest first.
+    pub async fn parked(&self) -> Result<Vec<ParkedEvent>, ProjectionError> {
+        self.target.parked_events(self.engine.name()).await.map_err(|e| self.engine.store_error(e))
+    }
+
+    /// Hands parked event `id` to the projection once more, in a
+    /// transaction that also takes it out of the parked events.
+    pub async fn retry_parked(&mut self, id: u64) -> Result<(), ProjectionError> {
+        self.engine.retry_parked(id).await
+    }
+
+    /// Marks parked event `id` as discarded, with the reason.
+    pub async fn discard_parked(&self, id: u64, reason: &str) -> Result<(), ProjectionError> {
+        use es_core::admin::{AdminError, ProjectionAdmin};
+        match self.target.discard_parked(self.engine.name(), id, reason).await {
+            Ok(()) => Ok(()),
+            Err(AdminError::NotParked { projection, id }) => Err(ProjectionError::NotParked { projection, id }),
+            Err(AdminError::Store(e)) => Err(self.engine.store_error(e)),
+            Err(other) => Err(self.engine.store_error(StoreError::Backend(Box::new(other)))),
+        }
+    }
+
+    /// Takes the checkpoint over (clearing the error it last stopped on)
+    /// and sets the read model up, once per run.
+    async fn resume(&mut self) -> Result<(), ProjectionError> {
+        if self.resumed {
+            return Ok(());
+        }
+        let name = self.engine.name().to_owned();
+        let projection = Arc::clone(self.engine.projection());
+        let loaded = self
+            .engine
+            .sink_mut()
+            .run(move |c| {
+                c.execute_batch("BEGIN IMMEDIATE")?;
+                let set_up = lock(&projection).setup(&SqliteTransaction(c)).map_err(Error::Handler);
+                let loaded = set_up.and_then(|()| statements::load(c, &name));
+                c.execute_batch(if loaded.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+                loaded
+            })
+            .await;
+        match loaded {
+            Ok((position, revision)) => {
+                self.engine.resume_at(position, revision);
+                self.resumed = true;
+                Ok(())
+            }
+            Err(Error::Handler(source)) => {
+                Err(ProjectionError::Reset { projection: self.engine.name().to_owned(), source })
+            }
+            Err(other) => Err(self.engine.store_error(other.into())),
+        }
+    }
+
+    /// After a run: an event that stopped the projection is recorded where
+    /// other processes see it, and the next run takes the checkpoint over
+    /// again.
+    async fn settle<T>(&mut self, outcome: Result<T, ProjectionError>) -> Result<T, ProjectionError> {
+        let Err(error) = &outcome else { return outcome };
+        self.resumed = false;
+        if matches!(error, ProjectionError::Handler { .. } | ProjectionError::Decode { .. }) {
+            let (name, text) = (self.engine.name().to_owned(), ErrorReport::new(error).to_string());
+            let revision = self.target.db.write(move |tx| statements::stop(tx, &name, &text)).await.ok().flatten();
+            self.target.db.committed();
+            self.engine.publish_stop(error, revision);
+        }
+        outcome
+    }
+}

@@ -1,0 +1,236 @@
+//! The SQLite sink of the projection engine: a unit of work is a write
+//! transaction on the runner's own connection to the target file, held
+//! open across the calls of one page and run on the blocking pool.
+
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use es_core::backend::{Failed, Sink};
+use es_core::projection::{Envelope, ParkedEvent};
+use es_core::{BoxError, Position, RecordedEvent, StoreError};
+use rusqlite::Connection;
+
+use crate::database::blocking;
+use crate::error::{Error, is_busy};
+use crate::projection::{SqliteProjection, SqliteTarget, SqliteTransaction, statements};
+
+/// A projection shared with the blocking pool, where its handlers run.
+pub(crate) type Shared<P> = Arc<Mutex<P>>;
+
+pub(crate) fn lock<T>(shared: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A handler that panicked is reported as the event's failure; the
+    // projection's own state is the application's, as after any error.
+    shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The sink of one runner.
+pub(crate) struct SqliteSink<P> {
+    pub(crate) target: SqliteTarget,
+    pub(crate) name: String,
+    /// The runner's own connection, opened on first use.
+    pub(crate) connection: Option<Arc<Mutex<Connection>>>,
+    pub(crate) projection: PhantomData<fn() -> P>,
+}
+
+impl<P> std::fmt::Debug for SqliteSink<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteSink")
+            .field("target", &self.target.path())
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P> SqliteSink<P> {
+    /// The runner's connection, opened the first time.
+    pub(crate) async fn connection(&mut self) -> Result<Arc<Mutex<Connection>>, Error> {
+        if let Some(connection) = &self.connection {
+            return Ok(Arc::clone(connection));
+        }
+        let opened = self.target.db.own_connection().await?;
+        let connection = opened.ok_or_else(|| Error::InvalidInput("a target needs a file".into()))?;
+        Ok(Arc::clone(self.connection.insert(connection)))
+    }
+
+    /// Runs `work` on the runner's connection, on the blocking pool.
+    pub(crate) async fn run<T: Send + 'static>(
+        &mut self,
+        work: impl FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        let connection = self.connection().await?;
+        blocking(move || work(&lock(&connection))).await
+    }
+}
+
+/// A transaction of the runner, open on its connection.
+pub(crate) struct SqliteUnit<'u> {
+    connection: Arc<Mutex<Connection>>,
+    target: &'u SqliteTarget,
+    name: &'u str,
+    open: bool,
+}
+
+impl SqliteUnit<'_> {
+    /// Runs `work` inside the unit's transaction, on the blocking pool.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        let connection = Arc::clone(&self.connection);
+        blocking(move || work(&lock(&connection))).await
+    }
+}
+
+/// A unit dropped uncommitted rolls back, so that the file's write lock is
+/// not held past it. A rollback only drops what the transaction wrote to
+/// the log; when the connection is still busy (its last call was
+/// abandoned), the rollback runs after it on the blocking pool, and the
+/// next unit rolls back whatever is left too.
+impl Drop for SqliteUnit<'_> {
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        match self.connection.try_lock() {
+            Ok(connection) => roll_back(&connection),
+            Err(_) => {
+                let connection = Arc::clone(&self.connection);
+                drop(tokio::task::spawn_blocking(move || roll_back(&lock(&connection))));
+            }
+        }
+    }
+}
+
+fn roll_back(connection: &Connection) {
+    if !connection.is_autocommit() {
+        // A failed rollback leaves the transaction to the next unit's.
+        let _ = connection.execute_batch("ROLLBACK");
+    }
+}
+
+/// Clones of the decoded events and their envelopes, to hand to the
+/// blocking pool.
+fn owned<E: Clone>(events: &[Envelope<'_, E>]) -> Vec<(E, RecordedEvent)> {
+    events.iter().map(|e| (e.event.clone(), e.recorded.clone())).collect()
+}
+
+fn failed(error: Error) -> BoxError {
+    Box::new(StoreError::from(error))
+}
+
+impl<P: SqliteProjection> Sink for SqliteSink<P> {
+    const ATOMIC: bool = true;
+
+    type Projection = Shared<P>;
+    type Event = P::Event;
+    type Unit<'u> = SqliteUnit<'u>;
+
+    async fn parked(&self, id: u64) -> Result<Option<ParkedEvent>, StoreError> {
+        let name = self.name.clone();
+        let parked =
+            self.target.db.read(move |tx| statements::parked(tx, &name, id.saturating_sub(1), Some(1))).await?;
+        Ok(parked.into_iter().find(|p| p.id == id))
+    }
+
+    async fn begin(&mut self) -> Result<Self::Unit<'_>, StoreError> {
+        let connection = self.connection().await?;
+        let begun = Arc::clone(&connection);
+        blocking(move || {
+            let connection = lock(&begun);
+            roll_back(&connection);
+            Ok(connection.execute_batch("BEGIN IMMEDIATE")?)
+        })
+        .await?;
+        Ok(SqliteUnit { connection, target: &self.target, name: &self.name, open: true })
+    }
+
+    async fn handle<'a>(
+        projection: &'a mut Shared<P>,
+        unit: &'a Self::Unit<'_>,
+        events: &'a [Envelope<'a, P::Event>],
+    ) -> Result<(), Failed> {
+        let (projection, events) = (Arc::clone(projection), owned(events));
+        let handled = unit
+            .run(move |c| {
+                let envelopes: Vec<Envelope<'_, P::Event>> =
+                    events.iter().map(|(event, recorded)| Envelope { event, recorded }).collect();
+                lock(&projection).handle_batch(&SqliteTransaction(c), &envelopes).map_err(Error::Handler)
+            })
+            .await;
+        match handled {
+            Ok(()) => Ok(()),
+            Err(Error::Handler(source)) => Err(Failed { index: None, source }),
+            Err(other) => Err(Failed { index: None, source: failed(other) }),
+        }
+    }
+
+    async fn reset<'a>(projection: &'a mut Shared<P>, unit: &'a mut Self::Unit<'_>) -> Result<(), BoxError> {
+        let projection = Arc::clone(projection);
+        let reset = unit.run(move |c| lock(&projection).reset(&SqliteTransaction(c)).map_err(Error::Handler)).await;
+        match reset {
+            Ok(()) => Ok(()),
+            Err(Error::Handler(source)) => Err(source),
+            Err(other) => Err(failed(other)),
+        }
+    }
+
+    async fn forget_parked(unit: &mut Self::Unit<'_>) -> Result<(), StoreError> {
+        let name = unit.name.to_owned();
+        Ok(unit.run(move |c| statements::forget(c, &name)).await?)
+    }
+
+    async fn park<'a>(
+        unit: &'a mut Self::Unit<'_>,
+        event: &'a RecordedEvent,
+        error: String,
+        attempts: u32,
+    ) -> Result<(), StoreError> {
+        let (name, event) = (unit.name.to_owned(), event.clone());
+        Ok(unit.run(move |c| statements::park(c, &name, &event, &error, attempts)).await?)
+    }
+
+    async fn unpark(unit: &mut Self::Unit<'_>, id: u64) -> Result<bool, StoreError> {
+        let name = unit.name.to_owned();
+        Ok(unit.run(move |c| statements::unpark(c, &name, id)).await?)
+    }
+
+    fn is_outage(error: &BoxError) -> bool {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
+        while let Some(e) = cause {
+            if e.downcast_ref::<rusqlite::Error>().is_some_and(is_busy) {
+                return true;
+            }
+            cause = e.source();
+        }
+        false
+    }
+
+    async fn note_failed_retry(&self, id: u64, error: String) -> Result<(), StoreError> {
+        let name = self.name.clone();
+        let noted = self.target.db.write(move |tx| statements::failed_again(tx, &name, id, &error)).await;
+        Ok(noted?)
+    }
+
+    async fn commit(
+        mut unit: Self::Unit<'_>,
+        checkpoint: Option<(Position, Position)>,
+    ) -> Result<Option<u64>, StoreError> {
+        let name = unit.name.to_owned();
+        let committed = unit
+            .run(move |c| {
+                let mut revision = Some(0);
+                if let Some((from, to)) = checkpoint {
+                    revision = statements::save(c, &name, from, to)?;
+                }
+                match revision {
+                    Some(_) => c.execute_batch("COMMIT")?,
+                    None => c.execute_batch("ROLLBACK")?,
+                }
+                Ok(revision)
+            })
+            .await?;
+        unit.open = false;
+        unit.target.db.committed();
+        Ok(committed)
+    }
+}
