@@ -173,11 +173,11 @@ impl Database {
     /// A writing connection of its own, for a runner whose units of work
     /// keep a transaction open across calls; `None` in memory, where every
     /// connection is a database of its own.
-    pub(crate) async fn own_connection(&self) -> Result<Option<Arc<Mutex<Connection>>>, Error> {
+    pub(crate) async fn own_connection(&self) -> Result<Option<Connection>, Error> {
         let Some(path) = self.path.clone() else { return Ok(None) };
         let settings = self.settings.clone();
         let connection = blocking(move || Ok(connect(Some(&path), &settings, false)?)).await?;
-        Ok(Some(Arc::new(Mutex::new(connection))))
+        Ok(Some(connection))
     }
 
     fn reader(&self) -> Arc<Mutex<Connection>> {

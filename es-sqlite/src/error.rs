@@ -75,6 +75,9 @@ pub(crate) enum Error {
     Task(tokio::task::JoinError),
     /// A projection's handler failed, on the blocking pool.
     Handler(es_core::BoxError),
+    /// A call of a unit of work whose transaction is no longer open: the
+    /// runner gave the unit up.
+    Abandoned,
 }
 
 impl From<rusqlite::Error> for Error {
@@ -104,6 +107,7 @@ impl From<Error> for StoreError {
             Error::Task(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Error::Task(e) => StoreError::Unavailable(Box::new(e)),
             Error::Handler(e) => StoreError::Backend(e),
+            Error::Abandoned => StoreError::Unavailable("the unit of work was given up before this call".into()),
         }
     }
 }

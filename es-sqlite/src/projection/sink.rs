@@ -3,6 +3,7 @@
 //! open across the calls of one page and run on the blocking pool.
 
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use es_core::backend::{Failed, Sink};
@@ -23,12 +24,29 @@ pub(crate) fn lock<T>(shared: &Mutex<T>) -> MutexGuard<'_, T> {
     shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// A runner's own connection, and which unit of work's transaction is
+/// open on it.
+///
+/// A unit's calls run on the blocking pool and go on when the runner is
+/// dropped while waiting for one (a task abort): each call checks that its
+/// unit's transaction is still the one open, so that a call left behind
+/// never writes outside its transaction (a checkpoint moved without its
+/// page) nor rolls back another unit's.
+#[derive(Debug)]
+pub(crate) struct RunnerConnection {
+    connection: Connection,
+    open: Option<u64>,
+}
+
+/// The ids of units of work, across runners.
+static UNITS: AtomicU64 = AtomicU64::new(1);
+
 /// The sink of one runner.
 pub(crate) struct SqliteSink<P> {
     pub(crate) target: SqliteTarget,
     pub(crate) name: String,
     /// The runner's own connection, opened on first use.
-    pub(crate) connection: Option<Arc<Mutex<Connection>>>,
+    pub(crate) connection: Option<Arc<Mutex<RunnerConnection>>>,
     pub(crate) projection: PhantomData<fn() -> P>,
 }
 
@@ -43,68 +61,88 @@ impl<P> std::fmt::Debug for SqliteSink<P> {
 
 impl<P> SqliteSink<P> {
     /// The runner's connection, opened the first time.
-    pub(crate) async fn connection(&mut self) -> Result<Arc<Mutex<Connection>>, Error> {
+    pub(crate) async fn connection(&mut self) -> Result<Arc<Mutex<RunnerConnection>>, Error> {
         if let Some(connection) = &self.connection {
             return Ok(Arc::clone(connection));
         }
         let opened = self.target.db.own_connection().await?;
         let connection = opened.ok_or_else(|| Error::InvalidInput("a target needs a file".into()))?;
+        let connection = Arc::new(Mutex::new(RunnerConnection { connection, open: None }));
         Ok(Arc::clone(self.connection.insert(connection)))
     }
 
-    /// Runs `work` on the runner's connection, on the blocking pool.
+    /// Runs `work` on the runner's connection outside any unit of work
+    /// (after rolling back one left open), on the blocking pool.
     pub(crate) async fn run<T: Send + 'static>(
         &mut self,
         work: impl FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
         let connection = self.connection().await?;
-        blocking(move || work(&lock(&connection))).await
+        blocking(move || {
+            let mut connection = lock(&connection);
+            connection.roll_back();
+            work(&connection.connection)
+        })
+        .await
+    }
+}
+
+impl RunnerConnection {
+    /// Rolls back the transaction left open, if any.
+    fn roll_back(&mut self) {
+        if self.open.take().is_some() || !self.connection.is_autocommit() {
+            // A failed rollback leaves the transaction to the next unit's.
+            let _ = self.connection.execute_batch("ROLLBACK");
+        }
     }
 }
 
 /// A transaction of the runner, open on its connection.
 pub(crate) struct SqliteUnit<'u> {
-    connection: Arc<Mutex<Connection>>,
+    connection: Arc<Mutex<RunnerConnection>>,
+    id: u64,
     target: &'u SqliteTarget,
     name: &'u str,
-    open: bool,
 }
 
 impl SqliteUnit<'_> {
-    /// Runs `work` inside the unit's transaction, on the blocking pool.
+    /// Runs `work` inside the unit's transaction, on the blocking pool;
+    /// refused when the transaction is no longer the one open.
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+        work: impl FnOnce(&mut RunnerConnection) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        let connection = Arc::clone(&self.connection);
-        blocking(move || work(&lock(&connection))).await
+        let (connection, id) = (Arc::clone(&self.connection), self.id);
+        blocking(move || {
+            let mut connection = lock(&connection);
+            if connection.open != Some(id) {
+                return Err(Error::Abandoned);
+            }
+            work(&mut connection)
+        })
+        .await
     }
 }
 
 /// A unit dropped uncommitted rolls back, so that the file's write lock is
-/// not held past it. A rollback only drops what the transaction wrote to
-/// the log; when the connection is still busy (its last call was
-/// abandoned), the rollback runs after it on the blocking pool, and the
-/// next unit rolls back whatever is left too.
+/// not held past it: at once when its connection is free, else (a call of
+/// it was abandoned) on the blocking pool after that call, if no other
+/// unit's transaction is open by then.
 impl Drop for SqliteUnit<'_> {
     fn drop(&mut self) {
-        if !self.open {
-            return;
-        }
+        let id = self.id;
+        let roll_back = move |connection: &mut RunnerConnection| {
+            if connection.open == Some(id) {
+                connection.roll_back();
+            }
+        };
         match self.connection.try_lock() {
-            Ok(connection) => roll_back(&connection),
+            Ok(mut connection) => roll_back(&mut connection),
             Err(_) => {
                 let connection = Arc::clone(&self.connection);
-                drop(tokio::task::spawn_blocking(move || roll_back(&lock(&connection))));
+                drop(tokio::task::spawn_blocking(move || roll_back(&mut lock(&connection))));
             }
         }
-    }
-}
-
-fn roll_back(connection: &Connection) {
-    if !connection.is_autocommit() {
-        // A failed rollback leaves the transaction to the next unit's.
-        let _ = connection.execute_batch("ROLLBACK");
     }
 }
 
@@ -134,14 +172,16 @@ impl<P: SqliteProjection> Sink for SqliteSink<P> {
 
     async fn begin(&mut self) -> Result<Self::Unit<'_>, StoreError> {
         let connection = self.connection().await?;
-        let begun = Arc::clone(&connection);
+        let (begun, id) = (Arc::clone(&connection), UNITS.fetch_add(1, Ordering::Relaxed));
         blocking(move || {
-            let connection = lock(&begun);
-            roll_back(&connection);
-            Ok(connection.execute_batch("BEGIN IMMEDIATE")?)
+            let mut connection = lock(&begun);
+            connection.roll_back();
+            connection.connection.execute_batch("BEGIN IMMEDIATE")?;
+            connection.open = Some(id);
+            Ok(())
         })
         .await?;
-        Ok(SqliteUnit { connection, target: &self.target, name: &self.name, open: true })
+        Ok(SqliteUnit { connection, id, target: &self.target, name: &self.name })
     }
 
     async fn handle<'a>(
@@ -154,7 +194,7 @@ impl<P: SqliteProjection> Sink for SqliteSink<P> {
             .run(move |c| {
                 let envelopes: Vec<Envelope<'_, P::Event>> =
                     events.iter().map(|(event, recorded)| Envelope { event, recorded }).collect();
-                lock(&projection).handle_batch(&SqliteTransaction(c), &envelopes).map_err(Error::Handler)
+                lock(&projection).handle_batch(&SqliteTransaction(&c.connection), &envelopes).map_err(Error::Handler)
             })
             .await;
         match handled {
@@ -166,7 +206,8 @@ impl<P: SqliteProjection> Sink for SqliteSink<P> {
 
     async fn reset<'a>(projection: &'a mut Shared<P>, unit: &'a mut Self::Unit<'_>) -> Result<(), BoxError> {
         let projection = Arc::clone(projection);
-        let reset = unit.run(move |c| lock(&projection).reset(&SqliteTransaction(c)).map_err(Error::Handler)).await;
+        let reset =
+            unit.run(move |c| lock(&projection).reset(&SqliteTransaction(&c.connection)).map_err(Error::Handler)).await;
         match reset {
             Ok(()) => Ok(()),
             Err(Error::Handler(source)) => Err(source),
@@ -176,7 +217,7 @@ impl<P: SqliteProjection> Sink for SqliteSink<P> {
 
     async fn forget_parked(unit: &mut Self::Unit<'_>) -> Result<(), StoreError> {
         let name = unit.name.to_owned();
-        Ok(unit.run(move |c| statements::forget(c, &name)).await?)
+        Ok(unit.run(move |c| statements::forget(&c.connection, &name)).await?)
     }
 
     async fn park<'a>(
@@ -186,12 +227,12 @@ impl<P: SqliteProjection> Sink for SqliteSink<P> {
         attempts: u32,
     ) -> Result<(), StoreError> {
         let (name, event) = (unit.name.to_owned(), event.clone());
-        Ok(unit.run(move |c| statements::park(c, &name, &event, &error, attempts)).await?)
+        Ok(unit.run(move |c| statements::park(&c.connection, &name, &event, &error, attempts)).await?)
     }
 
     async fn unpark(unit: &mut Self::Unit<'_>, id: u64) -> Result<bool, StoreError> {
         let name = unit.name.to_owned();
-        Ok(unit.run(move |c| statements::unpark(c, &name, id)).await?)
+        Ok(unit.run(move |c| statements::unpark(&c.connection, &name, id)).await?)
     }
 
     fn is_outage(error: &BoxError) -> bool {
@@ -211,25 +252,22 @@ impl<P: SqliteProjection> Sink for SqliteSink<P> {
         Ok(noted?)
     }
 
-    async fn commit(
-        mut unit: Self::Unit<'_>,
-        checkpoint: Option<(Position, Position)>,
-    ) -> Result<Option<u64>, StoreError> {
+    async fn commit(unit: Self::Unit<'_>, checkpoint: Option<(Position, Position)>) -> Result<Option<u64>, StoreError> {
         let name = unit.name.to_owned();
         let committed = unit
             .run(move |c| {
                 let mut revision = Some(0);
                 if let Some((from, to)) = checkpoint {
-                    revision = statements::save(c, &name, from, to)?;
+                    revision = statements::save(&c.connection, &name, from, to)?;
                 }
                 match revision {
-                    Some(_) => c.execute_batch("COMMIT")?,
-                    None => c.execute_batch("ROLLBACK")?,
+                    Some(_) => c.connection.execute_batch("COMMIT")?,
+                    None => c.connection.execute_batch("ROLLBACK")?,
                 }
+                c.open = None;
                 Ok(revision)
             })
             .await?;
-        unit.open = false;
         unit.target.db.committed();
         Ok(committed)
     }
