@@ -26,11 +26,13 @@ pub(crate) struct Settings {
     pub(crate) full_sync: bool,
     /// How many reading connections a file gets.
     pub(crate) readers: usize,
+    /// Whether a missing file is created.
+    pub(crate) create: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { busy_timeout: Duration::from_secs(5), full_sync: true, readers: 4 }
+        Settings { busy_timeout: Duration::from_secs(5), full_sync: true, readers: 4, create: true }
     }
 }
 
@@ -39,6 +41,11 @@ struct Migration {
     version: u32,
     name: &'static str,
     sql: &'static str,
+}
+
+/// The newest migration's version.
+pub(crate) fn latest_migration() -> u32 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
 }
 
 /// Every migration, in order.
@@ -90,6 +97,9 @@ impl Database {
     pub(crate) fn open(path: Option<&Path>, settings: &Settings, tables: Tables) -> Result<Self, SqliteError> {
         let shown = path.map_or_else(|| PathBuf::from(":memory:"), Path::to_path_buf);
         let failed = |cause| SqliteError::Open { path: shown.clone(), cause };
+        if path.is_some_and(|path| !settings.create && !path.exists()) {
+            return Err(SqliteError::Missing { path: shown });
+        }
         let open = |read_only| connect(path, settings, read_only);
         let mut writer = open(false).map_err(failed)?;
         migrate(&mut writer, &shown, tables)?;

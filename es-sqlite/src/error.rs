@@ -12,6 +12,21 @@ use rusqlite::ErrorCode;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SqliteError {
+    /// The URL does not name a SQLite database.
+    #[error("`{url}` is not the URL of a SQLite store: {reason}")]
+    Url {
+        /// The URL.
+        url: String,
+        /// What is wrong with it, and the forms that work.
+        reason: String,
+    },
+    /// There is no file at the path, and the store was told not to create
+    /// one.
+    #[error("there is no SQLite database at {}; check the path", path.display())]
+    Missing {
+        /// The path.
+        path: PathBuf,
+    },
     /// The file could not be opened or set up.
     #[error("cannot open the SQLite database {}; check the path and its directory's permissions", path.display())]
     Open {

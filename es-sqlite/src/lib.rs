@@ -17,3 +17,7 @@ pub use store::{SqliteEventStore, SqliteEventStoreBuilder};
 /// The SQLite binding this crate is built on, for the statements of read
 /// models.
 pub use rusqlite;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

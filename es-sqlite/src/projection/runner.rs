@@ -131,9 +131,11 @@ impl<P: SqliteProjection, S: EventStore + 'static> SqliteProjectionRunner<P, S> 
         self.engine.health()
     }
 
-    /// Handles every event after the checkpoint, and returns how many were
-    /// read.
+    /// Takes the checkpoint over as the target stores it (another process
+    /// may have moved it), then handles every event after it, and returns
+    /// how many were read.
     pub async fn catch_up(&mut self) -> Result<u64, ProjectionError> {
+        self.resumed = false;
         self.resume().await?;
         let caught_up = self.engine.catch_up(|_| {}).await;
         self.settle(caught_up).await
@@ -191,6 +193,7 @@ impl<P: SqliteProjection, S: EventStore + 'static> SqliteProjectionRunner<P, S> 
     /// Empties the read model, moves the checkpoint to the start and
     /// replays every event, reporting progress after each page.
     pub async fn rebuild(&mut self, progress: impl FnMut(Progress) + Send) -> Result<u64, ProjectionError> {
+        self.resumed = false;
         self.resume().await?;
         let rebuilt = self.engine.rebuild(progress).await;
         self.settle(rebuilt).await
@@ -219,7 +222,8 @@ impl<P: SqliteProjection, S: EventStore + 'static> SqliteProjectionRunner<P, S> 
     }
 
     /// Takes the checkpoint over (clearing the error it last stopped on)
-    /// and sets the read model up, once per run.
+    /// and sets the read model up: at each call of `catch_up` and
+    /// `rebuild`, once per `run`.
     async fn resume(&mut self) -> Result<(), ProjectionError> {
         if self.resumed {
             return Ok(());

@@ -4,6 +4,7 @@
 mod append;
 mod event_store;
 pub(crate) mod read;
+mod url;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -63,6 +64,25 @@ impl SqliteEventStore {
         Self::builder(path).open().await
     }
 
+    /// Opens the store `url` names: `sqlite://relative/path`,
+    /// `sqlite:///absolute/path` or `sqlite::memory:`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), es_sqlite::SqliteError> {
+    /// let store = es_sqlite::SqliteEventStore::connect("sqlite::memory:").await?;
+    /// assert_eq!(store.path(), None);
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(url: &str) -> Result<Self, SqliteError> {
+        Self::builder_from_url(url)?.open().await
+    }
+
+    /// A builder for the store `url` names (see [`connect`](Self::connect)).
+    pub fn builder_from_url(url: &str) -> Result<SqliteEventStoreBuilder, SqliteError> {
+        Ok(SqliteEventStoreBuilder { path: url::parse(url)?, settings: Settings::default() })
+    }
+
     /// A store in memory, for tests: nothing survives the process.
     pub async fn open_in_memory() -> Result<Self, SqliteError> {
         SqliteEventStoreBuilder { path: None, settings: Settings::default() }.open().await
@@ -71,6 +91,12 @@ impl SqliteEventStore {
     /// A builder for the store in the file at `path`.
     pub fn builder(path: impl AsRef<Path>) -> SqliteEventStoreBuilder {
         SqliteEventStoreBuilder { path: Some(path.as_ref().to_path_buf()), settings: Settings::default() }
+    }
+
+    /// The version of the newest migration this release ships; opening a
+    /// file applies the ones it lacks.
+    pub fn latest_migration() -> u32 {
+        crate::database::latest_migration()
     }
 
     /// The file, `None` in memory.
@@ -117,6 +143,14 @@ impl SqliteEventStoreBuilder {
     /// operating system (`NORMAL`: it survives a crash of the process).
     pub fn synchronous_full(mut self, full: bool) -> Self {
         self.settings.full_sync = full;
+        self
+    }
+
+    /// Whether a missing file is created with its tables (the default) or
+    /// refused as [`SqliteError::Missing`], as a tool that only inspects a
+    /// store wants.
+    pub fn create_if_missing(mut self, create: bool) -> Self {
+        self.settings.create = create;
         self
     }
 
