@@ -3,19 +3,25 @@
 //! once, a snapshot, and time travel.
 //!
 //! ```text
-//! cargo run --example bank                                  # in-memory store
+//! cargo run --example bank                                  # a SQLite file
 //! DATABASE_URL=postgres://postgres@127.0.0.1/test cargo run --example bank
 //! ```
+//!
+//! The history is kept in `target/bank.sqlite3` (or where `DATABASE_URL`
+//! says): each run opens a new account, and first prints what earlier runs
+//! recorded. Delete the file to start afresh.
 
 use std::error::Error;
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use es_core::{
-    Aggregate, Committed, Event, EventStore, ExecuteError, ExpectedVersion, InMemoryEventStore, Metadata, Repository,
+    Aggregate, Committed, Event, EventStore, ExecuteError, ExpectedVersion, Metadata, Position, Repository,
     SnapshotOutcome, StoreError, StreamRange,
 };
 use es_examples::account::{Account, AccountError, AccountEvent, dollars, usd};
 use es_postgres::PgEventStore;
+use es_sqlite::SqliteEventStore;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
@@ -25,20 +31,63 @@ async fn main() -> Result<(), Box<dyn Error>> {
         es_core::registry::events().map(|e| format!("{} v{}", e.name(), e.schema_version())).collect();
     println!("registered events: {}", events.join(", "));
     match std::env::var("DATABASE_URL") {
-        Ok(url) => {
+        Ok(url) if url.starts_with("postgres") => {
             let store = PgEventStore::connect(&url).await?;
             store.migrate().await?;
             println!("store: PostgreSQL, schema `{}`", store.schema());
+            history(&store).await?;
+            run(store).await
+        }
+        Ok(url) => {
+            let store = SqliteEventStore::connect(&url).await?;
+            println!("store: SQLite, {url}");
+            history(&store).await?;
             run(store).await
         }
         Err(_) => {
-            println!("store: in memory (set DATABASE_URL to use PostgreSQL)");
-            run(InMemoryEventStore::new()).await
+            let file = default_file()?;
+            let store = SqliteEventStore::open(&file).await?;
+            println!("store: SQLite file {} (delete it to start afresh)", file.display());
+            history(&store).await?;
+            run(store).await
         }
     }
 }
 
-async fn run<S: EventStore + Clone>(store: S) -> Result<(), Box<dyn Error>> {
+/// `target/bank.sqlite3` in the workspace: built output, which git ignores.
+fn default_file() -> std::io::Result<PathBuf> {
+    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
+    std::fs::create_dir_all(&target)?;
+    Ok(target.canonicalize()?.join("bank.sqlite3"))
+}
+
+/// Prints the events earlier runs recorded, in global order, and returns
+/// how many there were.
+pub async fn history(store: &impl EventStore) -> Result<usize, Box<dyn Error>> {
+    let mut after = Position::START;
+    let mut printed = 0;
+    loop {
+        let page = store.read_all(after, 500).await?;
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        for recorded in &page {
+            if printed == 0 {
+                println!("\n-- what earlier runs recorded --");
+            }
+            let e = &recorded.event;
+            let event = AccountEvent::decode(&e.name, e.schema_version, &e.payload)?;
+            println!("  {} v{} at {}: {event:?}", recorded.stream_id, recorded.version, recorded.position);
+            printed += 1;
+        }
+    }
+    match printed {
+        0 => println!("no earlier runs: the store is empty"),
+        n => println!("{n} events from earlier runs"),
+    }
+    Ok(printed)
+}
+
+pub async fn run<S: EventStore + Clone>(store: S) -> Result<(), Box<dyn Error>> {
     let accounts = Repository::<Account, _>::new(store.clone());
     // A new account on every run, so that reruns against a database work.
     let id = &format!("acc-{}", SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis());
