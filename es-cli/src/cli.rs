@@ -110,7 +110,7 @@ impl Cli {
         let args = Args::try_parse_from(args)?;
         let store = match (self.store.take(), &args.database_url) {
             (Some(store), _) => Store::postgres(store),
-            (None, Some(url)) => Store::connect(url, &args.schema).await?,
+            (None, Some(url)) => Store::connect(url, &args.schema, matches!(args.command, Command::Migrate)).await?,
             (None, None) => return Err(Error::NoDatabase),
         };
         if !matches!(args.command, Command::Migrate) && !store.admin.exists().await? {
@@ -184,20 +184,12 @@ impl Cli {
 
 /// `es migrate`.
 async fn migrate(store: &Store, out: &mut Output<'_>) -> Result<(), Error> {
-    let store = store.require_postgres("migrate")?;
-    let applied = store.migrate().await?;
-    #[derive(serde::Serialize)]
-    struct Migrated<'a> {
-        schema: &'a str,
-        applied: &'a [u32],
-        latest: u32,
-    }
-    let migrated = Migrated { schema: store.schema(), applied: &applied, latest: PgEventStore::latest_migration() };
-    out.emit(&migrated, |w, m| match m.applied {
-        [] => writeln!(w, "schema `{}` is up to date (migration {})", m.schema, m.latest),
-        applied => {
+    let migrated = store.migrate().await?;
+    out.emit(&migrated, |w, m| match m.applied.as_deref() {
+        Some([]) | None => writeln!(w, "{} is up to date (migration {})", m.location, m.latest),
+        Some(applied) => {
             let list = applied.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
-            writeln!(w, "schema `{}` migrated: applied {list}; now at migration {}", m.schema, m.latest)
+            writeln!(w, "{} migrated: applied {list}; now at migration {}", m.location, m.latest)
         }
     })
 }

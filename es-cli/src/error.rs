@@ -4,6 +4,7 @@
 use es_core::admin::{AdminError, FoldError, Location};
 use es_core::{ErrorReport, ProjectionError, StoreError};
 use es_postgres::PgError;
+use es_sqlite::SqliteError;
 
 /// Why a command failed.
 ///
@@ -18,6 +19,9 @@ pub enum Error {
     /// Connecting, migrating or a query of the command failed.
     #[error(transparent)]
     Database(#[from] PgError),
+    /// Opening a SQLite store failed.
+    #[error(transparent)]
+    Sqlite(#[from] SqliteError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -71,7 +75,7 @@ pub enum Error {
         location: Location,
     },
     /// The location holds no event store.
-    #[error("{location} holds no event store: check --schema, or create one with `es migrate`")]
+    #[error("{location} holds no event store: check --database-url and --schema, or create one with `es migrate`")]
     NoStore {
         /// Where it was looked for.
         location: Location,
@@ -134,6 +138,7 @@ impl Error {
                 | PgError::DatabaseMissing { .. }
                 | PgError::RoleMissing { .. },
             ) => 2,
+            Error::Sqlite(_) => 2,
             Error::Store(StoreError::Unavailable(_)) | Error::Admin(AdminError::Store(StoreError::Unavailable(_))) => 2,
             Error::NotRegistered { .. }
             | Error::NeedsApplication { .. }

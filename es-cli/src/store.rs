@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use es_core::admin::{Location, ProjectionAdmin, StoreAdmin};
 use es_postgres::PgEventStore;
+use es_sqlite::{SqliteError, SqliteEventStore, SqliteTarget};
 
 use crate::error::Error;
 
 /// The schemes of the stores the command line reaches.
-const SCHEMES: &str = "postgres:// (or postgresql://, or a key=value string)";
+const SCHEMES: &str = "postgres:// (or postgresql://, or a key=value string) or sqlite:// (or sqlite::memory:)";
 
 /// A store, as the commands use it.
 #[derive(Clone)]
@@ -22,6 +23,17 @@ pub(crate) struct Store {
     /// The PostgreSQL store itself, for what only it does (migrations, the
     /// application's projections).
     pub(crate) postgres: Option<PgEventStore>,
+}
+
+/// What a store's migrations did.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct Migrated {
+    /// Where the store lives.
+    pub(crate) location: String,
+    /// The migrations applied now, where the store tells.
+    pub(crate) applied: Option<Vec<u32>>,
+    /// The newest migration.
+    pub(crate) latest: u32,
 }
 
 impl std::fmt::Debug for Store {
@@ -36,9 +48,31 @@ impl Store {
         Store { admin: Arc::new(store.clone()), projections: Arc::new(store.clone()), postgres: Some(store) }
     }
 
+    /// The SQLite store in `store`'s file, its projections' checkpoints
+    /// beside its events. A store in memory is new and empty, so there is
+    /// nothing to look at.
+    async fn sqlite(store: SqliteEventStore) -> Result<Self, Error> {
+        if store.path().is_none() {
+            return Err(Error::NoStore { location: store.location() });
+        }
+        let projections = Arc::new(SqliteTarget::of(&store).await?);
+        Ok(Store { admin: Arc::new(store), projections, postgres: None })
+    }
+
     /// Connects to the store `url` names, in `schema` where the store has
-    /// schemas, once it answers.
-    pub(crate) async fn connect(url: &str, schema: &str) -> Result<Self, Error> {
+    /// schemas, once it answers. A SQLite file that is missing is created
+    /// only when `create` says so.
+    pub(crate) async fn connect(url: &str, schema: &str, create: bool) -> Result<Self, Error> {
+        if url.starts_with("sqlite:") {
+            let opened = SqliteEventStore::builder_from_url(url)?.create_if_missing(create).open().await;
+            return match opened {
+                Ok(store) => Store::sqlite(store).await,
+                Err(SqliteError::Missing { path }) => {
+                    Err(Error::NoStore { location: Location { kind: "file", name: path.display().to_string() } })
+                }
+                Err(other) => Err(other.into()),
+            };
+        }
         match scheme(url) {
             Some("postgres" | "postgresql") | None => {
                 let store = PgEventStore::builder_from_url(url)?
@@ -50,6 +84,23 @@ impl Store {
                 Ok(Store::postgres(store))
             }
             Some(other) => Err(Error::UnknownScheme { scheme: other.to_owned(), supported: SCHEMES }),
+        }
+    }
+
+    /// Applies the migrations the store lacks.
+    pub(crate) async fn migrate(&self) -> Result<Migrated, Error> {
+        match &self.postgres {
+            Some(store) => Ok(Migrated {
+                location: self.location().to_string(),
+                applied: Some(store.migrate().await?),
+                latest: PgEventStore::latest_migration(),
+            }),
+            // A SQLite store applies its migrations when it is opened.
+            None => Ok(Migrated {
+                location: self.location().to_string(),
+                applied: None,
+                latest: SqliteEventStore::latest_migration(),
+            }),
         }
     }
 

@@ -19,7 +19,7 @@ async fn migrate_applies_the_migrations_once_and_other_commands_need_them() {
     let before = es(&store, &["status"]);
     assert_eq!(before.code, 2, "{before:#?}");
     let expected = format!(
-        "error: schema `{}` holds no event store: check --schema, or create one with `es migrate`\n",
+        "error: schema `{}` holds no event store: check --database-url and --schema, or create one with `es migrate`\n",
         store.schema()
     );
     assert_eq!(before.stderr, expected);
@@ -29,7 +29,7 @@ async fn migrate_applies_the_migrations_once_and_other_commands_need_them() {
     let all: Vec<String> = (1..=latest).map(|v| v.to_string()).collect();
     assert!(first.stdout.contains(&format!("migrated: applied {}", all.join(", "))), "{first:#?}");
     let again = es(&store, &["migrate", "--json"]).ok().json();
-    assert_eq!(again, json!({ "schema": store.schema(), "applied": [], "latest": latest }));
+    assert_eq!(again, json!({ "location": format!("schema `{}`", store.schema()), "applied": [], "latest": latest }));
 }
 
 #[tokio::test]

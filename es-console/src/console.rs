@@ -21,8 +21,9 @@ pub(crate) type Shared = Arc<Console>;
 /// aggregates and projections registered. See the [crate
 /// documentation](crate) for an example.
 pub struct Console {
-    /// The store, for what only PostgreSQL does: its projections' retries.
-    pub(crate) store: PgEventStore,
+    /// The PostgreSQL store, for what only it does: its projections'
+    /// retries.
+    pub(crate) store: Option<PgEventStore>,
     /// What the pages read of the store.
     pub(crate) admin: Arc<dyn StoreAdmin>,
     /// What the pages read and do of the projections' checkpoints.
@@ -35,7 +36,7 @@ pub struct Console {
 impl fmt::Debug for Console {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Console")
-            .field("schema", &self.store.schema())
+            .field("store", &self.admin.location())
             .field("aggregates", &self.aggregates.iter().map(|a| a.name()).collect::<Vec<_>>())
             .field("projections", &self.mounted.iter().map(|p| p.name()).collect::<Vec<_>>())
             .field("token", &self.token.as_ref().map(|_| "(set)"))
@@ -46,10 +47,27 @@ impl fmt::Debug for Console {
 impl Console {
     /// A read-only console of `store`, with no application types yet.
     pub fn new(store: PgEventStore) -> Self {
+        Console { store: Some(store.clone()), ..Console::on(store.clone(), store) }
+    }
+
+    /// A read-only console of any store: its events through `admin`, its
+    /// projections' checkpoints through `projections` (which may live
+    /// elsewhere, as a SQLite target's do). Parked events are retried only
+    /// on PostgreSQL, by [`projection`](Self::projection)s of a console
+    /// made by [`new`](Self::new).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = es_sqlite::SqliteEventStore::open("bank.sqlite3").await?;
+    /// let projections = es_sqlite::SqliteTarget::of(&store).await?;
+    /// es_console::Console::on(store, projections).serve(es_console::DEFAULT_ADDRESS).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on(admin: impl StoreAdmin + 'static, projections: impl ProjectionAdmin + 'static) -> Self {
         Console {
-            admin: Arc::new(store.clone()),
-            projections: Arc::new(store.clone()),
-            store,
+            store: None,
+            admin: Arc::new(admin),
+            projections: Arc::new(projections),
             aggregates: Vec::new(),
             mounted: Vec::new(),
             token: None,
@@ -64,9 +82,9 @@ impl Console {
         self
     }
 
-    /// Registers a projection, made by `make` for each retry of one of its
-    /// parked events (the retry runs the events through it, beside the
-    /// active runner).
+    /// Registers a projection of the PostgreSQL store, made by `make` for
+    /// each retry of one of its parked events (the retry runs the events
+    /// through it, beside the active runner).
     pub fn projection<P: PgProjection, F: Fn() -> P + Send + Sync + 'static>(mut self, make: F) -> Self {
         self.mounted.push(Box::new(Factory::new(make)));
         self

@@ -1,5 +1,5 @@
-//! A web console an application mounts to look into its es event store on
-//! PostgreSQL: streams, the state after each event and what it changed,
+//! A web console an application mounts to look into its es event store
+//! (on PostgreSQL, or any store through [`Console::on`]): streams, the state after each event and what it changed,
 //! the upcast steps of old events, a slice of a stream frozen as a test,
 //! projections with their lag and parked events, and a live tail.
 //!

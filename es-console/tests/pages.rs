@@ -54,3 +54,54 @@ async fn stored_text_shows_with_its_control_characters_escaped() {
     let drop = format!("DROP SCHEMA {} CASCADE", store.quoted_schema());
     store.connection().await.unwrap().batch_execute(&drop).await.unwrap();
 }
+
+/// The event of the SQLite store's account.
+#[derive(es_core::Event, serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+#[event(name = "Opened")]
+struct Opened {}
+
+/// A projection of a SQLite store that keeps no tables.
+struct OpenedAccounts;
+
+impl es_sqlite::SqliteProjection for OpenedAccounts {
+    type Event = Opened;
+
+    fn name(&self) -> &str {
+        "opened_accounts"
+    }
+
+    fn handle(
+        &mut self,
+        _: &es_sqlite::SqliteTransaction<'_>,
+        _: &Opened,
+        _: &es_core::RecordedEvent,
+    ) -> Result<(), es_core::BoxError> {
+        Ok(())
+    }
+
+    fn reset(&mut self, _: &es_sqlite::SqliteTransaction<'_>) -> Result<(), es_core::BoxError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_pages_read_a_sqlite_store_and_its_projections_checkpoints() {
+    let dir = std::env::temp_dir().join(format!("es-console-sqlite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("store.sqlite3");
+    let _ = std::fs::remove_file(&file);
+    let store = es_sqlite::SqliteEventStore::open(&file).await.unwrap();
+    let event = EncodedEvent { name: "Opened".into(), schema_version: 1, payload: serde_json::json!({}).into() };
+    store.append("account", "acc-sqlite", ExpectedVersion::NoStream, vec![event], &Metadata::default()).await.unwrap();
+    let target = es_sqlite::SqliteTarget::of(&store).await.unwrap();
+    let mut runner = es_sqlite::SqliteProjectionRunner::new(store.clone(), target.clone(), OpenedAccounts);
+    assert_eq!(runner.catch_up().await.unwrap(), 1);
+
+    let streams = get(Console::on(store.clone(), target.clone()), "/streams").await;
+    assert!(streams.contains("acc-sqlite"), "{streams}");
+    let stream = get(Console::on(store.clone(), target.clone()), "/streams/acc-sqlite").await;
+    assert!(stream.contains("Opened"), "{stream}");
+    let projections = get(Console::on(store, target), "/projections").await;
+    assert!(projections.contains("opened_accounts"), "the projection's checkpoint is listed: {projections}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

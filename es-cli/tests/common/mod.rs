@@ -212,6 +212,13 @@ impl PgProjection for Balances {
 /// Opens acc-1 (ada) with deposits of 100 and 50, then acc-2 (bob); returns
 /// the position of the last event, once `read_all` returns it.
 pub async fn seed(store: &PgEventStore) -> Position {
+    let last = seed_into(store).await;
+    visible(store, last).await;
+    last
+}
+
+/// Writes [`seed`]'s events into any store; returns the last one's position.
+pub async fn seed_into<S: EventStore + Clone>(store: &S) -> Position {
     let accounts = Repository::<Account, _>::new(store.clone());
     let open = |owner: &str| {
         let owner = owner.to_owned();
@@ -221,9 +228,7 @@ pub async fn seed(store: &PgEventStore) -> Position {
     accounts.execute("acc-1", open("ada")).await.expect("open acc-1");
     accounts.execute("acc-1", deposit(100)).await.expect("deposit");
     accounts.execute("acc-1", deposit(50)).await.expect("deposit");
-    let last = accounts.execute("acc-2", open("bob")).await.expect("open acc-2").position.expect("a position");
-    visible(store, last).await;
-    last
+    accounts.execute("acc-2", open("bob")).await.expect("open acc-2").position.expect("a position")
 }
 
 /// Waits until `read_all` returns the event at `last`.

@@ -156,11 +156,14 @@ pub(crate) async fn retry(
     _: Authorized,
 ) -> Response {
     outcome(async {
-        let projection = console.mounted.iter().find(|p| p.name() == name).ok_or_else(|| {
+        let mounted = console.mounted.iter().find(|p| p.name() == name);
+        let (Some(projection), Some(store)) = (mounted, &console.store) else {
             let name = shown(&name);
-            Error::NotFound(format!("projection `{name}` is not registered with this console, so it cannot retry"))
-        })?;
-        projection.retry_parked(console.store.clone(), id).await?;
+            return Err(Error::NotFound(format!(
+                "projection `{name}` is not registered with this console, so it cannot retry"
+            )));
+        };
+        projection.retry_parked(store.clone(), id).await?;
         Ok(format!("Parked event {id} was handled by `{name}` and is no longer parked."))
     })
     .await
