@@ -214,6 +214,9 @@ fn connect(path: Option<&Path>, settings: &Settings, read_only: bool) -> Result<
     }
     connection.pragma_update(None, "synchronous", if settings.full_sync { "FULL" } else { "NORMAL" })?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
+    // What is deleted (a forgotten subject's key) is overwritten with
+    // zeros, not left in a free page.
+    connection.pragma_update(None, "secure_delete", "ON")?;
     if read_only {
         connection.pragma_update(None, "query_only", "ON")?;
     }

@@ -7,6 +7,8 @@ mod admin;
 mod codec;
 mod database;
 mod error;
+#[cfg(feature = "personal")]
+mod keys;
 mod projection;
 mod store;
 

@@ -1,7 +1,7 @@
-//! Crypto-shredding on PostgreSQL: two subjects' personal data sealed in
-//! the events and snapshots; forgetting one leaves its values redacted, the
-//! other's intact, the rest of every event readable and the events table
-//! byte for byte as it was.
+//! Crypto-shredding on PostgreSQL and SQLite: two subjects' personal data
+//! sealed in the events and snapshots; forgetting one leaves its values
+//! redacted, the other's intact, the rest of every event readable and the
+//! events table byte for byte as it was.
 
 mod common;
 
@@ -10,6 +10,7 @@ use es_core::personal::{Personal, PersonalDataStore, SubjectKeys};
 use es_core::{Aggregate, Apply, Event, EventStore, Position, Repository};
 use es_postgres::PgEventStore;
 use es_postgres::tokio_postgres::{self, NoTls};
+use es_sqlite::SqliteEventStore;
 use serde::{Deserialize, Serialize};
 
 #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -54,11 +55,39 @@ impl Apply<PlanChanged> for Customer {
     }
 }
 
-async fn events_table(store: &PgEventStore) -> Vec<String> {
-    let (client, connection) = database_url().parse::<tokio_postgres::Config>().unwrap().connect(NoTls).await.unwrap();
-    tokio::spawn(connection);
-    let sql = format!("SELECT row_to_json(e)::text FROM {}.events e ORDER BY position", store.quoted_schema());
-    client.query(&sql, &[]).await.unwrap().iter().map(|row| row.get(0)).collect()
+/// A store whose events table a test can read behind its back.
+trait EventRows: EventStore + SubjectKeys + Clone + std::fmt::Debug + 'static {
+    /// Every row of the events table, as text, in global order.
+    async fn event_rows(&self) -> Vec<String>;
+}
+
+impl EventRows for PgEventStore {
+    async fn event_rows(&self) -> Vec<String> {
+        let config = database_url().parse::<tokio_postgres::Config>().unwrap();
+        let (client, connection) = config.connect(NoTls).await.unwrap();
+        tokio::spawn(connection);
+        let sql = format!("SELECT row_to_json(e)::text FROM {}.events e ORDER BY position", self.quoted_schema());
+        client.query(&sql, &[]).await.unwrap().iter().map(|row| row.get(0)).collect()
+    }
+}
+
+impl EventRows for SqliteEventStore {
+    async fn event_rows(&self) -> Vec<String> {
+        let connection = es_sqlite::rusqlite::Connection::open(self.path().unwrap()).unwrap();
+        let mut statement = connection.prepare("SELECT * FROM events ORDER BY position").unwrap();
+        let columns = statement.column_count();
+        let rows = statement.query_map([], |row| {
+            (0..columns).map(|i| row.get::<_, es_sqlite::rusqlite::types::Value>(i).map(|v| format!("{v:?}"))).collect()
+        });
+        rows.unwrap().map(|row: Result<Vec<String>, _>| row.unwrap().join(",")).collect()
+    }
+}
+
+/// A SQLite store in a fresh file of its own.
+async fn sqlite_store() -> (SqliteEventStore, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("es-personal-{}-{:016x}", std::process::id(), fastrand::u64(..)));
+    std::fs::create_dir_all(&dir).unwrap();
+    (SqliteEventStore::open(dir.join("store.sqlite3")).await.unwrap(), dir)
 }
 
 fn registered(subject: &str, name: &str) -> CustomerEvent {
@@ -71,7 +100,17 @@ fn registered(subject: &str, name: &str) -> CustomerEvent {
 
 #[tokio::test]
 async fn forgetting_a_subject_redacts_its_values_only_and_changes_no_event() {
-    let store = fresh_store().await;
+    forgetting_redacts_the_subjects_values_only(fresh_store().await).await;
+}
+
+#[tokio::test]
+async fn forgetting_a_subject_on_sqlite_redacts_its_values_only_and_changes_no_event() {
+    let (store, dir) = sqlite_store().await;
+    forgetting_redacts_the_subjects_values_only(store).await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+async fn forgetting_redacts_the_subjects_values_only(store: impl EventRows) {
     let personal = PersonalDataStore::new(store.clone(), store.clone());
     let customers = Repository::<Customer, _>::new(&personal);
     for (stream, subject, name) in [("customer-a", "subject-a", "Ada"), ("customer-b", "subject-b", "Bob")] {
@@ -82,7 +121,7 @@ async fn forgetting_a_subject_redacts_its_values_only_and_changes_no_event() {
             .unwrap();
         assert!(matches!(changed.snapshot, es_core::SnapshotOutcome::Saved { version: 2 }));
     }
-    let rows_before = events_table(&store).await;
+    let rows_before = store.event_rows().await;
     assert!(rows_before.iter().all(|row| !row.contains("Ada") && !row.contains("example.com")), "{rows_before:#?}");
     let a = customers.load("customer-a").await.unwrap();
     assert_eq!(a.state.email.as_ref().and_then(Personal::get).map(String::as_str), Some("ada@example.com"));
@@ -123,12 +162,41 @@ async fn forgetting_a_subject_redacts_its_values_only_and_changes_no_event() {
         .collect();
     assert_eq!(names, [None, Some("Bob".to_owned())]);
 
-    assert_eq!(events_table(&store).await, rows_before, "no event row changed");
+    assert_eq!(store.event_rows().await, rows_before, "no event row changed");
 }
 
 #[tokio::test]
 async fn the_raw_store_shows_sealed_values_as_forgotten_and_keys_never_show() {
-    let store = fresh_store().await;
+    sealed_values_without_keys_are_forgotten_and_keys_never_show(fresh_store().await).await;
+}
+
+#[tokio::test]
+async fn the_raw_sqlite_store_shows_sealed_values_as_forgotten_and_keys_never_show() {
+    let (store, dir) = sqlite_store().await;
+    sealed_values_without_keys_are_forgotten_and_keys_never_show(store).await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Forgetting on SQLite leaves no copy of the key in the file or its log.
+#[tokio::test]
+async fn a_forgotten_key_leaves_no_bytes_in_the_sqlite_file() {
+    let (store, dir) = sqlite_store().await;
+    let subjects = ["subject-d".to_owned()];
+    let key = store.keys_or_create(&subjects).await.unwrap().remove("subject-d").unwrap();
+    let on_disk = || -> Vec<u8> {
+        ["store.sqlite3", "store.sqlite3-wal"]
+            .iter()
+            .flat_map(|f| std::fs::read(dir.join(f)).unwrap_or_default())
+            .collect()
+    };
+    let holds_key = |bytes: &[u8]| bytes.windows(32).any(|w| w == key.bytes());
+    assert!(holds_key(&on_disk()), "the key is stored before it is forgotten");
+    assert!(store.forget("subject-d").await.unwrap());
+    assert!(!holds_key(&on_disk()), "the key's bytes stayed on disk after it was forgotten");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+async fn sealed_values_without_keys_are_forgotten_and_keys_never_show(store: impl EventRows) {
     let personal = PersonalDataStore::new(store.clone(), store.clone());
     Repository::<Customer, _>::new(&personal)
         .execute("customer-c", |_| Ok::<_, String>(vec![registered("subject-c", "Cy")]))
