@@ -57,6 +57,15 @@ pub enum ProjectionError {
         /// The projection's name.
         projection: String,
     },
+    /// Setting the read model up (creating its tables) failed, or the
+    /// target refused what it found.
+    #[error("projection `{projection}` could not set its read model up")]
+    Setup {
+        /// The projection's name.
+        projection: String,
+        /// The error of the setup, or of the target.
+        source: BoxError,
+    },
     /// Resetting the read model for a rebuild failed.
     #[error("projection `{projection}` could not reset its read model")]
     Reset {

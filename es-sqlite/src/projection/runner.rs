@@ -248,7 +248,7 @@ impl<P: SqliteProjection, S: EventStore + 'static> SqliteProjectionRunner<P, S> 
                 Ok(())
             }
             Err(Error::Handler(source)) => {
-                Err(ProjectionError::Reset { projection: self.engine.name().to_owned(), source })
+                Err(ProjectionError::Setup { projection: self.engine.name().to_owned(), source })
             }
             Err(other) => Err(self.engine.store_error(other.into())),
         }

@@ -1,0 +1,3 @@
+-- Whether the page's transaction is still open (MariaDB): a handler's DDL
+-- commits it implicitly, and the checkpoint must not move then.
+SELECT @@in_transaction
