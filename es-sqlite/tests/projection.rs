@@ -301,3 +301,36 @@ async fn a_rebuild_replays_history_into_an_emptied_read_model() {
     assert_eq!(seen, replay(&store).await, "once each, after the reset");
     assert_eq!(total, (1..=50).sum::<i64>());
 }
+
+/// Two runners following the store at once: the one that loses a page to
+/// the other takes the checkpoint over again and goes on, and every event
+/// is applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_running_runners_go_on_after_losing_a_page_to_each_other() {
+    let dir = TempDir::new();
+    let file = dir.file("bank.sqlite3");
+    let store = SqliteEventStore::open(&file).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let target = SqliteTarget::open(&file).await.unwrap();
+        let mut runner = SqliteProjectionRunner::new(store.clone(), target, Ledger::new())
+            .with_options(quick().page_size(2))
+            .wake_on(&store);
+        tasks.push(tokio::spawn(async move { runner.run(std::future::pending()).await }));
+    }
+    let mut last = Position::START;
+    for i in 1..=200 {
+        last = deposit(&store, &format!("acc-{}", i % 3), i).await;
+    }
+    let target = SqliteTarget::open(&file).await.unwrap();
+    target.wait_for_projection("ledger", last, Duration::from_secs(20)).await.unwrap();
+    for task in &tasks {
+        assert!(!task.is_finished(), "a runner stopped: {task:?}");
+    }
+    let (seen, total) = model(&file);
+    assert_eq!(seen, replay(&store).await, "each event once, in order");
+    assert_eq!(total, (1..=200).sum::<i64>());
+    for task in tasks {
+        task.abort();
+    }
+}

@@ -170,6 +170,8 @@ impl<P: SqliteProjection, S: EventStore + 'static> SqliteProjectionRunner<P, S> 
                         return Ok(());
                     }
                 }
+                // Another runner moved the checkpoint: take it over again.
+                Err(ProjectionError::Busy { .. }) => {}
                 Err(error @ ProjectionError::Store { source: StoreError::Unavailable(_), .. }) => {
                     let (since, attempts) = outage.map_or((SystemTime::now(), 1), |(since, n)| (since, n + 1));
                     outage = Some((since, attempts));
