@@ -15,7 +15,9 @@
 //! - W3: loading a 10,000-event stream, then from a snapshot; and the time
 //!   per event of streams of 1,000, 10,000 and 100,000 events.
 //! - W4: a projection catching up.
-//! - W5: a projection rebuilt over 1,000,000 events.
+//! - W5: a projection rebuilt over 1,000,000 events, in the store's
+//!   database and (`"target":"postgres"`) into another database of the
+//!   server.
 //! - W6: commands on a 10,000-event stream with a snapshot near its head.
 //!
 //! Set `DATABASE_URL` to choose the server, `ES_BENCH_ONLY` to run some
@@ -32,7 +34,7 @@ use es_core::{
 };
 use es_postgres::tokio_postgres::types::{Json, ToSql};
 use es_postgres::tokio_postgres::{self, Client, NoTls};
-use es_postgres::{PgEventStore, PgPartition, PgProjection, PgProjectionRunner, PgSslMode, PgTransaction};
+use es_postgres::{PgEventStore, PgPartition, PgProjection, PgProjectionRunner, PgSslMode, PgTarget, PgTransaction};
 use serde::{Deserialize, Serialize};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -1012,27 +1014,36 @@ impl PgProjection for BatchTotals {
     }
 }
 
-/// The raw pattern of a batched rebuild: read the global order in pages;
-/// per page, one transaction with one multi-row upsert and the checkpoint.
-async fn w5_raw(client: &mut Client, schema: &str, table: &str) -> Result<usize, BoxError> {
-    client
+/// The raw pattern of a batched rebuild: read the global order of the
+/// store in `schema` in pages on `reader`; per page, one transaction on
+/// `writer` (the same database, or the target's) with one multi-row upsert
+/// into `table` and the checkpoint in `checkpoints`.
+async fn w5_raw(
+    reader: &Client,
+    writer: &mut Client,
+    schema: &str,
+    checkpoints: &str,
+    table: &str,
+) -> Result<usize, BoxError> {
+    writer
         .batch_execute(&format!(
-            "TRUNCATE {table}; CREATE TABLE IF NOT EXISTS \"{schema}\".raw_checkpoint (tx BIGINT, position BIGINT);
-             TRUNCATE \"{schema}\".raw_checkpoint; INSERT INTO \"{schema}\".raw_checkpoint VALUES (0, 0);"
+            "TRUNCATE {table}; CREATE TABLE IF NOT EXISTS \"{checkpoints}\".raw_checkpoint (tx BIGINT, position BIGINT);
+             TRUNCATE \"{checkpoints}\".raw_checkpoint; INSERT INTO \"{checkpoints}\".raw_checkpoint VALUES (0, 0);"
         ))
         .await?;
-    let read = client
+    let read = reader
         .prepare(&format!(
             "SELECT tx::text::int8 AS commit, position, stream_id, event_name, event_version, payload FROM \"{schema}\".events \
              WHERE (tx, position) > ($1::int8::text::xid8, $2) AND tx < pg_snapshot_xmin(pg_current_snapshot()) \
              ORDER BY tx, position LIMIT 1000"
         ))
         .await?;
-    let upsert = client.prepare(&BatchTotals::new(table.to_owned()).upsert).await?;
-    let checkpoint = client.prepare(&format!("UPDATE \"{schema}\".raw_checkpoint SET tx = $1, position = $2")).await?;
+    let upsert = writer.prepare(&BatchTotals::new(table.to_owned()).upsert).await?;
+    let checkpoint =
+        writer.prepare(&format!("UPDATE \"{checkpoints}\".raw_checkpoint SET tx = $1, position = $2")).await?;
     let (mut after, mut handled) = ((0_i64, 0_i64), 0);
     loop {
-        let rows = client.query(&read, &[&after.0, &after.1]).await?;
+        let rows = reader.query(&read, &[&after.0, &after.1]).await?;
         let Some(last) = rows.last() else { return Ok(handled) };
         after = (last.get(0), last.get(1));
         let mut deposits = Vec::with_capacity(rows.len());
@@ -1042,12 +1053,63 @@ async fn w5_raw(client: &mut Client, schema: &str, table: &str) -> Result<usize,
             }
         }
         let (ids, totals) = page_totals(deposits.into_iter());
-        let tx = client.transaction().await?;
+        let tx = writer.transaction().await?;
         tx.execute(&upsert, &[&ids, &totals]).await?;
         tx.execute(&checkpoint, &[&after.0, &after.1]).await?;
         tx.commit().await?;
         handled += rows.len();
     }
+}
+
+/// Whether tables `a` and `b` (reached on `client`) hold the same totals.
+async fn same_totals(client: &Client, a: &str, b: &str) -> Result<bool, BoxError> {
+    let query = format!(
+        "SELECT NOT EXISTS (SELECT * FROM {a} a FULL JOIN {b} b USING (id) WHERE a.total IS DISTINCT FROM b.total)"
+    );
+    Ok(client.query_one(&query, &[]).await?.get(0))
+}
+
+/// W5 into another database of the server, `es_bench_targets`: the same
+/// rebuild, its read model and checkpoint there.
+async fn w5_target(bench: &Bench, store: &PgEventStore, total: usize) -> Result<(), BoxError> {
+    const DATABASE: &str = "es_bench_targets";
+    let reader = bench.raw().await?;
+    if let Err(e) = reader.batch_execute(&format!("CREATE DATABASE {DATABASE}")).await {
+        if e.code() != Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) {
+            return Err(e.into());
+        }
+    }
+    let mut config = bench.config.clone();
+    config.dbname(DATABASE);
+    let schema = store.schema();
+    let builder = PgEventStore::builder(config.clone()).ssl_mode(PgSslMode::Disable).schema(schema).pool_size(2);
+    let target = PgTarget::from_builder(builder)?;
+    let (mut writer, connection) = config.connect(NoTls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    writer.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await?;
+    target.migrate().await?;
+    let tables = ["totals_es", "totals_raw"].map(|t| format!("\"{schema}\".{t}"));
+    for table in &tables {
+        writer.batch_execute(&format!("CREATE TABLE {table} (id TEXT PRIMARY KEY, total BIGINT NOT NULL)")).await?;
+    }
+    let started = Instant::now();
+    let raw_handled = w5_raw(&reader, &mut writer, schema, schema, &tables[1]).await?;
+    let raw_time = started.elapsed();
+    let mut runner = PgProjectionRunner::with_target(store.clone(), target, BatchTotals::new(tables[0].clone()));
+    let started = Instant::now();
+    let es_handled = runner.rebuild(|_| {}).await? as usize;
+    let es_time = started.elapsed();
+    if (es_handled, raw_handled) != (total, total) {
+        return Err(format!("W5 into a target handled {es_handled} and {raw_handled} of {total} events").into());
+    }
+    if !same_totals(&writer, &tables[0], &tables[1]).await? {
+        return Err("W5: the target's read models disagree".into());
+    }
+    writer.batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE")).await?;
+    report("W5", "events/s", per_second(total, es_time), per_second(total, raw_time), true, ",\"target\":\"postgres\"");
+    Ok(())
 }
 
 async fn w5(bench: &mut Bench) -> Result<(), BoxError> {
@@ -1067,7 +1129,7 @@ async fn w5(bench: &mut Bench) -> Result<(), BoxError> {
             .await?;
     }
     let schema = store.schema().to_owned();
-    let mut client = bench.raw().await?;
+    let client = bench.raw().await?;
     let tables = ["totals_batch", "totals_raw", "totals_each"].map(|t| format!("\"{schema}\".{t}"));
     for table in &tables {
         client.batch_execute(&format!("CREATE TABLE {table} (id TEXT PRIMARY KEY, total BIGINT NOT NULL)")).await?;
@@ -1078,7 +1140,8 @@ async fn w5(bench: &mut Bench) -> Result<(), BoxError> {
     client.query_one(&format!("SELECT sum(length(payload::text)) FROM \"{schema}\".events"), &[]).await?;
 
     let started = Instant::now();
-    let raw_handled = w5_raw(&mut client, &schema, &tables[1]).await?;
+    let mut writer = bench.raw().await?;
+    let raw_handled = w5_raw(&client, &mut writer, &schema, &schema, &tables[1]).await?;
     let raw_time = started.elapsed();
 
     let mut batched = PgProjectionRunner::new(store.clone(), BatchTotals::new(tables[0].clone()));
@@ -1094,24 +1157,13 @@ async fn w5(bench: &mut Bench) -> Result<(), BoxError> {
         return Err(format!("W5 handled {es_handled}, {raw_handled} and {each_handled} of {total} events").into());
     }
     for other in &tables[1..] {
-        let same: bool = client
-            .query_one(
-                &format!(
-                    "SELECT NOT EXISTS (SELECT * FROM {a} a FULL JOIN {other} b USING (id) \
-                     WHERE a.total IS DISTINCT FROM b.total)",
-                    a = tables[0]
-                ),
-                &[],
-            )
-            .await?
-            .get(0);
-        if !same {
+        if !same_totals(&client, &tables[0], other).await? {
             return Err(format!("W5: {} and {other} disagree", tables[0]).into());
         }
     }
     let per_event = format!(",\"per_event\":{:.2}", per_second(total, each_time));
     report("W5", "events/s", per_second(total, es_time), per_second(total, raw_time), true, &per_event);
-    Ok(())
+    w5_target(bench, &store, total).await
 }
 
 // ---------------------------------------------------------------------------

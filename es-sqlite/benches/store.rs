@@ -19,6 +19,8 @@
 //! - W3: loading and folding a 10,000-event stream, median of 20 runs.
 //! - W4: a projection catching up over 100,000 events into a one-table
 //!   read model in the store's own file, median of 5 catch-ups.
+//! - W5: a projection rebuilt over 1,000,000 events of a PostgreSQL store
+//!   (`DATABASE_URL`, default the local server) into a SQLite file.
 //!
 //! The sides take turns within each workload, each going first in turn,
 //! so that none gets a quieter machine.
@@ -36,6 +38,7 @@ use es_core::{
     Aggregate, BoxError, DecodeError, EncodedEvent, Event, EventStore, ExpectedVersion, Metadata, Payload,
     RecordedEvent, Repository,
 };
+use es_postgres::tokio_postgres::Client as PgClient;
 use es_sqlite::{SqliteEventStore, SqliteProjection, SqliteProjectionRunner, SqliteTarget, SqliteTransaction};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
@@ -572,44 +575,57 @@ fn raw_page(
         }
     }
     let Some(&(position, commit, ..)) = page.last() else { return Ok(None) };
+    let deposits = page.iter().filter_map(|(_, _, stream, amount)| amount.map(|a| (stream.as_str(), a)));
+    raw_write(connection, name, upsert, from, (commit, position), deposits)?;
+    Ok(Some((page.len(), (commit, position))))
+}
+
+/// One page's write with plain rusqlite: in one write transaction, upsert
+/// each deposit and move checkpoint `name` `from` → `to` with the store's
+/// compare-and-set.
+fn raw_write<'a>(
+    connection: &mut Connection,
+    name: &str,
+    upsert: &str,
+    from: Checkpoint,
+    to: Checkpoint,
+    deposits: impl Iterator<Item = (&'a str, i64)>,
+) -> Result<(), BoxError> {
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut upsert = tx.prepare_cached(upsert)?;
-        for (_, _, stream, amount) in &page {
-            if let Some(amount) = amount {
-                upsert.execute((stream, amount))?;
-            }
+        for (stream, amount) in deposits {
+            upsert.execute((stream, amount))?;
         }
     }
     let moved: Option<i64> = tx
         .prepare_cached(SAVE_CHECKPOINT)?
-        .query_row((name, from.0, from.1, commit, position, now()?), |r| r.get(0))
+        .query_row((name, from.0, from.1, to.0, to.1, now()?), |r| r.get(0))
         .optional()?;
     if moved.is_none() {
-        return Err(format!("W4: checkpoint {name} was moved by someone else").into());
+        return Err(format!("checkpoint {name} was moved by someone else").into());
     }
     tx.commit()?;
-    Ok(Some((page.len(), (commit, position))))
+    Ok(())
+}
+
+/// Creates read model `table` and takes the checkpoint named after it over
+/// with the store's statement, in one transaction; where it stands.
+fn raw_take_over(connection: &mut Connection, table: &str) -> Result<Checkpoint, BoxError> {
+    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(&create_totals(table))?;
+    let at = tx.prepare_cached(LOAD_CHECKPOINT)?.query_row((table, now()?), |r| Ok((r.get(0)?, r.get(1)?)))?;
+    tx.commit()?;
+    Ok(at)
 }
 
 /// The raw catch-up into `table`: in one transaction, create the table and
 /// take the checkpoint named after it over with the store's statement;
 /// then page by page, one call each.
 async fn w4_raw(raw: &Raw, table: &str) -> Result<usize, BoxError> {
-    let (name, create) = (Arc::<str>::from(table), create_totals(table));
-    let upsert = Arc::<str>::from(upsert_totals(table));
+    let (name, upsert) = (Arc::<str>::from(table), Arc::<str>::from(upsert_totals(table)));
     let taken_over = Arc::clone(&name);
-    let mut checkpoint: Checkpoint = raw
-        .call(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute_batch(&create)?;
-            let at = tx
-                .prepare_cached(LOAD_CHECKPOINT)?
-                .query_row((&*taken_over, now()?), |r| Ok((r.get(0)?, r.get(1)?)))?;
-            tx.commit()?;
-            Ok(at)
-        })
-        .await?;
+    let mut checkpoint = raw.call(move |c| raw_take_over(c, &taken_over)).await?;
     let mut handled = 0;
     loop {
         let (name, upsert) = (Arc::clone(&name), Arc::clone(&upsert));
@@ -683,6 +699,116 @@ async fn w4(bench: &Bench) -> Result<(), BoxError> {
 }
 
 // ---------------------------------------------------------------------------
+// W5: rebuild a one-table projection over 1,000,000 events of a PostgreSQL
+// store into a SQLite file.
+
+/// The global order of a PostgreSQL store in `schema`, a page after
+/// (`$1`, `$2`), as a hand-written loop reads it.
+fn pg_read_all(schema: &str) -> String {
+    format!(
+        "SELECT tx::text::int8 AS commit, position, stream_id, event_name, payload::text FROM \"{schema}\".events \
+         WHERE (tx, position) > ($1::int8::text::xid8, $2) AND tx < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY tx, position LIMIT {PAGE}"
+    )
+}
+
+/// The raw rebuild: pages of the PostgreSQL store read with plain
+/// tokio-postgres; each page written with plain rusqlite in one call on the
+/// blocking pool.
+async fn w5_raw(pg: &PgClient, schema: &str, raw: &Raw, table: &str) -> Result<usize, BoxError> {
+    let (name, upsert) = (Arc::<str>::from(table), Arc::<str>::from(upsert_totals(table)));
+    let taken_over = Arc::clone(&name);
+    let mut checkpoint = raw.call(move |c| raw_take_over(c, &taken_over)).await?;
+    let read = pg.prepare(&pg_read_all(schema)).await?;
+    let mut handled = 0;
+    loop {
+        let rows = pg.query(&read, &[&checkpoint.0, &checkpoint.1]).await?;
+        let Some(last) = rows.last() else { return Ok(handled) };
+        let to: Checkpoint = (last.get(0), last.get(1));
+        let mut deposits = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let AccountEvent::Deposited(d) = raw_event(row.get(3), row.get(4))? {
+                deposits.push((row.get::<_, String>(2), d.amount));
+            }
+        }
+        let (name, upsert, from) = (Arc::clone(&name), Arc::clone(&upsert), checkpoint);
+        raw.call(move |c| raw_write(c, &name, &upsert, from, to, deposits.iter().map(|(s, a)| (s.as_str(), *a))))
+            .await?;
+        handled += rows.len();
+        checkpoint = to;
+    }
+}
+
+/// W5 from PostgreSQL (`DATABASE_URL`, default the local server) into a
+/// SQLite file, es and raw in turn, one JSON line.
+async fn w5(bench: &Bench) -> Result<(), BoxError> {
+    let total = bench.scaled(1_000_000).div_ceil(1000) * 1000;
+    let (batch, streams) = (1000, 100);
+    println!(
+        "W5: rebuild of a one-table projection over {total} events of a PostgreSQL store ({streams} streams, \
+         appends of {batch}) into a SQLite file, one upsert per deposit, pages of {PAGE}; es: \
+         SqliteProjectionRunner::rebuild reading a PgEventStore; raw: the same pages read with tokio-postgres, each \
+         written in one rusqlite transaction with the store's checkpoint compare-and-set, one hop per page"
+    );
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let schema = format!("es_sqlite_bench_{}", std::process::id());
+    let (pg, connection) = es_postgres::tokio_postgres::connect(&url, es_postgres::tokio_postgres::NoTls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    pg.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await?;
+    let store = es_postgres::PgEventStore::builder_from_url(&url)?
+        .ssl_mode(es_postgres::PgSslMode::Disable)
+        .schema(&schema)
+        .build()?;
+    store.migrate().await?;
+    let result = async {
+        for b in 0..total / batch {
+            let expected = ExpectedVersion::Exact((b / streams * batch) as u64);
+            let encoded: Vec<EncodedEvent> = deposits(batch).iter().map(Event::encode).collect::<Result<_, _>>()?;
+            store
+                .append(Account::TYPE, &format!("stream-{}", b % streams), expected, encoded, &Metadata::default())
+                .await?;
+        }
+        pg.batch_execute(&format!("ANALYZE \"{schema}\".events")).await?;
+        pg.query_one(&format!("SELECT sum(length(payload::text)) FROM \"{schema}\".events"), &[]).await?;
+        let (es_file, raw_file) = (bench.raw_file("w5_es.sqlite3").await?, bench.raw_file("w5_raw.sqlite3").await?);
+        let raw = Raw::open(&raw_file, Hop::Blocking)?;
+
+        let started = Instant::now();
+        let raw_handled = w5_raw(&pg, &schema, &raw, "totals").await?;
+        let raw_time = started.elapsed();
+        let projection = Totals { upsert: upsert_totals("totals"), table: "totals".into() };
+        let mut runner = SqliteProjectionRunner::new(store.clone(), SqliteTarget::open(&es_file).await?, projection);
+        let started = Instant::now();
+        let es_handled = runner.rebuild(|_| {}).await? as usize;
+        let es_time = started.elapsed();
+        let per_stream = (total / batch / streams) as i64 * (0..batch as i64).sum::<i64>();
+        let mut expected: Vec<(String, i64)> = (0..streams).map(|s| (format!("stream-{s}"), per_stream)).collect();
+        expected.sort();
+        for (handled, file) in [(es_handled, &es_file), (raw_handled, &raw_file)] {
+            if handled != total || totals(&Connection::open(file)?, "totals")? != expected {
+                return Err(
+                    format!("W5: {} handled {handled} of {total} events, or not as expected", file.display()).into()
+                );
+            }
+        }
+        report(
+            "W5",
+            "events/s",
+            per_second(total, es_time),
+            per_second(total, raw_time),
+            true,
+            ",\"target\":\"sqlite\"",
+        );
+        Ok::<_, BoxError>(())
+    }
+    .await;
+    pg.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await?;
+    result
+}
+
+// ---------------------------------------------------------------------------
 
 /// Runs the workloads `only` names (every one when `None`).
 async fn run(bench: &Bench, only: Option<&str>) -> Result<(), BoxError> {
@@ -695,6 +821,9 @@ async fn run(bench: &Bench, only: Option<&str>) -> Result<(), BoxError> {
     }
     if wanted("W4") {
         w4(bench).await?;
+    }
+    if wanted("W5") {
+        w5(bench).await?;
     }
     Ok(())
 }
