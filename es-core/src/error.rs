@@ -66,6 +66,23 @@ pub enum StoreError {
         /// The stream's version when the append was refused.
         actual: u64,
     },
+    /// The append runs in a transaction that began writing before the
+    /// stream's last event was appended (by another transaction, which
+    /// committed first): its events would come before that event in the
+    /// global order, so that projections would read the stream out of
+    /// order. Nothing was appended; roll the transaction back and run it
+    /// again, which sees the new head.
+    #[error(
+        "stream `{stream_id}` is at version {actual}, appended by a transaction that started writing after this \
+         one: this transaction's events would precede it in the global order; roll back and run the transaction \
+         again"
+    )]
+    OutOfOrder {
+        /// The stream.
+        stream_id: String,
+        /// The stream's version, appended by the later transaction.
+        actual: u64,
+    },
     /// The stream belongs to another aggregate type: a stream id names one
     /// aggregate instance in the whole store, and its first event fixes the
     /// type. Nothing was read or written.
@@ -204,9 +221,14 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether this is a concurrency conflict (raw or after retries).
+    /// Whether this is a concurrency conflict (raw, after retries, or a
+    /// transaction whose append would come out of order): running the
+    /// work again can succeed.
     pub fn is_conflict(&self) -> bool {
-        matches!(self, Error::Store(StoreError::Conflict { .. }) | Error::RetriesExhausted { .. })
+        matches!(
+            self,
+            Error::Store(StoreError::Conflict { .. } | StoreError::OutOfOrder { .. }) | Error::RetriesExhausted { .. }
+        )
     }
 }
 

@@ -218,3 +218,51 @@ async fn a_repository_command_commits_with_the_callers_transaction() {
     assert_eq!(loaded.state.value, 3, "the rolled-back commands left nothing, the committed ones both events");
     assert_eq!(orders(&store).await, ["o-1"]);
 }
+
+/// A transaction that wrote before another appended to a stream would put
+/// its own append to that stream before the other's in the global order
+/// (it has the smaller transaction id): projections would read v3 before
+/// v2. The append is refused, nothing of it is stored, and the transaction
+/// run again appends in order.
+#[tokio::test]
+async fn an_append_that_would_precede_the_streams_head_in_the_global_order_is_refused() {
+    let store = store_with_orders().await;
+    store.append("order", "c-1", ExpectedVersion::NoStream, vec![opened()], &Metadata::default()).await.unwrap();
+
+    let mut a = store.connection().await.expect("a connection");
+    let tx = a.transaction().await.expect("session A's transaction");
+    // Session A writes first: its transaction id is assigned now.
+    tx.execute(&insert_order(&store), &[&"o-1"]).await.expect("session A's row");
+    // Session B appends v2 and commits.
+    store.append("order", "c-1", ExpectedVersion::Exact(1), vec![opened()], &Metadata::default()).await.unwrap();
+    // Session A appends after the head it sees, v2, in either statement.
+    for expected in [ExpectedVersion::Exact(2), ExpectedVersion::Any] {
+        let refused = store.append_in(&tx, "order", "c-1", expected, vec![opened()], &Metadata::default()).await;
+        match refused {
+            Err(e @ StoreError::OutOfOrder { actual: 2, .. }) => {
+                assert!(e.to_string().contains("roll back and run the transaction again"), "{e}")
+            }
+            other => panic!("expected the append to be refused as out of order, got {other:?}"),
+        }
+    }
+    tx.rollback().await.expect("rollback");
+
+    let tx = a.transaction().await.expect("session A's transaction, again");
+    tx.execute(&insert_order(&store), &[&"o-1"]).await.expect("session A's row");
+    store
+        .append_in(&tx, "order", "c-1", ExpectedVersion::Exact(2), vec![opened()], &Metadata::default())
+        .await
+        .unwrap();
+    tx.commit().await.expect("commit");
+
+    let mut feed = Vec::new();
+    let mut after = es_core::Position::START;
+    while feed.len() < 3 {
+        let page = store.read_all(after, 10).await.expect("read_all");
+        if let Some(last) = page.last() {
+            after = last.position;
+        }
+        feed.extend(page.iter().map(|e| e.version));
+    }
+    assert_eq!(feed, [1, 2, 3], "the stream's order is the global order's");
+}

@@ -20,6 +20,9 @@ pub(crate) enum Error {
     Core(StoreError),
     /// The stream is not at the expected version.
     Conflict { stream_id: String, expected: ExpectedVersion, actual: u64 },
+    /// The stream's head is from a transaction that started writing after
+    /// the appending one.
+    OutOfOrder { stream_id: String, actual: u64 },
     /// A command with this id was committed on the stream before.
     DuplicateCommand { stream_id: String, command_id: String },
     /// A value the store cannot hold, and why.
@@ -64,6 +67,7 @@ impl From<Error> for StoreError {
             Error::Pg(e) => StoreError::Backend(Box::new(e)),
             Error::Core(e) => e,
             Error::Conflict { stream_id, expected, actual } => StoreError::Conflict { stream_id, expected, actual },
+            Error::OutOfOrder { stream_id, actual } => StoreError::OutOfOrder { stream_id, actual },
             Error::DuplicateCommand { stream_id, command_id } => StoreError::DuplicateCommand { stream_id, command_id },
             Error::InvalidInput(reason) => StoreError::InvalidInput { reason },
             Error::Corrupt { stream_id, version, cause } => StoreError::Corrupt { stream_id, version, cause },

@@ -180,11 +180,12 @@ async fn recorded<E: Executor>(on: &E, schema: &Schema, append: Append<'_>, rows
     if first.try_get::<_, Option<i64>>(1)?.is_none() {
         // Only the general statement: it returns the stream's aggregate type.
         let actual_type = first.try_get::<_, Option<&str>>(5)?;
+        let later = first.try_get::<_, bool>(6)?;
         let same_type = actual_type.is_none_or(|t| t == aggregate_type);
         return if same_type && events.is_empty() && expected.admits(actual) {
             Ok(Appended { stream_version: actual, events: Vec::new() })
         } else {
-            Err(refusal(aggregate_type, stream_id, expected, actual, actual_type))
+            Err(refusal(aggregate_type, stream_id, expected, (actual, later), actual_type))
         };
     }
     if rows.len() != events.len() {
@@ -217,28 +218,32 @@ async fn refused<E: Executor>(on: &E, schema: &Schema, append: &Append<'_>) -> E
     let head = async {
         let statement = on.prepare(&schema.sql(include_str!("sql/stream_version.sql"))).await?;
         let Some(row) = on.client().query_opt(&statement, &[&stream_id]).await? else {
-            return Ok(refusal(aggregate_type, stream_id, expected, 0, None));
+            return Ok(refusal(aggregate_type, stream_id, expected, (0, false), None));
         };
         let actual_type: &str = row.try_get(1)?;
         let actual = unsigned(row.try_get(0)?, "version", stream_id, 0)?;
-        Ok::<_, Error>(refusal(aggregate_type, stream_id, expected, actual, Some(actual_type)))
+        let later: bool = row.try_get(2)?;
+        Ok::<_, Error>(refusal(aggregate_type, stream_id, expected, (actual, later), Some(actual_type)))
     };
     head.await.unwrap_or_else(|error| error)
 }
 
-/// Why a stream whose head is at version `actual`, of aggregate type
+/// Why a stream whose head is at version `actual` (from a transaction
+/// that started writing later, when `later`), of aggregate type
 /// `actual_type` (none for a new stream), refuses an append as
 /// `aggregate_type` expecting `expected`: another type first, then another
-/// version.
+/// version, then a head from a later transaction.
 fn refusal(
     aggregate_type: &str,
     stream_id: &str,
     expected: ExpectedVersion,
-    actual: u64,
+    (actual, later): (u64, bool),
     actual_type: Option<&str>,
 ) -> Error {
     match actual_type.map(|t| check_aggregate_type(aggregate_type, stream_id, t)) {
         Some(Err(wrong_type)) => wrong_type.into(),
+        _ if !expected.admits(actual) => Error::Conflict { stream_id: stream_id.to_owned(), expected, actual },
+        _ if later => Error::OutOfOrder { stream_id: stream_id.to_owned(), actual },
         _ => Error::Conflict { stream_id: stream_id.to_owned(), expected, actual },
     }
 }
