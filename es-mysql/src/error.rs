@@ -104,14 +104,7 @@ const TRANSIENT: [u16; 5] = [1205, 1213, 1053, 2006, 2013];
 /// Whether `error`, or a cause of it, is a driver error that
 /// [`is_outage`] says is one.
 pub(crate) fn caused_by_outage(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(error);
-    while let Some(e) = cause {
-        if e.downcast_ref::<mysql_async::Error>().is_some_and(is_outage) {
-            return true;
-        }
-        cause = e.source();
-    }
-    false
+    es_core::backend::caused_by(error, is_outage)
 }
 
 /// Whether `e` comes from losing the connection or from contention rather

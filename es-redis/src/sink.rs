@@ -5,7 +5,7 @@
 use std::marker::PhantomData;
 use std::sync::Mutex;
 
-use es_core::backend::{Failed, Sink};
+use es_core::backend::{Failed, Sink, caused_by};
 use es_core::projection::{Envelope, ParkedEvent};
 use es_core::{BoxError, Position, RecordedEvent, StoreError};
 
@@ -96,14 +96,7 @@ impl<P: RedisProjection> Sink for RedisSink<P> {
     }
 
     fn is_outage(error: &BoxError) -> bool {
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
-        while let Some(e) = cause {
-            if e.downcast_ref::<redis::RedisError>().is_some_and(is_outage) {
-                return true;
-            }
-            cause = e.source();
-        }
-        false
+        caused_by(error.as_ref(), is_outage)
     }
 
     async fn note_failed_retry(&self, id: u64, error: String) -> Result<(), StoreError> {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use es_core::admin::{AdminError, AdminFuture, Location, ProjectionAdmin, ProjectionStatus};
+use es_core::backend::poll_checkpoint;
 use es_core::projection::{ParkedEvent, WaitError};
 use es_core::{Position, StoreError};
 use redis::aio::ConnectionManager;
@@ -91,35 +92,10 @@ impl RedisTarget {
         position: Position,
         timeout: Duration,
     ) -> Result<(), WaitError> {
-        let deadline = tokio::time::Instant::now() + timeout;
         let keys = self.keys(projection);
-        let mut reached = Position::START;
-        loop {
-            if let Ok(Some(state)) = self.on(async |c| checkpoints::state(c, &keys).await).await {
-                reached = state.position;
-                if state.position >= position {
-                    return Ok(());
-                }
-                if let Some(error) = state.stopped {
-                    return Err(WaitError::Stopped {
-                        projection: projection.to_owned(),
-                        wanted: position,
-                        reached,
-                        error,
-                    });
-                }
-            }
-            let now = tokio::time::Instant::now();
-            if now >= deadline {
-                return Err(WaitError::Timeout {
-                    projection: projection.to_owned(),
-                    wanted: position,
-                    reached,
-                    timeout,
-                });
-            }
-            tokio::time::sleep(WAIT_POLL_INTERVAL.min(deadline - now)).await;
-        }
+        let read = || async { self.on(async |c| checkpoints::state(c, &keys).await).await.ok().flatten() };
+        poll_checkpoint(projection, position, timeout, read, |left| tokio::time::sleep(WAIT_POLL_INTERVAL.min(left)))
+            .await
     }
 
     /// The events projection `projection` parked here, oldest first,

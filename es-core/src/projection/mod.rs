@@ -34,6 +34,8 @@ pub(crate) mod checkpoint;
 pub(crate) mod engine;
 mod error;
 mod health;
+#[cfg(feature = "backend")]
+pub(crate) mod hosted;
 mod memory;
 mod options;
 mod parked;

@@ -4,15 +4,12 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::{Arc, MutexGuard};
-use std::time::SystemTime;
+use std::time::Duration;
 
-use es_core::backend::Engine;
-use es_core::projection::{
-    CheckpointWaiter, Health, ParkedEvent, Progress, ProjectionError, RunnerOptions, RunnerState,
-};
-use es_core::{ErrorReport, EventStore, Position, StoreError};
-use futures_util::future::Either;
-use tracing::{error, warn};
+use es_core::admin::ProjectionAdmin;
+use es_core::backend::{Engine, Host, Hosted};
+use es_core::projection::{CheckpointWaiter, Health, ParkedEvent, Progress, ProjectionError, RunnerOptions};
+use es_core::{EventStore, Position};
 
 use crate::database::Database;
 use crate::error::Error;
@@ -65,17 +62,65 @@ use crate::store::SqliteEventStore;
 /// # }
 /// ```
 pub struct SqliteProjectionRunner<P: SqliteProjection, S: EventStore + 'static> {
-    engine: Engine<Arc<S>, SqliteSink<P>>,
+    hosted: Hosted<Arc<S>, SqliteSink<P>, SqliteHost>,
+}
+
+/// How a SQLite runner takes its projection over and records its stops.
+#[derive(Debug)]
+struct SqliteHost {
     target: SqliteTarget,
     wake: Option<Arc<Database>>,
-    /// Whether this runner took the checkpoint over and set the read model
-    /// up since it last stopped.
-    resumed: bool,
+}
+
+impl<P: SqliteProjection, S: EventStore + 'static> Host<Arc<S>, SqliteSink<P>> for SqliteHost {
+    /// Sets the read model up and takes the checkpoint over (clearing the
+    /// error it last stopped on) in one write transaction of the runner's
+    /// connection.
+    async fn take_over(&mut self, engine: &mut Engine<Arc<S>, SqliteSink<P>>) -> Result<bool, ProjectionError> {
+        let name = engine.name().to_owned();
+        let projection = Arc::clone(engine.projection());
+        let loaded = engine
+            .sink_mut()
+            .run(move |c| {
+                c.execute_batch("BEGIN IMMEDIATE")?;
+                let set_up = lock(&projection).setup(&SqliteTransaction(c)).map_err(Error::Handler);
+                let loaded = set_up.and_then(|()| statements::load(c, &name));
+                c.execute_batch(if loaded.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+                loaded
+            })
+            .await;
+        match loaded {
+            Ok((position, revision)) => {
+                engine.resume_at(position, revision);
+                Ok(true)
+            }
+            Err(Error::Handler(source)) => Err(ProjectionError::Setup { projection: engine.name().to_owned(), source }),
+            Err(other) => Err(engine.store_error(other.into())),
+        }
+    }
+
+    async fn record_stop(&self, name: &str, error: &str) -> Option<u64> {
+        let (name, error) = (name.to_owned(), error.to_owned());
+        let revision = self.target.db.write(move |tx| statements::stop(tx, &name, &error)).await.ok().flatten();
+        self.target.db.committed();
+        revision
+    }
+
+    async fn idle(&self, poll: Duration) {
+        match &self.wake {
+            Some(db) => db.next_commit(poll).await,
+            None => tokio::time::sleep(poll).await,
+        }
+    }
+
+    fn admin(&self) -> &dyn ProjectionAdmin {
+        &self.target
+    }
 }
 
 impl<P: SqliteProjection, S: EventStore + 'static> std::fmt::Debug for SqliteProjectionRunner<P, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteProjectionRunner").field("engine", &self.engine).finish_non_exhaustive()
+        f.debug_struct("SqliteProjectionRunner").field("engine", self.hosted.engine()).finish_non_exhaustive()
     }
 }
 
@@ -88,186 +133,82 @@ impl<P: SqliteProjection, S: EventStore + 'static> SqliteProjectionRunner<P, S> 
         let sink = SqliteSink { target: target.clone(), name: name.clone(), connection: None, projection: PhantomData };
         let watch = es_core::backend::CheckpointWatch::new(&name);
         let projection = Arc::new(std::sync::Mutex::new(projection));
-        SqliteProjectionRunner {
-            engine: Engine::new(Arc::new(store), sink, projection, name, types, watch),
-            target,
-            wake: None,
-            resumed: false,
-        }
+        let engine = Engine::new(Arc::new(store), sink, projection, name, types, watch);
+        SqliteProjectionRunner { hosted: Hosted::new(engine, SqliteHost { target, wake: None }) }
     }
 
     /// Wakes the runner as soon as `store`, in this process, commits an
     /// append, instead of at its next poll.
     pub fn wake_on(mut self, store: &SqliteEventStore) -> Self {
-        self.wake = Some(Arc::clone(&store.db));
+        self.hosted.host_mut().wake = Some(Arc::clone(&store.db));
         self
     }
 
     /// Sets how the runner reads, retries, polls and treats poison events;
     /// a page of events is also what one transaction commits.
     pub fn with_options(mut self, options: RunnerOptions) -> Self {
-        self.engine.set_options(options);
+        self.hosted.engine_mut().set_options(options);
         self
     }
 
     /// The projection.
     pub fn projection(&self) -> MutexGuard<'_, P> {
-        lock(self.engine.projection())
+        lock(self.hosted.engine().projection())
     }
 
     /// The last checkpoint this runner committed or read.
     pub fn checkpoint(&self) -> Position {
-        self.engine.checkpoint()
+        self.hosted.engine().checkpoint()
     }
 
     /// A handle that waits until this runner has committed a position; from
     /// another runner or process, use [`SqliteTarget::wait_for_projection`].
     pub fn waiter(&self) -> CheckpointWaiter {
-        self.engine.watch().waiter()
+        self.hosted.engine().watch().waiter()
     }
 
     /// A handle to read what the runner is doing while it runs.
     pub fn health(&self) -> Health {
-        self.engine.health()
+        self.hosted.engine().health()
     }
 
     /// Takes the checkpoint over as the target stores it (another process
     /// may have moved it), then handles every event after it, and returns
     /// how many were read.
     pub async fn catch_up(&mut self) -> Result<u64, ProjectionError> {
-        self.resumed = false;
-        self.resume().await?;
-        let caught_up = self.engine.catch_up(|_| {}).await;
-        self.settle(caught_up).await
+        self.hosted.catch_up().await
     }
 
     /// Catches up and follows new events until `stop` resolves. A database
     /// that stays locked by another connection past the busy timeout is
-    /// waited out with backoff; what retrying cannot fix (a poison event
-    /// under [`PoisonPolicy::Stop`](es_core::projection::PoisonPolicy::Stop))
-    /// ends it.
+    /// waited out with backoff; a page another runner committed first makes
+    /// it take the checkpoint over again; what retrying cannot fix (a
+    /// poison event under
+    /// [`PoisonPolicy::Stop`](es_core::projection::PoisonPolicy::Stop)) ends
+    /// it.
     pub async fn run(&mut self, stop: impl Future<Output = ()> + Send) -> Result<(), ProjectionError> {
-        let mut stop = std::pin::pin!(stop);
-        let mut outage: Option<(SystemTime, u32)> = None;
-        loop {
-            let worked = match self.resume().await {
-                Ok(()) => self.engine.catch_up(|_| {}).await.map(drop),
-                Err(error) => Err(error),
-            };
-            match self.settle(worked).await {
-                Ok(()) => {
-                    outage = None;
-                    self.engine.set_state(RunnerState::Running);
-                    let poll = self.engine.options().poll_interval;
-                    let woken = async {
-                        match &self.wake {
-                            Some(db) => db.next_commit(poll).await,
-                            None => tokio::time::sleep(poll).await,
-                        }
-                    };
-                    if let Either::Right(_) = futures_util::future::select(std::pin::pin!(woken), stop.as_mut()).await {
-                        self.engine.set_state(RunnerState::Idle);
-                        return Ok(());
-                    }
-                }
-                // Another runner moved the checkpoint: take it over again.
-                Err(ProjectionError::Busy { .. }) => {}
-                Err(error @ ProjectionError::Store { source: StoreError::Unavailable(_), .. }) => {
-                    let (since, attempts) = outage.map_or((SystemTime::now(), 1), |(since, n)| (since, n + 1));
-                    outage = Some((since, attempts));
-                    warn!(projection = self.engine.name(), attempts, error = %ErrorReport::new(&error), "the projection runner waits for the database");
-                    self.engine.set_failed(RunnerState::Reconnecting { since, attempts }, &error);
-                    let pause = self.engine.options().reconnect.pause(attempts);
-                    if tokio::time::timeout(pause, stop.as_mut()).await.is_ok() {
-                        self.engine.set_state(RunnerState::Idle);
-                        return Ok(());
-                    }
-                }
-                Err(error) => {
-                    error!(projection = self.engine.name(), error = %ErrorReport::new(&error), "the projection runner stops");
-                    self.engine.set_failed(RunnerState::Stopped, &error);
-                    return Err(error);
-                }
-            }
-        }
+        self.hosted.run(stop).await
     }
 
     /// Empties the read model, moves the checkpoint to the start and
     /// replays every event, reporting progress after each page.
     pub async fn rebuild(&mut self, progress: impl FnMut(Progress) + Send) -> Result<u64, ProjectionError> {
-        self.resumed = false;
-        self.resume().await?;
-        let rebuilt = self.engine.rebuild(progress).await;
-        self.settle(rebuilt).await
+        self.hosted.rebuild(progress).await
     }
 
     /// The events this projection parked, oldest first.
     pub async fn parked(&self) -> Result<Vec<ParkedEvent>, ProjectionError> {
-        self.target.parked_events(self.engine.name()).await.map_err(|e| self.engine.store_error(e))
+        self.hosted.parked().await
     }
 
     /// Hands parked event `id` to the projection once more, in a
     /// transaction that also takes it out of the parked events.
     pub async fn retry_parked(&mut self, id: u64) -> Result<(), ProjectionError> {
-        self.engine.retry_parked(id).await
+        self.hosted.engine_mut().retry_parked(id).await
     }
 
     /// Marks parked event `id` as discarded, with the reason.
     pub async fn discard_parked(&self, id: u64, reason: &str) -> Result<(), ProjectionError> {
-        use es_core::admin::{AdminError, ProjectionAdmin};
-        match self.target.discard_parked(self.engine.name(), id, reason).await {
-            Ok(()) => Ok(()),
-            Err(AdminError::NotParked { projection, id }) => Err(ProjectionError::NotParked { projection, id }),
-            Err(AdminError::Store(e)) => Err(self.engine.store_error(e)),
-            Err(other) => Err(self.engine.store_error(StoreError::Backend(Box::new(other)))),
-        }
-    }
-
-    /// Takes the checkpoint over (clearing the error it last stopped on)
-    /// and sets the read model up: at each call of `catch_up` and
-    /// `rebuild`, once per `run`.
-    async fn resume(&mut self) -> Result<(), ProjectionError> {
-        if self.resumed {
-            return Ok(());
-        }
-        let name = self.engine.name().to_owned();
-        let projection = Arc::clone(self.engine.projection());
-        let loaded = self
-            .engine
-            .sink_mut()
-            .run(move |c| {
-                c.execute_batch("BEGIN IMMEDIATE")?;
-                let set_up = lock(&projection).setup(&SqliteTransaction(c)).map_err(Error::Handler);
-                let loaded = set_up.and_then(|()| statements::load(c, &name));
-                c.execute_batch(if loaded.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
-                loaded
-            })
-            .await;
-        match loaded {
-            Ok((position, revision)) => {
-                self.engine.resume_at(position, revision);
-                self.resumed = true;
-                Ok(())
-            }
-            Err(Error::Handler(source)) => {
-                Err(ProjectionError::Setup { projection: self.engine.name().to_owned(), source })
-            }
-            Err(other) => Err(self.engine.store_error(other.into())),
-        }
-    }
-
-    /// After a run: an event that stopped the projection is recorded where
-    /// other processes see it, and the next run takes the checkpoint over
-    /// again.
-    async fn settle<T>(&mut self, outcome: Result<T, ProjectionError>) -> Result<T, ProjectionError> {
-        let Err(error) = &outcome else { return outcome };
-        self.resumed = false;
-        if matches!(error, ProjectionError::Handler { .. } | ProjectionError::Decode { .. }) {
-            let (name, text) = (self.engine.name().to_owned(), ErrorReport::new(error).to_string());
-            let revision = self.target.db.write(move |tx| statements::stop(tx, &name, &text)).await.ok().flatten();
-            self.target.db.committed();
-            self.engine.publish_stop(error, revision);
-        }
-        outcome
+        self.hosted.discard_parked(id, reason).await
     }
 }

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use es_core::backend::{Failed, Sink};
+use es_core::backend::{Failed, Sink, caused_by};
 use es_core::projection::{Envelope, ParkedEvent};
 use es_core::{BoxError, Position, RecordedEvent, StoreError};
 use rusqlite::Connection;
@@ -236,14 +236,7 @@ impl<P: SqliteProjection> Sink for SqliteSink<P> {
     }
 
     fn is_outage(error: &BoxError) -> bool {
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
-        while let Some(e) = cause {
-            if e.downcast_ref::<rusqlite::Error>().is_some_and(is_busy) {
-                return true;
-            }
-            cause = e.source();
-        }
-        false
+        caused_by(error.as_ref(), is_busy)
     }
 
     async fn note_failed_retry(&self, id: u64, error: String) -> Result<(), StoreError> {

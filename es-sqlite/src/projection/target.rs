@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use es_core::admin::{AdminError, AdminFuture, Location, ProjectionAdmin, ProjectionStatus};
+use es_core::backend::poll_checkpoint;
 use es_core::projection::{ParkedEvent, WaitError};
 use es_core::{Position, StoreError};
 
@@ -75,35 +76,12 @@ impl SqliteTarget {
         position: Position,
         timeout: Duration,
     ) -> Result<(), WaitError> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut reached = Position::START;
-        loop {
+        let read = || {
             let name = projection.to_owned();
-            if let Ok(Some(state)) = self.db.read(move |tx| statements::state(tx, &name)).await {
-                reached = state.position;
-                if state.position >= position {
-                    return Ok(());
-                }
-                if let Some(error) = state.stopped {
-                    return Err(WaitError::Stopped {
-                        projection: projection.to_owned(),
-                        wanted: position,
-                        reached,
-                        error,
-                    });
-                }
-            }
-            let now = tokio::time::Instant::now();
-            if now >= deadline {
-                return Err(WaitError::Timeout {
-                    projection: projection.to_owned(),
-                    wanted: position,
-                    reached,
-                    timeout,
-                });
-            }
-            self.db.next_commit(WAIT_POLL_INTERVAL.min(deadline - now)).await;
-        }
+            async { self.db.read(move |tx| statements::state(tx, &name)).await.ok().flatten() }
+        };
+        poll_checkpoint(projection, position, timeout, read, |left| self.db.next_commit(WAIT_POLL_INTERVAL.min(left)))
+            .await
     }
 
     /// The events projection `projection` parked here, oldest first,
