@@ -41,6 +41,15 @@ impl PgProjection for AccountBalances {
         AggregateTypes::only(["account"])
     }
 
+    async fn setup(&mut self, tx: &PgTransaction<'_>) -> Result<(), BoxError> {
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS es_example_projections.account_balances (
+                 id TEXT PRIMARY KEY, owner TEXT NOT NULL, balance BIGINT NOT NULL, closed BOOLEAN NOT NULL DEFAULT false)",
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn handle(
         &mut self,
         tx: &PgTransaction<'_>,
@@ -110,6 +119,17 @@ impl PgProjection for BankTotals {
         AggregateTypes::only(["account"])
     }
 
+    async fn setup(&mut self, tx: &PgTransaction<'_>) -> Result<(), BoxError> {
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS es_example_projections.bank_totals (
+                 open_accounts BIGINT NOT NULL, deposited BIGINT NOT NULL, withdrawn BIGINT NOT NULL);
+             INSERT INTO es_example_projections.bank_totals
+                 SELECT 0, 0, 0 WHERE NOT EXISTS (SELECT FROM es_example_projections.bank_totals)",
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn handle(
         &mut self,
         tx: &PgTransaction<'_>,
@@ -149,15 +169,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let client = store.connection().await?;
     client.batch_execute(&format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")).await?;
     store.migrate().await?;
-    client
-        .batch_execute(
-            "CREATE TABLE es_example_projections.account_balances (
-                 id TEXT PRIMARY KEY, owner TEXT NOT NULL, balance BIGINT NOT NULL, closed BOOLEAN NOT NULL DEFAULT false);
-             CREATE TABLE es_example_projections.bank_totals (
-                 open_accounts BIGINT NOT NULL, deposited BIGINT NOT NULL, withdrawn BIGINT NOT NULL);
-             INSERT INTO es_example_projections.bank_totals VALUES (0, 0, 0);",
-        )
-        .await?;
+    // Each projection creates its own tables (`setup`) when a runner
+    // takes it over.
     println!("store: PostgreSQL at {url}, schema `{SCHEMA}`");
 
     let accounts = Repository::<Account, _>::new(store.clone());

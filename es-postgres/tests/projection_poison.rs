@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::ledger::*;
 use es_core::projection::{PoisonPolicy, RetryPolicy, RunnerOptions, WaitError};
-use es_core::{AggregateTypes, EncodedEvent, Event, EventStore, Position, ProjectionError};
+use es_core::{AggregateTypes, EncodedEvent, ErrorReport, Event, EventStore, Position, ProjectionError};
 use es_postgres::{PgEventStore, PgProjectionRunner};
 use serde_json::json;
 
@@ -257,4 +257,32 @@ async fn projection_rebuild_forgets_parked_events_and_handles_them_again() {
     assert_eq!(rebuilt, 6);
     assert!(runner.parked().await.unwrap().is_empty());
     assert_eq!(balances(&store).await, [("a".to_owned(), 21)]);
+}
+
+/// A statement the server refuses in a handler (here `bigint out of
+/// range`) is recorded with the server's message and SQLSTATE: in the
+/// runner's error, in the stop reason another process's waiter hears, and
+/// in a parked event; never as the driver's bare "db error".
+#[tokio::test]
+async fn a_refused_statement_in_a_handler_is_recorded_with_the_servers_message() {
+    const OUT_OF_RANGE: &str = "bigint out of range (SQLSTATE 22003)";
+    let store = ledger_store().await;
+    deposit(&store, "a", i64::MAX).await;
+    let overflow = deposit(&store, "a", 1).await;
+    let other_process = common::store_in(store.schema()).await;
+    let waiter = other_process.checkpoint_waiter("ledger");
+    let options = live_options().retry(QUICK);
+    let mut runner = PgProjectionRunner::new(store.clone(), Ledger::new(&store, "one")).with_options(options);
+    let stopped = ErrorReport::new(&catch_up_until_failure(&mut runner).await).to_string();
+    let waited = within("the stop to be heard", waiter.wait_for(overflow, Duration::from_secs(30))).await.unwrap_err();
+    let WaitError::Stopped { error: heard, .. } = &waited else { panic!("expected a stop, got {waited:?}") };
+    let mut parking = PgProjectionRunner::new(store.clone(), Ledger::new(&store, "one"))
+        .with_options(options.on_poison(PoisonPolicy::Park));
+    catch_up_through(&mut parking, overflow).await.unwrap();
+    let parked = parking.parked().await.unwrap();
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    for text in [&stopped, heard, &parked[0].error] {
+        assert!(text.contains(OUT_OF_RANGE), "{text}");
+        assert!(!text.contains("db error"), "the driver's bare message in: {text}");
+    }
 }

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use common::ledger::*;
 use es_core::{Position, ProjectionError};
-use es_postgres::tokio_postgres::error::SqlState;
 use es_postgres::{PgEventStore, PgProjectionRunner, PgTarget};
 
 /// The database the targets of these tests live in, on the store's server.
@@ -18,11 +17,7 @@ const TARGET_DATABASE: &str = "es_test_targets";
 /// the ledger's tables.
 async fn fresh_target() -> PgTarget {
     let mut config = common::config();
-    let admin = common::raw_client().await;
-    let created = admin.batch_execute(&format!("CREATE DATABASE {TARGET_DATABASE}")).await;
-    if let Err(e) = created {
-        assert_eq!(e.code(), Some(&SqlState::DUPLICATE_DATABASE), "cannot create {TARGET_DATABASE}: {e}");
-    }
+    common::create_database(TARGET_DATABASE).await;
     config.dbname(TARGET_DATABASE);
     let builder = PgEventStore::builder(config).schema(common::schema_name()).pool_size(8);
     let target = PgTarget::from_builder(builder).unwrap();

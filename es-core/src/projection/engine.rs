@@ -128,6 +128,18 @@ pub trait Sink: Send + 'static {
         unit: &'a mut Self::Unit<'_>,
     ) -> impl Future<Output = Result<(), BoxError>> + Send + 'a;
 
+    /// Creates what the read model needs (its tables), inside `unit`: before
+    /// the first page a runner commits, and after the read model was reset
+    /// for a rebuild. The default does nothing, for sinks that set their
+    /// read models up another way.
+    fn setup<'a>(
+        projection: &'a mut Self::Projection,
+        unit: &'a mut Self::Unit<'_>,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send + 'a {
+        let _ = (projection, unit);
+        async { Ok(()) }
+    }
+
     /// Forgets the projection's parked events inside `unit`: a replay from
     /// the start handles them again.
     fn forget_parked<'a>(unit: &'a mut Self::Unit<'_>) -> impl Future<Output = Result<(), StoreError>> + Send + 'a;
@@ -217,6 +229,24 @@ struct Cursor {
 impl Cursor {
     fn store_error(&self, source: StoreError) -> ProjectionError {
         ProjectionError::store(&self.name, source)
+    }
+
+    /// Runs the projection's setup in `unit`; a lost connection is an
+    /// outage, not a failure of the setup.
+    async fn set_up<K: Sink>(
+        &self,
+        projection: &mut K::Projection,
+        unit: &mut K::Unit<'_>,
+    ) -> Result<(), ProjectionError> {
+        match K::setup(projection, unit).await {
+            Ok(()) => Ok(()),
+            Err(source) if K::is_outage(&source) => Err(self.store_error(StoreError::Unavailable(source))),
+            // The sink's own failure around the projection's setup.
+            Err(source) => match source.downcast::<StoreError>() {
+                Ok(store) => Err(self.store_error(*store)),
+                Err(source) => Err(ProjectionError::Setup { projection: self.name.clone(), source }),
+            },
+        }
     }
 
     /// Commits `unit` with the checkpoint moved to `to`, and publishes it.
@@ -424,9 +454,22 @@ impl<S: Source, K: Sink> Engine<S, K> {
         self.source.count(&self.categories).map_err(move |e| ProjectionError::store(&name, e))
     }
 
+    /// Sets the read model up ([`Sink::setup`]) in a unit of its own.
+    // The declared `Send` lets a runner's future be proven `Send` where it
+    // is spawned; with `async fn` the compiler cannot prove it there.
+    #[expect(clippy::manual_async_fn, reason = "the explicit `Send` bound is the point")]
+    pub fn set_up(&mut self) -> impl Future<Output = Result<(), ProjectionError>> + Send + '_ {
+        async move {
+            let mut unit = self.sink.begin().await.map_err(|e| self.cursor.store_error(e))?;
+            self.cursor.set_up::<K>(&mut self.projection, &mut unit).await?;
+            K::commit(unit, None).await.map_err(|e| self.cursor.store_error(e))?;
+            Ok(())
+        }
+    }
+
     /// Moves the checkpoint back to the start and forgets the parked
     /// events, in one unit; with `reset_read_model`, the read model is
-    /// emptied in the same unit.
+    /// emptied and set up again in the same unit.
     // The declared `Send` lets a runner's future be proven `Send` where it
     // is spawned; with `async fn` the compiler cannot prove it there.
     #[expect(clippy::manual_async_fn, reason = "the explicit `Send` bound is the point")]
@@ -437,6 +480,7 @@ impl<S: Source, K: Sink> Engine<S, K> {
                 if let Err(source) = K::reset(&mut self.projection, &mut unit).await {
                     return Err(ProjectionError::Reset { projection: self.cursor.name.clone(), source });
                 }
+                self.cursor.set_up::<K>(&mut self.projection, &mut unit).await?;
             }
             K::forget_parked(&mut unit).await.map_err(|e| self.cursor.store_error(e))?;
             self.cursor.commit::<K>(unit, Position::START).await

@@ -112,6 +112,13 @@ impl ProjectionError {
     pub fn store(projection: &str, source: StoreError) -> Self {
         ProjectionError::Store { projection: projection.to_owned(), source }
     }
+
+    /// Whether the projection stopped on it until someone fixes the cause:
+    /// an event it failed on, or a setup that failed. Runners record such
+    /// a stop where waiters of every process see it.
+    pub fn stops(&self) -> bool {
+        matches!(self, ProjectionError::Handler { .. } | ProjectionError::Decode { .. } | ProjectionError::Setup { .. })
+    }
 }
 
 /// Why a wait for a projection's checkpoint ended before the checkpoint got

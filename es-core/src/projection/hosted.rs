@@ -223,7 +223,7 @@ impl<S: Source, K: Sink, H: Host<S, K>> Hosted<S, K, H> {
     async fn settle<T>(&mut self, outcome: Result<T, ProjectionError>) -> Result<T, ProjectionError> {
         let Err(error) = &outcome else { return outcome };
         self.held = false;
-        if matches!(error, ProjectionError::Handler { .. } | ProjectionError::Decode { .. }) {
+        if error.stops() {
             let text = ErrorReport::new(error).to_string();
             let revision = self.host.record_stop(self.engine.name(), &text).await;
             self.engine.publish_stop(error, revision);

@@ -14,7 +14,7 @@ use std::io;
 use std::path::PathBuf;
 
 use deadpool_postgres::{PoolError, TimeoutType};
-use es_core::StoreError;
+use es_core::{BoxError, StoreError};
 use tokio_postgres::error::SqlState;
 
 use classify::{Kind, connection_lost, describe, endpoint, not_ready, tls_advice};
@@ -257,6 +257,19 @@ impl PgError {
 }
 
 /// A driver error on an open connection.
+/// An error of a projection's own code as the runner records it: a
+/// statement the server refused becomes [`PgError::Database`], whose text
+/// carries the server's message, detail, hint and SQLSTATE instead of the
+/// driver's bare "db error". A lost connection stays as it is, for the
+/// runner to wait it out.
+pub(crate) fn of_projection(error: BoxError) -> BoxError {
+    match error.downcast::<tokio_postgres::Error>() {
+        Ok(e) if !connection_lost(&e) => Box::new(PgError::Database(*e)),
+        Ok(e) => e,
+        Err(other) => other,
+    }
+}
+
 impl From<tokio_postgres::Error> for PgError {
     fn from(e: tokio_postgres::Error) -> Self {
         if let Some(code) = e.code() {

@@ -76,10 +76,28 @@ pub trait PgProjection: Send + Sync + 'static {
         AggregateTypes::All
     }
 
+    /// Creates what the read model needs, inside `tx`: its schema, tables
+    /// and indexes, with statements that do nothing when they exist
+    /// (`CREATE TABLE IF NOT EXISTS`). A runner calls it after it takes the
+    /// projection over and before its first page, and a rebuild calls it
+    /// again after [`reset`](Self::reset) in the same transaction (so a
+    /// reset may drop the tables). Setups of all projections of a database
+    /// run one at a time, whichever process runs them: any number of
+    /// processes can start together. An error stops the runner with
+    /// [`ProjectionError::Setup`](es_core::projection::ProjectionError::Setup).
+    /// The default does nothing.
+    fn setup(&mut self, tx: &PgTransaction<'_>) -> impl Future<Output = Result<(), BoxError>> + Send {
+        let _ = tx;
+        async { Ok(()) }
+    }
+
     /// Applies one event to the read model inside `tx`. An error rolls the
     /// transaction back; the runner retries per its
     /// [`RetryPolicy`](es_core::projection::RetryPolicy), and may
-    /// hand the events before the failing one again. Keep the read model in
+    /// hand the events before the failing one again. A statement the server
+    /// refused (a `tokio_postgres::Error` returned with `?`) is recorded,
+    /// in the stop reason and the parked event, with the server's message,
+    /// detail, hint and SQLSTATE. Keep the read model in
     /// the database: state kept in `self` is not rolled back.
     fn handle(
         &mut self,

@@ -188,8 +188,10 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     /// and returns how many were read. Fails with
     /// [`ProjectionError::Busy`] when another runner holds the lock.
     pub async fn catch_up(&mut self) -> Result<u64, ProjectionError> {
-        self.take_over().await?;
-        let caught_up = self.engine.catch_up(|_| {}).await;
+        let caught_up = match self.take_over().await {
+            Ok(()) => self.engine.catch_up(|_| {}).await,
+            Err(error) => Err(error),
+        };
         self.release(caught_up).await
     }
 
@@ -228,8 +230,10 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     /// name, another table) beside it and switch queries over once it has
     /// caught up.
     pub async fn rebuild(&mut self, progress: impl FnMut(Progress) + Send) -> Result<u64, ProjectionError> {
-        self.take_over().await?;
-        let rebuilt = self.engine.rebuild(progress).await;
+        let rebuilt = match self.take_over().await {
+            Ok(()) => self.engine.rebuild(progress).await,
+            Err(error) => Err(error),
+        };
         self.release(rebuilt).await
     }
 
@@ -267,9 +271,11 @@ impl<P: PgProjection> PgProjectionRunner<P> {
         self.resume_checkpoint().await
     }
 
-    /// Loads the checkpoint on the connection holding the lease, clearing
-    /// the error the projection last stopped on.
+    /// Sets the read model up, then loads the checkpoint on the connection
+    /// holding the lease, clearing the error the projection last stopped
+    /// on.
     async fn resume_checkpoint(&mut self) -> Result<(), ProjectionError> {
+        self.engine.set_up().await?;
         let sink = self.engine.sink();
         let Some(session) = sink.lease.session() else {
             return Err(self.error(Error::Unavailable("the runner lost its lease before resuming".into())));
@@ -294,7 +300,7 @@ impl<P: PgProjection> PgProjectionRunner<P> {
     /// to the caller either way, and told to this process's waiters when it
     /// cannot be stored.
     async fn record_stop(&self, error: &ProjectionError) {
-        if !matches!(error, ProjectionError::Handler { .. } | ProjectionError::Decode { .. }) {
+        if !error.stops() {
             return;
         }
         let sink = self.engine.sink();

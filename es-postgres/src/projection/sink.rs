@@ -11,10 +11,14 @@ use es_core::projection::{Envelope, ParkedEvent};
 use es_core::{BoxError, Position, RecordedEvent, StoreError};
 
 use crate::connection::StatementCache;
-use crate::error::{Error, is_outage};
+use crate::error::{Error, is_outage, of_projection};
 use crate::lease::Lease;
 use crate::projection::{PgProjection, PgTransaction, checkpoint, parked};
 use crate::store::PgEventStore;
+
+/// Takes the advisory lock every projection's setup runs under, database
+/// wide, until the transaction ends.
+const SETUP_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended('es-postgres projection setup', 0))";
 
 /// The sink of one runner.
 pub(crate) struct PgSink<P> {
@@ -80,11 +84,21 @@ impl<P: PgProjection> Sink for PgSink<P> {
         unit: &'a Self::Unit<'_>,
         events: &'a [Envelope<'a, P::Event>],
     ) -> Result<(), Failed> {
-        projection.handle_batch(&unit.tx, events).await.map_err(|source| Failed { index: None, source })
+        let handled = projection.handle_batch(&unit.tx, events).await;
+        handled.map_err(|source| Failed { index: None, source: of_projection(source) })
     }
 
     async fn reset<'a>(projection: &'a mut P, unit: &'a mut Self::Unit<'_>) -> Result<(), BoxError> {
-        projection.reset(&unit.tx).await
+        projection.reset(&unit.tx).await.map_err(of_projection)
+    }
+
+    /// Runs the projection's setup after taking the database's setup lock
+    /// for the transaction: setups of any projection, from any process,
+    /// run one at a time, so that `CREATE … IF NOT EXISTS` statements of
+    /// processes starting together do not race.
+    async fn setup<'a>(projection: &'a mut P, unit: &'a mut Self::Unit<'_>) -> Result<(), BoxError> {
+        unit.tx.batch_execute(SETUP_LOCK).await?;
+        projection.setup(&unit.tx).await.map_err(of_projection)
     }
 
     async fn forget_parked(unit: &mut Self::Unit<'_>) -> Result<(), StoreError> {

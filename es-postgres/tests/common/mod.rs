@@ -110,12 +110,22 @@ pub async fn other_database_client() -> tokio_postgres::Client {
         tokio::spawn(connection);
         return client;
     }
-    let created = raw_client().await.batch_execute(&format!("CREATE DATABASE {OTHER}")).await;
-    if let Err(e) = created {
-        let exists = e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE);
-        assert!(exists, "cannot create database {OTHER}: {e}");
-    }
+    create_database(OTHER).await;
     connect(&config).await
+}
+
+/// Creates database `name` on the server unless it exists, also when
+/// tests running at once create it together.
+pub async fn create_database(name: &str) {
+    use tokio_postgres::error::SqlState;
+    let created = raw_client().await.batch_execute(&format!("CREATE DATABASE {name}")).await;
+    if let Err(e) = created {
+        // Two `CREATE DATABASE` at once: the loser fails on the catalog's
+        // unique index.
+        let exists =
+            matches!(e.code(), Some(c) if *c == SqlState::DUPLICATE_DATABASE || *c == SqlState::UNIQUE_VIOLATION);
+        assert!(exists, "cannot create database {name}: {e}");
+    }
 }
 
 /// A plain connection to database `name` of the same server, as the

@@ -87,9 +87,11 @@ pub trait SqliteProjection: Send + 'static {
     }
 
     /// Creates the read model's tables, inside `tx`, each time a runner
-    /// takes the projection over, before its first page; make it
-    /// idempotent (`CREATE TABLE IF NOT EXISTS`). The default creates
-    /// nothing.
+    /// takes the projection over, before its first page, and again after
+    /// [`reset`](Self::reset) in a rebuild's transaction (so a reset may
+    /// drop the tables); make it idempotent (`CREATE TABLE IF NOT
+    /// EXISTS`). The file's write lock makes setups of processes starting
+    /// together run one at a time. The default creates nothing.
     fn setup(&mut self, tx: &SqliteTransaction<'_>) -> Result<(), BoxError> {
         let _ = tx;
         Ok(())

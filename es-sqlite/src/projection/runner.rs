@@ -12,9 +12,8 @@ use es_core::projection::{CheckpointWaiter, Health, ParkedEvent, Progress, Proje
 use es_core::{EventStore, Position};
 
 use crate::database::Database;
-use crate::error::Error;
 use crate::projection::sink::{SqliteSink, lock};
-use crate::projection::{SqliteProjection, SqliteTarget, SqliteTransaction, statements};
+use crate::projection::{SqliteProjection, SqliteTarget, statements};
 use crate::store::SqliteEventStore;
 
 /// Runs a [`SqliteProjection`]: reads the events of `store` (any
@@ -73,30 +72,15 @@ struct SqliteHost {
 }
 
 impl<P: SqliteProjection, S: EventStore + 'static> Host<Arc<S>, SqliteSink<P>> for SqliteHost {
-    /// Sets the read model up and takes the checkpoint over (clearing the
-    /// error it last stopped on) in one write transaction of the runner's
-    /// connection.
+    /// Sets the read model up, then takes the checkpoint over (clearing
+    /// the error it last stopped on).
     async fn take_over(&mut self, engine: &mut Engine<Arc<S>, SqliteSink<P>>) -> Result<bool, ProjectionError> {
+        engine.set_up().await?;
         let name = engine.name().to_owned();
-        let projection = Arc::clone(engine.projection());
-        let loaded = engine
-            .sink_mut()
-            .run(move |c| {
-                c.execute_batch("BEGIN IMMEDIATE")?;
-                let set_up = lock(&projection).setup(&SqliteTransaction(c)).map_err(Error::Handler);
-                let loaded = set_up.and_then(|()| statements::load(c, &name));
-                c.execute_batch(if loaded.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
-                loaded
-            })
-            .await;
-        match loaded {
-            Ok((position, revision)) => {
-                engine.resume_at(position, revision);
-                Ok(true)
-            }
-            Err(Error::Handler(source)) => Err(ProjectionError::Setup { projection: engine.name().to_owned(), source }),
-            Err(other) => Err(engine.store_error(other.into())),
-        }
+        let loaded = engine.sink_mut().run(move |c| statements::load(c, &name)).await;
+        let (position, revision) = loaded.map_err(|e| engine.store_error(e.into()))?;
+        engine.resume_at(position, revision);
+        Ok(true)
     }
 
     async fn record_stop(&self, name: &str, error: &str) -> Option<u64> {

@@ -156,6 +156,22 @@ fn failed(error: Error) -> BoxError {
     Box::new(StoreError::from(error))
 }
 
+/// Runs `work` of the projection (its setup or reset) in `unit`.
+async fn on_read_model<P: SqliteProjection>(
+    projection: &Shared<P>,
+    unit: &SqliteUnit<'_>,
+    work: fn(&mut P, &SqliteTransaction<'_>) -> Result<(), BoxError>,
+) -> Result<(), BoxError> {
+    let projection = Arc::clone(projection);
+    let done =
+        unit.run(move |c| work(&mut lock(&projection), &SqliteTransaction(&c.connection)).map_err(Error::Handler));
+    match done.await {
+        Ok(()) => Ok(()),
+        Err(Error::Handler(source)) => Err(source),
+        Err(other) => Err(failed(other)),
+    }
+}
+
 impl<P: SqliteProjection> Sink for SqliteSink<P> {
     const ATOMIC: bool = true;
 
@@ -204,15 +220,12 @@ impl<P: SqliteProjection> Sink for SqliteSink<P> {
         }
     }
 
+    async fn setup<'a>(projection: &'a mut Shared<P>, unit: &'a mut Self::Unit<'_>) -> Result<(), BoxError> {
+        on_read_model(projection, unit, P::setup).await
+    }
+
     async fn reset<'a>(projection: &'a mut Shared<P>, unit: &'a mut Self::Unit<'_>) -> Result<(), BoxError> {
-        let projection = Arc::clone(projection);
-        let reset =
-            unit.run(move |c| lock(&projection).reset(&SqliteTransaction(&c.connection)).map_err(Error::Handler)).await;
-        match reset {
-            Ok(()) => Ok(()),
-            Err(Error::Handler(source)) => Err(source),
-            Err(other) => Err(failed(other)),
-        }
+        on_read_model(projection, unit, P::reset).await
     }
 
     async fn forget_parked(unit: &mut Self::Unit<'_>) -> Result<(), StoreError> {
