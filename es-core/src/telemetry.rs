@@ -46,6 +46,7 @@
 //! | [`es_load_events`](LOAD_EVENTS) | histogram | `aggregate` | events read and applied by a load |
 //! | [`es_events_projected_total`](EVENTS_PROJECTED_TOTAL) | counter | `projection` | events a projection handled and committed |
 //! | [`es_events_parked_total`](EVENTS_PARKED_TOTAL) | counter | `projection` | events a projection parked |
+//! | [`es_projection_parked_streams`](PROJECTION_PARKED_STREAMS) | gauge | `projection` | streams held back by [`PoisonPolicy::ParkStream`](crate::projection::PoisonPolicy::ParkStream), their events parked |
 //! | [`es_projection_lag_events`](PROJECTION_LAG_EVENTS) | gauge | `projection` | events read but not yet handled (see below) |
 //! | [`es_projection_lag_seconds`](PROJECTION_LAG_SECONDS) | gauge | `projection` | age of the oldest event read but not yet handled |
 //!
@@ -91,6 +92,9 @@ pub const LOAD_EVENTS: &str = "es_load_events";
 pub const EVENTS_PROJECTED_TOTAL: &str = "es_events_projected_total";
 /// Counter of events projections parked, by `projection`.
 pub const EVENTS_PARKED_TOTAL: &str = "es_events_parked_total";
+/// Gauge of the streams a projection holds back with parked events, by
+/// `projection`.
+pub const PROJECTION_PARKED_STREAMS: &str = "es_projection_parked_streams";
 /// Gauge of the events a projection has read but not yet handled, by
 /// `projection`.
 pub const PROJECTION_LAG_EVENTS: &str = "es_projection_lag_events";
@@ -153,6 +157,11 @@ pub(crate) fn projected(projection: &str, events: usize) {
 
 pub(crate) fn parked(projection: &str) {
     counter!(EVENTS_PARKED_TOTAL, "projection" => projection.to_owned()).increment(1);
+}
+
+/// Sets how many streams `projection` holds back.
+pub(crate) fn parked_streams(projection: &str, streams: usize) {
+    gauge!(PROJECTION_PARKED_STREAMS, "projection" => projection.to_owned()).set(streams as f64);
 }
 
 /// Sets the lag gauges of `projection`: `unread` events not yet handled,

@@ -74,9 +74,8 @@ impl<P: MySqlProjection> Sink for MySqlSink<P> {
     type Event = P::Event;
     type Unit<'u> = MySqlUnit<'u>;
 
-    async fn parked(&self, id: u64) -> Result<Option<ParkedEvent>, StoreError> {
-        let parked = self.target.on_pool(async |c| statements::parked(c, &self.name, id.saturating_sub(1), 1).await);
-        Ok(parked.await?.into_iter().find(|p| p.id == id))
+    async fn parked(&self, after: u64, limit: usize) -> Result<Vec<ParkedEvent>, StoreError> {
+        self.target.on_pool(async |c| statements::parked(c, &self.name, after, limit).await).await
     }
 
     async fn begin(&mut self) -> Result<Self::Unit<'_>, StoreError> {

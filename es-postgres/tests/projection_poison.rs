@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::ledger::*;
-use es_core::projection::{PoisonPolicy, RetryPolicy, RunnerOptions, WaitError};
+use es_core::projection::{ParkLimits, PoisonPolicy, RetryPolicy, RunnerOptions, WaitError};
 use es_core::{AggregateTypes, EncodedEvent, ErrorReport, Event, EventStore, Position, ProjectionError};
 use es_postgres::{PgEventStore, PgProjectionRunner};
 use serde_json::json;
@@ -131,6 +131,11 @@ async fn projection_parks_poison_events_and_goes_on() {
     assert!(parked[1].error.contains("cannot book 6"), "{}", parked[1].error);
     assert!(parked[0].error.contains("unknown event `Depositted`"), "{}", parked[0].error);
 
+    // The stream's earlier parked event goes first, and fails to decode.
+    let err = runner.retry_parked(parked[1].id).await.unwrap_err();
+    assert!(matches!(err, ProjectionError::Decode { version: 4, .. }), "{err:?}");
+    runner.discard_parked(parked[0].id, "a typo of release 1.2, re-entered by hand").await.unwrap();
+
     // Still failing: it stays parked, with one more attempt on record.
     let err = runner.retry_parked(parked[1].id).await.unwrap_err();
     assert!(matches!(err, ProjectionError::Handler { version: 7, .. }), "{err:?}");
@@ -143,7 +148,6 @@ async fn projection_parks_poison_events_and_goes_on() {
     assert_eq!(sixes, 1, "the parked event was handled exactly once");
     assert!(matches!(runner.retry_parked(parked[1].id).await, Err(ProjectionError::NotParked { .. })));
 
-    runner.discard_parked(parked[0].id, "a typo of release 1.2, re-entered by hand").await.unwrap();
     let left = runner.parked().await.unwrap();
     assert_eq!(left.len(), 1, "a discarded event stays on record");
     let (_, reason) = left[0].discarded.as_ref().expect("marked discarded");
@@ -285,4 +289,71 @@ async fn a_refused_statement_in_a_handler_is_recorded_with_the_servers_message()
         assert!(text.contains(OUT_OF_RANGE), "{text}");
         assert!(!text.contains("db error"), "the driver's bare message in: {text}");
     }
+}
+
+/// Under `ParkStream` a poison event parks its stream: the stream's later
+/// events park behind it in order, live ones too, while 100 other streams'
+/// events are all applied; retrying the newest parked event applies the
+/// stream's events in order, each once, and frees the stream.
+#[tokio::test]
+async fn a_poison_event_parks_its_stream_in_order_while_other_streams_go_on() {
+    let store = ledger_store().await;
+    let (mut held, mut last) = (Vec::new(), Position::START);
+    for round in 0..5 {
+        for other in 0..100 {
+            last = deposit(&store, &format!("ok-{other}"), 1).await;
+        }
+        held.push(deposit(&store, "bad", 1000 + round).await);
+    }
+    let mut ledger = Ledger::new(&store, "one");
+    ledger.poison = Some(1000);
+    let options = live_options().retry(QUICK).on_poison(PoisonPolicy::ParkStream).page_size(64);
+    let mut runner = PgProjectionRunner::new(store.clone(), ledger).with_options(options);
+    catch_up_through(&mut runner, last.max(held[4])).await.unwrap();
+    let applied = balances(&store).await;
+    assert_eq!(applied.len(), 100, "only the other streams: {applied:?}");
+    assert!(applied.iter().all(|(stream, balance)| stream.starts_with("ok-") && *balance == 5), "{applied:?}");
+    held.push(deposit(&store, "bad", 2000).await);
+    catch_up_through(&mut runner, held[5]).await.unwrap();
+    let parked = runner.parked().await.unwrap();
+    let versions: Vec<(&str, u64)> = parked.iter().map(|p| (p.stream_id.as_str(), p.version)).collect();
+    assert_eq!(versions, (1..=6).map(|v| ("bad", v)).collect::<Vec<_>>());
+    assert!(parked[0].error.contains("cannot book 1000"), "{}", parked[0].error);
+    assert!(parked[1..].iter().all(|p| p.error.contains("parked behind event 1 of stream `bad`")), "{parked:?}");
+
+    runner.projection_mut().poison = None;
+    runner.retry_parked(parked[5].id).await.unwrap();
+    assert_eq!(runner.parked().await.unwrap(), []);
+    let freed = deposit(&store, "bad", 1).await;
+    catch_up_through(&mut runner, freed).await.unwrap();
+    held.push(freed);
+    let log = handled_positions(&handled(&store).await);
+    let bad_order: Vec<Position> = log.iter().copied().filter(|p| held.contains(p)).collect();
+    assert_eq!(bad_order, held, "the stream's events in its order, each once");
+    assert_eq!(log.len(), 500 + held.len(), "every event handled once");
+    let bad_balance = balances(&store).await.into_iter().find(|(stream, _)| stream == "bad");
+    assert_eq!(bad_balance, Some(("bad".to_owned(), 5010 + 2000 + 1)));
+}
+
+/// Past its limit of parked events per stream, `ParkStream` stops the
+/// projection with an error naming the limit; nothing past it is parked.
+#[tokio::test]
+async fn parking_past_the_limit_stops_the_projection() {
+    let store = ledger_store().await;
+    for amount in [1000, 1, 2, 3] {
+        deposit(&store, "bad", amount).await;
+    }
+    let mut ledger = Ledger::new(&store, "one");
+    ledger.poison = Some(1000);
+    let limits = ParkLimits { per_stream: 3, streams: 10 };
+    let options = live_options().retry(QUICK).on_poison(PoisonPolicy::ParkStream).park_limits(limits);
+    let mut runner = PgProjectionRunner::new(store.clone(), ledger).with_options(options);
+    let error = catch_up_until_failure(&mut runner).await;
+    assert!(
+        matches!(&error, ProjectionError::ParkLimit { stream_id, version: 4, limit: 3, .. } if stream_id == "bad"),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("limit of 3 parked events per stream"), "{error}");
+    assert_eq!(runner.parked().await.unwrap().len(), 3);
+    assert_eq!(balances(&store).await, []);
 }

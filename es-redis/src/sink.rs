@@ -50,10 +50,8 @@ impl<P: RedisProjection> Sink for RedisSink<P> {
     type Event = P::Event;
     type Unit<'u> = RedisUnit<'u>;
 
-    async fn parked(&self, id: u64) -> Result<Option<ParkedEvent>, StoreError> {
-        let parked =
-            self.target.on(async |c| checkpoints::parked(c, &self.keys, &self.name, id.saturating_sub(1), 1).await);
-        Ok(parked.await?.into_iter().find(|p| p.id == id))
+    async fn parked(&self, after: u64, limit: usize) -> Result<Vec<ParkedEvent>, StoreError> {
+        self.target.on(async |c| checkpoints::parked(c, &self.keys, &self.name, after, limit).await).await
     }
 
     async fn begin(&mut self) -> Result<Self::Unit<'_>, StoreError> {

@@ -24,6 +24,7 @@ use crate::projection::Envelope;
 use crate::projection::checkpoint::{CheckpointState, CheckpointWatch};
 use crate::projection::error::ProjectionError;
 use crate::projection::health::{Health, HealthSender, RunnerState};
+use crate::projection::held::HeldStreams;
 use crate::projection::options::{PoisonPolicy, Progress, RunnerOptions};
 use crate::projection::parked::ParkedEvent;
 use crate::registry;
@@ -109,8 +110,9 @@ pub trait Sink: Send + 'static {
     /// One unit of work (a transaction).
     type Unit<'u>: Send + Sync;
 
-    /// A parked event of this projection, by id.
-    fn parked(&self, id: u64) -> impl Future<Output = Result<Option<ParkedEvent>, StoreError>> + Send;
+    /// This projection's parked events by id after `after`, at most
+    /// `limit`, oldest first, discarded ones included.
+    fn parked(&self, after: u64, limit: usize) -> impl Future<Output = Result<Vec<ParkedEvent>, StoreError>> + Send;
 
     /// Starts a unit of work.
     fn begin(&mut self) -> impl Future<Output = Result<Self::Unit<'_>, StoreError>> + Send;
@@ -215,6 +217,9 @@ pub struct Engine<S: Source, K: Sink> {
     options: RunnerOptions,
     cursor: Cursor,
     health: HealthSender,
+    /// The streams held back under [`PoisonPolicy::ParkStream`]; `None`
+    /// until read from the sink.
+    held: Option<HeldStreams>,
 }
 
 /// Where the projection stands, apart from the sink so that it can move
@@ -291,6 +296,7 @@ impl<S: Source, K: Sink> Engine<S, K> {
             options: RunnerOptions::default(),
             cursor: Cursor { name, watch, checkpoint: Position::START },
             health: HealthSender::default(),
+            held: None,
         }
     }
 
@@ -347,6 +353,7 @@ impl<S: Source, K: Sink> Engine<S, K> {
     /// Continues from `position`, the checkpoint as the sink stores it
     /// at `revision`.
     pub fn resume_at(&mut self, position: Position, revision: u64) {
+        self.held = None;
         self.cursor.checkpoint = position;
         self.cursor.watch.publish(CheckpointState { position, stopped: None, revision });
     }
@@ -483,6 +490,7 @@ impl<S: Source, K: Sink> Engine<S, K> {
                 self.cursor.set_up::<K>(&mut self.projection, &mut unit).await?;
             }
             K::forget_parked(&mut unit).await.map_err(|e| self.cursor.store_error(e))?;
+            self.held = None;
             self.cursor.commit::<K>(unit, Position::START).await
         }
     }
@@ -490,91 +498,147 @@ impl<S: Source, K: Sink> Engine<S, K> {
     /// Hands parked event `id` to the projection once more, in a unit of
     /// its own that also takes it out of the parked events: on success it
     /// has been handled exactly once. On failure it stays parked, with the
-    /// new error.
+    /// new error. The parked events of its stream before it (those not
+    /// discarded) go first, oldest first, each in its own unit, so that a
+    /// stream's events are never handled out of order by a retry: a
+    /// failure leaves the failing event and those after it parked. Discard
+    /// an earlier event that is not to be handled.
     // The declared `Send` lets a runner's future be proven `Send` where it
     // is spawned; with `async fn` the compiler cannot prove it there.
     #[expect(clippy::manual_async_fn, reason = "the explicit `Send` bound is the point")]
     pub fn retry_parked(&mut self, id: u64) -> impl Future<Output = Result<(), ProjectionError>> + Send + '_ {
         async move {
-            let not_parked = || ProjectionError::NotParked { projection: self.cursor.name.clone(), id };
-            let parked = self.sink.parked(id).await.map_err(|e| self.store_error(e))?.ok_or_else(not_parked)?;
-            let recorded = self
-                .source
-                .read_event(&parked.stream_id, parked.version)
-                .await
-                .map_err(|e| self.store_error(e))?
-                .ok_or_else(|| {
-                    self.store_error(StoreError::Corrupt {
-                        stream_id: parked.stream_id.clone(),
-                        version: parked.version,
-                        cause: format!("parked event {id} of projection `{}` is not in the store", self.cursor.name),
-                    })
-                })?;
-            let event = match classify::<K::Event>(&recorded) {
-                Item::Handle(event) => Some(event),
-                Item::Skip => None,
-                Item::Poison(source) => return Err(ProjectionError::decode(&self.cursor.name, &recorded, source)),
-            };
-            let mut unit = self.sink.begin().await.map_err(|e| self.cursor.store_error(e))?;
-            if !K::unpark(&mut unit, id).await.map_err(|e| self.cursor.store_error(e))? {
+            let parked = self.sink.parked(0, usize::MAX).await.map_err(|e| self.store_error(e))?;
+            let Some(target) = parked.iter().find(|p| p.id == id) else {
                 return Err(ProjectionError::NotParked { projection: self.cursor.name.clone(), id });
+            };
+            let stream = target.stream_id.clone();
+            let before = |p: &&ParkedEvent| p.stream_id == stream && p.id < id && p.discarded.is_none();
+            let due = parked.iter().filter(|p| p.id == id || before(p));
+            for parked in due {
+                self.retry_one(parked).await?;
             }
-            if let Some(event) = &event {
-                let envelopes = [Envelope { event, recorded: &recorded }];
-                let handled = hand_over::<K>(&mut self.projection, &self.cursor, &unit, &envelopes).await?;
-                if let Err(Failed { source, .. }) = handled {
-                    drop(unit);
-                    let error = ProjectionError::handler(&self.cursor.name, &recorded, parked.attempts + 1, source);
-                    let noted = self.sink.note_failed_retry(id, report_source(&error)).await;
-                    noted.map_err(|e| self.store_error(e))?;
-                    return Err(error);
-                }
-            }
-            K::commit(unit, None).await.map_err(|e| self.cursor.store_error(e))?;
-            telemetry::projected(&self.cursor.name, usize::from(event.is_some()));
+            // Read again at the next page: the stream may be free.
+            self.held = None;
             Ok(())
         }
     }
 
-    /// Handles one page: runs of events separated by poison events, each
-    /// run committed in as few units as possible.
+    /// Hands `parked` to the projection in a unit that also takes it out of
+    /// the parked events.
+    async fn retry_one(&mut self, parked: &ParkedEvent) -> Result<(), ProjectionError> {
+        let id = parked.id;
+        let recorded = self
+            .source
+            .read_event(&parked.stream_id, parked.version)
+            .await
+            .map_err(|e| self.store_error(e))?
+            .ok_or_else(|| {
+                self.store_error(StoreError::Corrupt {
+                    stream_id: parked.stream_id.clone(),
+                    version: parked.version,
+                    cause: format!("parked event {id} of projection `{}` is not in the store", self.cursor.name),
+                })
+            })?;
+        let event = match classify::<K::Event>(&recorded) {
+            Item::Handle(event) => Some(event),
+            Item::Skip => None,
+            Item::Poison(source) => return Err(ProjectionError::decode(&self.cursor.name, &recorded, source)),
+        };
+        let mut unit = self.sink.begin().await.map_err(|e| self.cursor.store_error(e))?;
+        if !K::unpark(&mut unit, id).await.map_err(|e| self.cursor.store_error(e))? {
+            return Err(ProjectionError::NotParked { projection: self.cursor.name.clone(), id });
+        }
+        if let Some(event) = &event {
+            let envelopes = [Envelope { event, recorded: &recorded }];
+            let handled = hand_over::<K>(&mut self.projection, &self.cursor, &unit, &envelopes).await?;
+            if let Err(Failed { source, .. }) = handled {
+                drop(unit);
+                let error = ProjectionError::handler(&self.cursor.name, &recorded, parked.attempts + 1, source);
+                let noted = self.sink.note_failed_retry(id, report_source(&error)).await;
+                noted.map_err(|e| self.store_error(e))?;
+                return Err(error);
+            }
+        }
+        K::commit(unit, None).await.map_err(|e| self.cursor.store_error(e))?;
+        telemetry::projected(&self.cursor.name, usize::from(event.is_some()));
+        Ok(())
+    }
+
+    /// Handles one page: runs of events separated by poison events and by
+    /// events of held streams, each run committed in as few units as
+    /// possible.
     async fn handle_page(&mut self, page: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        self.read_held().await?;
         let mut items: Vec<Item<K::Event>> = page.iter().map(classify).collect();
         let mut start = 0;
         while start < page.len() {
-            let end =
-                items[start..].iter().position(|i| matches!(i, Item::Poison(_))).map_or(page.len(), |p| start + p);
+            let end = (start..page.len()).find(|&i| self.stands_apart(&page[i], &items[i])).unwrap_or(page.len());
             if end > start {
-                self.handle_run(&page[start..end], &items[start..end]).await?;
-                start = end;
+                start += self.handle_run(&page[start..end], &items[start..end]).await?;
                 continue;
             }
-            let Item::Poison(error) = std::mem::replace(&mut items[start], Item::Skip) else {
-                unreachable!("the run ends at a poison event")
-            };
-            self.poison(&page[start], Failure::Decode(error)).await?;
+            let item = std::mem::replace(&mut items[start], Item::Skip);
+            match item {
+                _ if self.holds(&page[start].stream_id) => self.park_behind(&page[start]).await?,
+                Item::Poison(error) => self.poison(&page[start], Failure::Decode(error)).await?,
+                Item::Handle(_) | Item::Skip => unreachable!("a run ends at a poison event or a held stream's"),
+            }
             start += 1;
         }
+        Ok(())
+    }
+
+    /// Whether `recorded` ends a run: it does not decode, or its stream is
+    /// held back (and the projection reads it).
+    fn stands_apart(&self, recorded: &RecordedEvent, item: &Item<K::Event>) -> bool {
+        match item {
+            Item::Poison(_) => true,
+            Item::Handle(_) => self.holds(&recorded.stream_id),
+            Item::Skip => false,
+        }
+    }
+
+    /// Whether `stream` is held back.
+    fn holds(&self, stream: &str) -> bool {
+        self.held.as_ref().is_some_and(|held| held.holds(stream))
+    }
+
+    /// Reads the held streams from the sink under
+    /// [`PoisonPolicy::ParkStream`]: after taking over, and before each
+    /// page while any stream is held (a retry beside this runner may have
+    /// freed it).
+    async fn read_held(&mut self) -> Result<(), ProjectionError> {
+        let known_free = self.held.as_ref().is_some_and(|held| held.len() == 0);
+        if self.options.poison != PoisonPolicy::ParkStream || known_free {
+            return Ok(());
+        }
+        let parked = self.sink.parked(0, usize::MAX).await.map_err(|e| self.store_error(e))?;
+        let held = HeldStreams::of(&parked);
+        telemetry::parked_streams(&self.cursor.name, held.len());
+        self.held = Some(held);
         Ok(())
     }
 
     /// Commits a run of decodable events in one unit. When the projection
     /// fails on it, finds the failing event (handing the events over one at
     /// a time if the sink cannot tell), commits those before it, and
-    /// retries it alone.
-    async fn handle_run(&mut self, run: &[RecordedEvent], items: &[Item<K::Event>]) -> Result<(), ProjectionError> {
+    /// retries it alone. Returns how many events of the run it handled: all
+    /// of them, or up to an event it parked that now holds its stream back
+    /// (the stream's later events must park behind it).
+    async fn handle_run(&mut self, run: &[RecordedEvent], items: &[Item<K::Event>]) -> Result<usize, ProjectionError> {
         let mut start = 0;
         while start < run.len() {
             let (records, items) = (&run[start..], &items[start..]);
             let (envelopes, at) = envelopes(records, items);
             let last = records[records.len() - 1].position;
-            let Err(failed) = self.commit_events(&envelopes, last).await? else { return Ok(()) };
+            let Err(failed) = self.commit_events(&envelopes, last).await? else { return Ok(run.len()) };
             let (index, source) = match failed.index {
                 Some(index) => (index, failed.source),
                 None => match self.find_failing(&envelopes, last).await? {
                     Some(found) => found,
                     // It went through one at a time: the failure has passed.
-                    None => return Ok(()),
+                    None => return Ok(run.len()),
                 },
             };
             let failing = at[index];
@@ -598,8 +662,11 @@ impl<S: Source, K: Sink> Engine<S, K> {
             }
             self.retry_alone(&records[failing], envelopes[index].event, source).await?;
             start += failing + 1;
+            if self.holds(&records[failing].stream_id) {
+                return Ok(start);
+            }
         }
-        Ok(())
+        Ok(run.len())
     }
 
     /// Hands the events over one at a time in one unit; the index and error
@@ -661,11 +728,48 @@ impl<S: Source, K: Sink> Engine<S, K> {
             ProjectionError::Handler { attempts, .. } => *attempts,
             _ => 0,
         };
-        let mut unit = self.sink.begin().await.map_err(|e| self.cursor.store_error(e))?;
-        K::park(&mut unit, recorded, report_source(&error), attempts).await.map_err(|e| self.cursor.store_error(e))?;
-        self.cursor.commit::<K>(unit, recorded.position).await?;
+        self.park(recorded, report_source(&error), attempts).await?;
         warn!(%stream, version, %position, correlation_id, error = %report(&error), "the projection parked an event it cannot handle");
+        Ok(())
+    }
+
+    /// Parks an event of a held stream behind the stream's first parked
+    /// event.
+    async fn park_behind(&mut self, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+        let (stream, version) = (&recorded.stream_id, recorded.version);
+        let first = self.held.as_ref().and_then(|held| held.first(stream)).unwrap_or(version);
+        let error = format!(
+            "parked behind event {first} of stream `{stream}`, which the projection could not handle: \
+             retrying this event retries those before it, in order"
+        );
+        self.park(recorded, error, 0).await?;
+        warn!(%stream, version, first, "the projection parked an event behind its stream's parked event");
+        Ok(())
+    }
+
+    /// Parks `recorded` with `error` in the unit that moves the checkpoint
+    /// past it; a held stream's count grows, within the options' limits.
+    async fn park(&mut self, recorded: &RecordedEvent, error: String, attempts: u32) -> Result<(), ProjectionError> {
+        let (stream, version) = (recorded.stream_id.as_str(), recorded.version);
+        let held = match self.options.poison {
+            PoisonPolicy::ParkStream => self.held.as_ref(),
+            PoisonPolicy::Park | PoisonPolicy::Stop => None,
+        };
+        if let Some(held) = held {
+            if let Err(limit) = held.admit(&self.cursor.name, (stream, version), self.options.park_limits) {
+                error!(%stream, version, error = %report(&limit), "the projection stops: too much is parked");
+                return Err(limit);
+            }
+        }
+        let mut unit = self.sink.begin().await.map_err(|e| self.cursor.store_error(e))?;
+        K::park(&mut unit, recorded, error, attempts).await.map_err(|e| self.cursor.store_error(e))?;
+        self.cursor.commit::<K>(unit, recorded.position).await?;
         telemetry::parked(&self.cursor.name);
+        if self.options.poison == PoisonPolicy::ParkStream {
+            let held = self.held.get_or_insert_with(HeldStreams::default);
+            held.add(stream, version);
+            telemetry::parked_streams(&self.cursor.name, held.len());
+        }
         Ok(())
     }
 

@@ -74,6 +74,25 @@ pub enum ProjectionError {
         /// The handler's error.
         source: BoxError,
     },
+    /// Parking an event would pass the runner's
+    /// [`ParkLimits`](super::ParkLimits).
+    #[error(
+        "projection `{projection}` stops: parking event {version} of stream `{stream_id}` would pass its limit of \
+         {limit} {what}; fix the cause, then retry or discard the parked events (`es projection {projection} parked`), \
+         or raise RunnerOptions::park_limits"
+    )]
+    ParkLimit {
+        /// The projection's name.
+        projection: String,
+        /// The stream of the event it would have parked.
+        stream_id: String,
+        /// The event's version in its stream.
+        version: u64,
+        /// The limit.
+        limit: usize,
+        /// What the limit counts.
+        what: &'static str,
+    },
     /// No parked event has this id (it was retried, or never parked).
     #[error("projection `{projection}` has no parked event {id}: list them to see which are parked")]
     NotParked {
@@ -117,7 +136,13 @@ impl ProjectionError {
     /// an event it failed on, or a setup that failed. Runners record such
     /// a stop where waiters of every process see it.
     pub fn stops(&self) -> bool {
-        matches!(self, ProjectionError::Handler { .. } | ProjectionError::Decode { .. } | ProjectionError::Setup { .. })
+        matches!(
+            self,
+            ProjectionError::Handler { .. }
+                | ProjectionError::Decode { .. }
+                | ProjectionError::Setup { .. }
+                | ProjectionError::ParkLimit { .. }
+        )
     }
 }
 

@@ -195,8 +195,8 @@ impl<P: Projection + 'static> Sink for MemorySink<P> {
     type Event = P::Event;
     type Unit<'u> = MemoryUnit<'u>;
 
-    async fn parked(&self, id: u64) -> Result<Option<ParkedEvent>, StoreError> {
-        Ok(self.lock().events.iter().find(|e| e.id == id).cloned())
+    async fn parked(&self, after: u64, limit: usize) -> Result<Vec<ParkedEvent>, StoreError> {
+        Ok(self.lock().events.iter().filter(|e| e.id > after).take(limit).cloned().collect())
     }
 
     async fn begin(&mut self) -> Result<MemoryUnit<'_>, StoreError> {

@@ -34,6 +34,7 @@ pub(crate) mod checkpoint;
 pub(crate) mod engine;
 mod error;
 mod health;
+mod held;
 #[cfg(feature = "backend")]
 pub(crate) mod hosted;
 mod memory;
@@ -45,7 +46,7 @@ pub(crate) use checkpoint::CheckpointWatch;
 pub use error::{ProjectionError, WaitError};
 pub use health::{Health, ReconnectBackoff, RunnerHealth, RunnerState};
 pub use memory::InMemoryProjectionRunner;
-pub use options::{PoisonPolicy, Progress, RetryPolicy, RunnerOptions};
+pub use options::{ParkLimits, PoisonPolicy, Progress, RetryPolicy, RunnerOptions};
 pub use parked::ParkedEvent;
 
 /// A decoded event handed to a projection, with its envelope.

@@ -43,6 +43,17 @@ impl RetryPolicy {
 /// time it is tried, one that does not decode, or one whose name no event
 /// type of the program knows.
 ///
+/// For production, choose [`ParkStream`](Self::ParkStream) and alert on
+/// parked events (the `es_projection_parked_streams` gauge, `es projection
+/// NAME parked`): one bad event then holds back only its own stream, whose
+/// later events wait parked behind it in order, while every other stream's
+/// read model stays current. [`Park`](Self::Park) keeps going too but lets
+/// the bad stream's later events overtake the parked one, which is right
+/// only for read models that do not depend on a stream's order.
+/// [`Stop`](Self::Stop) is the default because it never leaves a part of a
+/// read model stale without saying so: until you watch parked events, a
+/// stopped projection is the failure you notice.
+///
 /// ```
 /// use es_core::projection::{PoisonPolicy, RunnerOptions};
 ///
@@ -61,6 +72,39 @@ pub enum PoisonPolicy {
     /// moves the checkpoint past it, and go on. Parked events can be listed,
     /// retried once fixed, or discarded.
     Park,
+    /// Park the event like [`Park`](Self::Park), and every later event of
+    /// its stream behind it, in order, while other streams go on. Retrying
+    /// a parked event hands the stream's parked events up to it to the
+    /// projection in order, in one commit; once none of the stream's events
+    /// is parked (retried or discarded), its new events are handled again.
+    /// Past the options' [`ParkLimits`] the projection stops.
+    ParkStream,
+}
+
+/// How much [`PoisonPolicy::ParkStream`] may park before the projection
+/// stops with [`ProjectionError::ParkLimit`](super::ProjectionError::ParkLimit):
+/// a read model missing that much is broken, not degraded.
+///
+/// ```
+/// use es_core::projection::{ParkLimits, PoisonPolicy, RunnerOptions};
+///
+/// let options = RunnerOptions::default()
+///     .on_poison(PoisonPolicy::ParkStream)
+///     .park_limits(ParkLimits { per_stream: 50, streams: 10 });
+/// assert_eq!(ParkLimits::default(), ParkLimits { per_stream: 1000, streams: 100 });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParkLimits {
+    /// Parked events of one stream, the failing one and those behind it.
+    pub per_stream: usize,
+    /// Streams with parked events.
+    pub streams: usize,
+}
+
+impl Default for ParkLimits {
+    fn default() -> Self {
+        ParkLimits { per_stream: 1000, streams: 100 }
+    }
 }
 
 /// How a projection runner reads, retries and waits; every runner takes
@@ -87,6 +131,8 @@ pub struct RunnerOptions {
     /// How a runner that lost its connection waits between attempts to
     /// reconnect.
     pub reconnect: ReconnectBackoff,
+    /// How much [`PoisonPolicy::ParkStream`] may park.
+    pub park_limits: ParkLimits,
 }
 
 impl Default for RunnerOptions {
@@ -97,6 +143,7 @@ impl Default for RunnerOptions {
             page_size: 1000,
             poll_interval: Duration::from_millis(500),
             reconnect: ReconnectBackoff::default(),
+            park_limits: ParkLimits::default(),
         }
     }
 }
@@ -125,6 +172,11 @@ impl RunnerOptions {
     /// Sets how a runner waits between attempts to reconnect.
     pub fn reconnect(self, reconnect: ReconnectBackoff) -> Self {
         RunnerOptions { reconnect, ..self }
+    }
+
+    /// Sets how much [`PoisonPolicy::ParkStream`] may park.
+    pub fn park_limits(self, park_limits: ParkLimits) -> Self {
+        RunnerOptions { park_limits, ..self }
     }
 }
 

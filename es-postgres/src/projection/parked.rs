@@ -52,17 +52,6 @@ pub(crate) async fn list<E: Executor>(
     rows.iter().map(row::parked).collect()
 }
 
-/// Parked event `id` of `projection`.
-pub(crate) async fn one<E: Executor>(
-    on: &E,
-    schema: &Schema,
-    projection: &str,
-    id: u64,
-) -> Result<Option<ParkedEvent>, Error> {
-    let Some(before) = id.checked_sub(1) else { return Ok(None) };
-    Ok(list(on, schema, projection, before, Some(1)).await?.into_iter().find(|p| p.id == id))
-}
-
 /// Notes that a retry of parked event `id` failed again, with `error`.
 pub(crate) async fn failed_again<E: Executor>(
     on: &E,

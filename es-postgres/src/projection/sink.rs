@@ -58,9 +58,9 @@ impl<P: PgProjection> Sink for PgSink<P> {
     type Event = P::Event;
     type Unit<'u> = PgUnit<'u>;
 
-    async fn parked(&self, id: u64) -> Result<Option<ParkedEvent>, StoreError> {
+    async fn parked(&self, after: u64, limit: usize) -> Result<Vec<ParkedEvent>, StoreError> {
         let client = self.db.client().await?;
-        Ok(parked::one(&client, &self.db.schema, &self.name, id).await?)
+        Ok(parked::list(&client, &self.db.schema, &self.name, after, Some(limit)).await?)
     }
 
     async fn begin(&mut self) -> Result<Self::Unit<'_>, StoreError> {

@@ -179,11 +179,9 @@ impl<P: SqliteProjection> Sink for SqliteSink<P> {
     type Event = P::Event;
     type Unit<'u> = SqliteUnit<'u>;
 
-    async fn parked(&self, id: u64) -> Result<Option<ParkedEvent>, StoreError> {
+    async fn parked(&self, after: u64, limit: usize) -> Result<Vec<ParkedEvent>, StoreError> {
         let name = self.name.clone();
-        let parked =
-            self.target.db.read(move |tx| statements::parked(tx, &name, id.saturating_sub(1), Some(1))).await?;
-        Ok(parked.into_iter().find(|p| p.id == id))
+        Ok(self.target.db.read(move |tx| statements::parked(tx, &name, after, Some(limit))).await?)
     }
 
     async fn begin(&mut self) -> Result<Self::Unit<'_>, StoreError> {
