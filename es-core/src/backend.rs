@@ -5,7 +5,7 @@
 //! checkpoints to, and the checks every store makes of a stream's aggregate
 //! type and of a payload. Applications use the stores, the runners and [`Repository`](crate::Repository).
 
-pub use crate::payload::check_payload;
+pub use crate::payload::{check_event, check_payload};
 pub use crate::projection::checkpoint::{CheckpointState, CheckpointWatch};
 pub use crate::projection::engine::{Engine, Failed, Sink, Source};
 pub use crate::projection::hosted::{Host, Hosted, caused_by, poll_checkpoint};

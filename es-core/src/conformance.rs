@@ -56,7 +56,8 @@ macro_rules! conformance_tests {
             a_command_id_is_committed_once_per_stream,
             a_stream_belongs_to_one_aggregate_type,
             a_payload_that_is_not_json_is_refused,
-            a_payload_no_store_can_hold_is_refused_by_every_store
+            a_payload_no_store_can_hold_is_refused_by_every_store,
+            an_event_over_the_default_size_limit_is_refused
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {
@@ -469,6 +470,32 @@ pub async fn a_stream_belongs_to_one_aggregate_type<S: EventStore>(store: &S) {
     store.append("cart", "c-1", ExpectedVersion::Exact(2), events(1), &Metadata::default()).await.unwrap();
     let read = store.read_stream_events("cart", "c-1", StreamRange::all()).await.unwrap();
     assert_eq!(read.len(), 3, "the cart stream reads as a cart");
+}
+
+/// An event whose payload is exactly the default limit is stored and read
+/// back whole; one byte more, in the same append, is refused with
+/// [`StoreError::EventTooLarge`] naming the event, its size and the limit,
+/// and nothing of the append is stored.
+pub async fn an_event_over_the_default_size_limit_is_refused<S: EventStore>(store: &S) {
+    let limit = crate::DEFAULT_MAX_EVENT_SIZE;
+    // `{"blob":"…"}` of `size` bytes.
+    let sized = |size: usize| EncodedEvent {
+        name: "Uploaded".into(),
+        schema_version: 1,
+        payload: json!({ "blob": "x".repeat(size - r#"{"blob":""}"#.len()) }).into(),
+    };
+    let events = vec![sized(limit), sized(limit + 1)];
+    let refused = store.append("thing", "big", ExpectedVersion::NoStream, events, &Metadata::default()).await;
+    match refused {
+        Err(StoreError::EventTooLarge { stream_id, event, size, limit: l }) => {
+            assert_eq!((stream_id.as_str(), event.as_str(), size, l), ("big", "Uploaded", limit + 1, limit));
+        }
+        other => panic!("an event over the limit: expected EventTooLarge, got {other:?}"),
+    }
+    assert!(store.read_stream("big", StreamRange::all()).await.unwrap().is_empty(), "nothing of the append is stored");
+    store.append("thing", "big", ExpectedVersion::NoStream, vec![sized(limit)], &Metadata::default()).await.unwrap();
+    let stored = store.read_stream("big", StreamRange::all()).await.unwrap();
+    assert_eq!(stored[0].event.payload, sized(limit).payload, "an event at the limit is stored whole");
 }
 
 /// A payload or a snapshot state that is not JSON is invalid input, and

@@ -110,6 +110,24 @@ pub enum StoreError {
         /// The command id sent again.
         command_id: String,
     },
+    /// An event's payload is larger than the store's limit (see
+    /// [`DEFAULT_MAX_EVENT_SIZE`](crate::DEFAULT_MAX_EVENT_SIZE)); nothing
+    /// was written.
+    #[error(
+        "event `{event}` for stream `{stream_id}` is {size} bytes, over the store's limit of {limit} bytes: \
+         every later load of the stream would read it; keep large content elsewhere (a file or blob store) and put \
+         its reference in the event, or raise the store's `max_event_size`"
+    )]
+    EventTooLarge {
+        /// The stream.
+        stream_id: String,
+        /// The event's name.
+        event: String,
+        /// The payload's size in bytes.
+        size: usize,
+        /// The store's limit in bytes.
+        limit: usize,
+    },
     /// The stream id is not one a store accepts (see
     /// [`validate_stream_id`](crate::validate_stream_id)); nothing was read
     /// or written.

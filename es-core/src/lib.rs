@@ -109,7 +109,7 @@ pub use event::{Apply, ApplyTo, EncodedEvent, Event};
 pub use expected_version::ExpectedVersion;
 pub use fingerprint::StateFingerprint;
 pub use memory::InMemoryEventStore;
-pub use payload::Payload;
+pub use payload::{DEFAULT_MAX_EVENT_SIZE, Payload};
 pub use projection::{InMemoryProjectionRunner, Projection, ProjectionError};
 pub use report::ErrorReport;
 pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Repository, SnapshotOutcome};

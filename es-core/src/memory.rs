@@ -8,7 +8,7 @@ use crate::envelope::{Metadata, Position, RecordedEvent};
 use crate::error::StoreError;
 use crate::event::EncodedEvent;
 use crate::expected_version::ExpectedVersion;
-use crate::payload::check_payload;
+use crate::payload::{check_event, check_payload};
 use crate::store::validate_stream_id;
 use crate::store::{Appended, EventStore, Snapshot, StreamRange, check_aggregate_type};
 
@@ -30,9 +30,16 @@ use crate::store::{Appended, EventStore, Snapshot, StreamRange, check_aggregate_
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct InMemoryEventStore {
     inner: Arc<Mutex<Inner>>,
+    max_event_size: usize,
+}
+
+impl Default for InMemoryEventStore {
+    fn default() -> Self {
+        InMemoryEventStore { inner: Arc::default(), max_event_size: crate::DEFAULT_MAX_EVENT_SIZE }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -49,6 +56,13 @@ impl InMemoryEventStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Refuses events whose payload is over `bytes` (default
+    /// [`DEFAULT_MAX_EVENT_SIZE`](crate::DEFAULT_MAX_EVENT_SIZE)) with
+    /// [`StoreError::EventTooLarge`].
+    pub fn with_max_event_size(self, bytes: usize) -> Self {
+        InMemoryEventStore { max_event_size: bytes, ..self }
     }
 
     /// Runs `read` on every event in global order and the streams' event
@@ -76,7 +90,7 @@ impl EventStore for InMemoryEventStore {
     ) -> Result<Appended, StoreError> {
         validate_stream_id(stream_id)?;
         for event in &events {
-            check_payload(&event.payload, "an event's payload")?;
+            check_event(event, stream_id, self.max_event_size)?;
         }
         let mut inner = self.lock();
         let actual = inner.streams.get(stream_id).map_or(0, |s| s.len() as u64);

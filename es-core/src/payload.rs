@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::StoreError;
+use crate::event::EncodedEvent;
 
 /// A serialized event or state: JSON text, exactly as a store holds it.
 ///
@@ -139,6 +140,26 @@ pub fn check_payload(payload: &Payload, what: &str) -> Result<(), StoreError> {
         )),
         None => Ok(()),
     }
+}
+
+/// The largest event payload a store takes by default, in bytes: 1 MiB,
+/// which every store holds (it is NATS JetStream's default message size).
+/// Stores let it be changed (`max_event_size` on their builders).
+pub const DEFAULT_MAX_EVENT_SIZE: usize = 1024 * 1024;
+
+/// Refuses `event` of stream `stream_id` unless its payload is JSON every
+/// store holds ([`check_payload`]) of at most `limit` bytes; warns of one
+/// over half the limit.
+pub fn check_event(event: &EncodedEvent, stream_id: &str, limit: usize) -> Result<(), StoreError> {
+    let size = event.payload.as_str().len();
+    if size > limit {
+        let (stream_id, event) = (stream_id.to_owned(), event.name.clone());
+        return Err(StoreError::EventTooLarge { stream_id, event, size, limit });
+    }
+    if size > limit / 2 {
+        tracing::warn!(stream = stream_id, event = %event.name, size, limit, "an event is over half the store's size limit");
+    }
+    check_payload(&event.payload, "an event's payload")
 }
 
 /// An escape in JSON text that no store can hold.

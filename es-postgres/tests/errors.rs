@@ -145,3 +145,19 @@ async fn a_value_beyond_a_column_is_invalid_input() {
     };
     assert_mentions(&text(&error), &["invalid stream id", "it is empty"]);
 }
+
+/// A store built with a smaller `max_event_size` refuses a larger event
+/// with a message naming the event, its size, the limit and the way out.
+#[tokio::test]
+async fn an_event_over_the_configured_size_limit_names_its_size_and_the_fix() {
+    let schema = common::schema_name();
+    common::store_in(&schema).await;
+    let store = PgEventStore::builder(common::config()).schema(&schema).max_event_size(64).build().unwrap();
+    let big =
+        EncodedEvent { name: "Uploaded".into(), schema_version: 1, payload: json!({ "blob": "x".repeat(60) }).into() };
+    let error =
+        store.append("file", "f-1", ExpectedVersion::NoStream, vec![big], &Metadata::default()).await.unwrap_err();
+    assert!(matches!(error, StoreError::EventTooLarge { size: 71, limit: 64, .. }), "{error:?}");
+    assert_mentions(&text(&error), &["event `Uploaded`", "`f-1`", "71 bytes", "limit of 64 bytes", "max_event_size"]);
+    store.append("file", "f-1", ExpectedVersion::NoStream, opened(), &Metadata::default()).await.unwrap();
+}

@@ -28,11 +28,19 @@ pub(crate) struct Settings {
     pub(crate) readers: usize,
     /// Whether a missing file is created.
     pub(crate) create: bool,
+    /// The largest event payload appends take, in bytes.
+    pub(crate) max_event_size: usize,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { busy_timeout: Duration::from_secs(5), full_sync: true, readers: 4, create: true }
+        Settings {
+            busy_timeout: Duration::from_secs(5),
+            full_sync: true,
+            readers: 4,
+            create: true,
+            max_event_size: es_core::DEFAULT_MAX_EVENT_SIZE,
+        }
     }
 }
 
@@ -78,7 +86,7 @@ pub(crate) struct Database {
     writer: Arc<Mutex<Connection>>,
     readers: Vec<Arc<Mutex<Connection>>>,
     next: AtomicUsize,
-    settings: Settings,
+    pub(crate) settings: Settings,
     /// Counts the commits of this process, to wake its runners and waiters
     /// at once; other processes' commits are seen by polling.
     commits: tokio::sync::watch::Sender<u64>,

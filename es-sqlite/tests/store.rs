@@ -223,3 +223,17 @@ async fn a_writer_killed_mid_append_loses_nothing_acknowledged() {
         }
     }
 }
+
+/// A file opened with a smaller `max_event_size` refuses a larger event
+/// before anything is written.
+#[tokio::test]
+async fn an_event_over_the_configured_size_limit_is_refused() {
+    let dir = TempDir::new();
+    let store = SqliteEventStore::builder(dir.path().join("limit.sqlite3")).max_event_size(64).open().await.unwrap();
+    let big =
+        EncodedEvent { name: "Uploaded".into(), schema_version: 1, payload: json!({ "blob": "x".repeat(60) }).into() };
+    let refused = store.append("file", "f-1", ExpectedVersion::NoStream, vec![big], &Metadata::default()).await;
+    assert!(matches!(refused, Err(es_core::StoreError::EventTooLarge { size: 71, limit: 64, .. })), "{refused:?}");
+    assert_eq!(everything(&store).await, []);
+    store.append("file", "f-1", ExpectedVersion::NoStream, vec![event(1)], &Metadata::default()).await.unwrap();
+}

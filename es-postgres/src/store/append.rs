@@ -6,7 +6,7 @@
 
 use std::time::SystemTime;
 
-use es_core::backend::{check_aggregate_type, check_payload};
+use es_core::backend::{check_aggregate_type, check_event};
 use es_core::{Appended, EncodedEvent, ExpectedVersion, Metadata, Position, RecordedEvent, validate_stream_id};
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{GenericClient, Row};
@@ -34,6 +34,8 @@ pub(crate) struct Append<'a> {
     pub(crate) expected: ExpectedVersion,
     pub(crate) events: Vec<EncodedEvent>,
     pub(crate) metadata: &'a Metadata,
+    /// The largest payload taken, in bytes.
+    pub(crate) max_event_size: usize,
 }
 
 /// Appends on `on`. Inside the caller's transaction it notifies the
@@ -63,7 +65,7 @@ impl<'a> Params<'a> {
         validate_stream_id(append.stream_id)?;
         let events = &append.events;
         for event in events {
-            check_payload(&event.payload, "an event's payload")?;
+            check_event(event, append.stream_id, append.max_event_size)?;
         }
         let command_id = append.metadata.command_id.as_deref().filter(|_| !events.is_empty());
         let schema_versions = events
@@ -170,11 +172,16 @@ async fn run<E: Executor>(
 /// The outcome the statement's rows tell: the events as recorded, or why
 /// nothing was appended.
 async fn recorded<E: Executor>(on: &E, schema: &Schema, append: Append<'_>, rows: &[Row]) -> Result<Appended, Error> {
-    let Append { aggregate_type, stream_id, expected, events, metadata } = append;
+    let Append { aggregate_type, stream_id, expected, events, metadata, max_event_size } = append;
     let Some(first) = rows.first() else {
         // Only the lean statement inserts nothing: the stream has no event
         // of this aggregate type at the expected version.
-        return Err(refused(on, schema, &Append { aggregate_type, stream_id, expected, events, metadata }).await);
+        return Err(refused(
+            on,
+            schema,
+            &Append { aggregate_type, stream_id, expected, events, metadata, max_event_size },
+        )
+        .await);
     };
     let actual = unsigned(first.try_get(0)?, "version", stream_id, 0)?;
     if first.try_get::<_, Option<i64>>(1)?.is_none() {

@@ -34,6 +34,7 @@ pub struct PgEventStoreBuilder {
     wait_timeout: Option<Duration>,
     tls: TlsOptions,
     notify_appends: bool,
+    max_event_size: usize,
 }
 
 impl PgEventStoreBuilder {
@@ -70,6 +71,18 @@ impl PgEventStoreBuilder {
     /// follows.
     pub fn notify_appends(mut self, notify: bool) -> Self {
         self.notify_appends = notify;
+        self
+    }
+
+    /// The largest event payload an append takes, in bytes (default
+    /// [`DEFAULT_MAX_EVENT_SIZE`](es_core::DEFAULT_MAX_EVENT_SIZE), 1 MiB);
+    /// a larger one is refused with
+    /// [`StoreError::EventTooLarge`](es_core::StoreError::EventTooLarge)
+    /// before anything is written. Every load of a stream reads all its
+    /// events since the last snapshot: keep large content elsewhere and
+    /// its reference in the event rather than raising this.
+    pub fn max_event_size(mut self, bytes: usize) -> Self {
+        self.max_event_size = bytes;
         self
     }
 
@@ -136,6 +149,7 @@ impl PgEventStoreBuilder {
             schema: Arc::new(schema),
             feed: Arc::default(),
             notifier,
+            max_event_size: self.max_event_size,
         })
     }
 }
@@ -151,6 +165,7 @@ impl PgEventStoreBuilder {
             wait_timeout: Some(Duration::from_secs(30)),
             tls,
             notify_appends: true,
+            max_event_size: es_core::DEFAULT_MAX_EVENT_SIZE,
         }
     }
 }

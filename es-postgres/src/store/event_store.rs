@@ -20,7 +20,8 @@ impl EventStore for PgEventStore {
         metadata: &Metadata,
     ) -> Result<Appended, StoreError> {
         let client = self.client().await?;
-        let request = Append { aggregate_type, stream_id, expected, events, metadata };
+        let request =
+            Append { aggregate_type, stream_id, expected, events, metadata, max_event_size: self.max_event_size };
         let appended = append::append(&client, &self.schema, request).await;
         // Projection runners are woken once the append has committed, by a
         // notification of the store's notifier: whatever the outcome, as a

@@ -53,7 +53,8 @@ impl PgEventStore {
         events: Vec<EncodedEvent>,
         metadata: &Metadata,
     ) -> Result<Appended, StoreError> {
-        let request = Append { aggregate_type, stream_id, expected, events, metadata };
+        let request =
+            Append { aggregate_type, stream_id, expected, events, metadata, max_event_size: self.max_event_size };
         Ok(append::append(tx, &self.schema, request).await?)
     }
 

@@ -47,6 +47,8 @@ pub struct PgEventStore {
     pub(crate) schema: Arc<Schema>,
     pub(crate) feed: Arc<Feed>,
     pub(crate) notifier: Option<Arc<Notifier>>,
+    /// The largest event payload appends take, in bytes.
+    pub(crate) max_event_size: usize,
 }
 
 impl fmt::Debug for PgEventStore {

@@ -4,7 +4,7 @@
 
 use std::time::SystemTime;
 
-use es_core::backend::{check_aggregate_type, check_payload};
+use es_core::backend::{check_aggregate_type, check_event};
 use es_core::{Appended, EncodedEvent, ExpectedVersion, Metadata, Position, RecordedEvent, validate_stream_id};
 use rusqlite::{OptionalExtension, Transaction};
 
@@ -22,10 +22,10 @@ pub(crate) struct Append {
 
 impl Append {
     /// Refuses what no store can take before anything is written.
-    pub(crate) fn validate(&self) -> Result<(), Error> {
+    pub(crate) fn validate(&self, max_event_size: usize) -> Result<(), Error> {
         validate_stream_id(&self.stream_id)?;
         for event in &self.events {
-            check_payload(&event.payload, "an event's payload")?;
+            check_event(event, &self.stream_id, max_event_size)?;
             if event.schema_version == 0 {
                 return Err(Error::InvalidInput("an event's schema version is 0; versions start at 1".into()));
             }

@@ -26,7 +26,7 @@ impl EventStore for SqliteEventStore {
             events,
             metadata: metadata.clone(),
         };
-        append.validate()?;
+        append.validate(self.db.settings.max_event_size)?;
         let appended = self.db.write(move |tx| append.run(tx)).await?;
         self.db.committed();
         Ok(appended)

@@ -131,6 +131,16 @@ pub struct SqliteEventStoreBuilder {
 }
 
 impl SqliteEventStoreBuilder {
+    /// The largest event payload an append takes, in bytes (default
+    /// [`DEFAULT_MAX_EVENT_SIZE`](es_core::DEFAULT_MAX_EVENT_SIZE), 1 MiB);
+    /// a larger one is refused with
+    /// [`StoreError::EventTooLarge`](es_core::StoreError::EventTooLarge)
+    /// before anything is written.
+    pub fn max_event_size(mut self, bytes: usize) -> Self {
+        self.settings.max_event_size = bytes;
+        self
+    }
+
     /// How long a write waits for another process's write lock before it
     /// fails as unavailable (default 5 s).
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
