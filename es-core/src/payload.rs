@@ -142,10 +142,12 @@ pub fn check_payload(payload: &Payload, what: &str) -> Result<(), StoreError> {
     }
 }
 
-/// The largest event payload a store takes by default, in bytes: 1 MiB,
-/// which every store holds (it is NATS JetStream's default message size).
-/// Stores let it be changed (`max_event_size` on their builders).
-pub const DEFAULT_MAX_EVENT_SIZE: usize = 1024 * 1024;
+/// The largest event payload a store takes by default, in bytes: 960 KiB,
+/// which every store holds and which the JetStream publisher can send
+/// within NATS's default message size of 1 MiB, leaving 64 KiB for the
+/// headers it adds (stream, version, position, correlation). Stores let it
+/// be changed (`max_event_size` on their builders).
+pub const DEFAULT_MAX_EVENT_SIZE: usize = 1024 * 1024 - 64 * 1024;
 
 /// Refuses `event` of stream `stream_id` unless its payload is JSON every
 /// store holds ([`check_payload`]) of at most `limit` bytes; warns of one

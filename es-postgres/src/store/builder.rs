@@ -75,7 +75,7 @@ impl PgEventStoreBuilder {
     }
 
     /// The largest event payload an append takes, in bytes (default
-    /// [`DEFAULT_MAX_EVENT_SIZE`](es_core::DEFAULT_MAX_EVENT_SIZE), 1 MiB);
+    /// [`DEFAULT_MAX_EVENT_SIZE`](es_core::DEFAULT_MAX_EVENT_SIZE), 960 KiB);
     /// a larger one is refused with
     /// [`StoreError::EventTooLarge`](es_core::StoreError::EventTooLarge)
     /// before anything is written. Every load of a stream reads all its
