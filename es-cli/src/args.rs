@@ -59,6 +59,9 @@ pub(crate) enum Command {
         /// With --state: stop at this version.
         #[arg(long, value_name = "V", requires = "state", conflicts_with = "as_of")]
         at: Option<u64>,
+        /// Show long payloads and states whole (the text output cuts them; --json never does).
+        #[arg(long)]
+        full: bool,
     },
     /// Show the latest events in global order, and with --follow the new ones as they come.
     Tail {

@@ -133,14 +133,14 @@ impl Cli {
             Command::Streams { aggregate_type, limit, after } => {
                 streams::show(store, aggregate_type.as_deref(), limit, after.as_deref(), out).await
             }
-            Command::Stream { id, from, to, as_of, state, at } => {
+            Command::Stream { id, from, to, as_of, state, at, full } => {
                 let mut range = StreamRange::after(from.unwrap_or(1).saturating_sub(1));
                 range.up_to_version = to.or(at);
                 range.up_to_time = as_of;
                 if state {
-                    stream::states(store, &id, range, &self.aggregates, out).await
+                    stream::states(store, &id, range, &self.aggregates, full, out).await
                 } else {
-                    stream::events(store, &id, range, out).await
+                    stream::events(store, &id, range, full, out).await
                 }
             }
             Command::Tail { aggregate_type, last, follow, interval } => {

@@ -57,11 +57,12 @@ async fn read(store: &Store, stream_id: &str, range: StreamRange) -> Result<Vec<
     Ok(events)
 }
 
-/// `es stream ID [--from V] [--to V] [--as-of TIME]`.
+/// `es stream ID [--from V] [--to V] [--as-of TIME] [--full]`.
 pub(crate) async fn events(
     store: &Store,
     stream_id: &str,
     range: StreamRange,
+    full: bool,
     out: &mut Output<'_>,
 ) -> Result<(), Error> {
     let events = read(store, stream_id, range).await?;
@@ -73,7 +74,7 @@ pub(crate) async fn events(
                 let metadata = serde_json::to_string(row.metadata).unwrap_or_default();
                 writeln!(w, "    metadata {}", printable(&metadata))?;
             }
-            write_indented(w, row.payload)?;
+            write_indented(w, row.payload, full)?;
         }
         Ok(())
     })
@@ -86,6 +87,7 @@ pub(crate) async fn states(
     stream_id: &str,
     range: StreamRange,
     aggregates: &[Box<dyn AggregateKind>],
+    full: bool,
     out: &mut Output<'_>,
 ) -> Result<(), Error> {
     if aggregates.is_empty() {
@@ -111,17 +113,37 @@ pub(crate) async fn states(
     out.emit(&rows, |w, rows| {
         for row in rows {
             row.event.heading(w)?;
-            write_indented(w, &row.state)?;
+            write_indented(w, &row.state, full)?;
         }
         Ok(())
     })
 }
 
 /// Pretty JSON, indented under its heading.
-fn write_indented<T: Serialize + std::fmt::Display + ?Sized>(w: &mut dyn Write, value: &T) -> std::io::Result<()> {
+fn write_indented<T: Serialize + std::fmt::Display + ?Sized>(
+    w: &mut dyn Write,
+    value: &T,
+    full: bool,
+) -> std::io::Result<()> {
     let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
-    for line in text.lines() {
+    let shown = if full { text.len() } else { cut(&text, SHOWN_BYTES) };
+    for line in text[..shown].lines() {
         writeln!(w, "    {}", printable(line))?;
     }
+    if shown < text.len() {
+        writeln!(w, "    … {} more bytes ({} in all); --full shows them", text.len() - shown, text.len())?;
+    }
     Ok(())
+}
+
+/// How much of a payload or state the text output shows without `--full`.
+const SHOWN_BYTES: usize = 4096;
+
+/// Where `text` is cut to show at most `limit` bytes: the char boundary at
+/// or before it.
+fn cut(text: &str, limit: usize) -> usize {
+    if text.len() <= limit {
+        return text.len();
+    }
+    (0..=limit).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0)
 }

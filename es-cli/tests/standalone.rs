@@ -274,3 +274,22 @@ async fn stored_text_shows_with_its_control_characters_escaped() {
     let json = es(&store, &["streams", "--json"]).ok().json();
     assert_eq!(json[0]["stream_id"], id, "JSON carries the text as stored");
 }
+
+/// The text output cuts a long payload, saying how much it left out and
+/// how to see it; `--full` and `--json` show it whole.
+#[tokio::test]
+async fn stream_cuts_long_payloads_unless_asked_for_them_whole() {
+    let store = fresh_store().await;
+    let lines: Vec<String> = (0..2000).map(|n| format!("line {n:04}")).collect();
+    let upload = EncodedEvent { name: "Uploaded".into(), schema_version: 1, payload: json!({ "lines": lines }).into() };
+    store.append("file", "f-1", ExpectedVersion::NoStream, vec![upload], &Metadata::default()).await.unwrap();
+    let cut = es(&store, &["stream", "f-1"]).ok().stdout;
+    assert!(cut.contains("\"line 0000\""), "{cut}");
+    assert!(!cut.contains("\"line 1999\""), "the payload is cut");
+    assert!(cut.contains(" more bytes (") && cut.contains("in all); --full shows them"), "{cut}");
+    assert!(cut.len() < 6000, "{} bytes shown", cut.len());
+    let whole = es(&store, &["stream", "f-1", "--full"]).ok().stdout;
+    assert!(whole.contains("\"line 1999\"") && !whole.contains("--full shows them"), "{whole}");
+    let json = es(&store, &["stream", "f-1", "--json"]).ok().json();
+    assert_eq!(json[0]["payload"]["lines"].as_array().map(Vec::len), Some(2000));
+}
