@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::SystemTime;
 
-use es_core::admin::{AggregateKind, printable};
+use es_core::admin::{AggregateKind, SHOWN_BYTES, cut, printable};
 use es_core::{Metadata, Payload, RecordedEvent, StreamRange};
 use serde::Serialize;
 use serde_json::Value;
@@ -126,24 +126,12 @@ fn write_indented<T: Serialize + std::fmt::Display + ?Sized>(
     full: bool,
 ) -> std::io::Result<()> {
     let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
-    let shown = if full { text.len() } else { cut(&text, SHOWN_BYTES) };
-    for line in text[..shown].lines() {
+    let (shown, left_out) = if full { (text.as_str(), false) } else { cut(&text, SHOWN_BYTES) };
+    for line in shown.lines() {
         writeln!(w, "    {}", printable(line))?;
     }
-    if shown < text.len() {
-        writeln!(w, "    … {} more bytes ({} in all); --full shows them", text.len() - shown, text.len())?;
+    if left_out {
+        writeln!(w, "    … {} more bytes ({} in all); --full shows them", text.len() - shown.len(), text.len())?;
     }
     Ok(())
-}
-
-/// How much of a payload or state the text output shows without `--full`.
-const SHOWN_BYTES: usize = 4096;
-
-/// Where `text` is cut to show at most `limit` bytes: the char boundary at
-/// or before it.
-fn cut(text: &str, limit: usize) -> usize {
-    if text.len() <= limit {
-        return text.len();
-    }
-    (0..=limit).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0)
 }

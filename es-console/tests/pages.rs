@@ -105,3 +105,24 @@ async fn the_pages_read_a_sqlite_store_and_its_projections_checkpoints() {
     assert!(projections.contains("opened_accounts"), "the projection's checkpoint is listed: {projections}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A long payload shows cut on the stream's page, with a link to the
+/// event's page that shows it whole.
+#[tokio::test]
+async fn a_long_payload_is_cut_with_a_link_to_it_whole() {
+    let store = fresh_store().await;
+    let lines: Vec<String> = (0..2000).map(|n| format!("line {n:04}")).collect();
+    let payload = serde_json::json!({ "lines": lines }).into();
+    let event = EncodedEvent { name: "Uploaded".into(), schema_version: 1, payload };
+    store.append("file", "f-1", ExpectedVersion::NoStream, vec![event], &Metadata::default()).await.unwrap();
+
+    let stream = get(Console::new(store.clone()), "/streams/f-1").await;
+    assert!(stream.contains("line 0000") && !stream.contains("line 1999"), "the payload is cut");
+    assert!(
+        stream.contains(r#"href="/streams/f-1/events/1/upcast""#) && stream.contains("more bytes: the whole payload")
+    );
+    let whole = get(Console::new(store.clone()), "/streams/f-1/events/1/upcast").await;
+    assert!(whole.contains("line 1999"), "the event's page shows it whole");
+    let drop = format!("DROP SCHEMA {} CASCADE", store.quoted_schema());
+    store.connection().await.unwrap().batch_execute(&drop).await.unwrap();
+}

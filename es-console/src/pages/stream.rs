@@ -5,6 +5,7 @@ use std::time::SystemTime;
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
+use es_core::admin::{SHOWN_BYTES, cut};
 use es_core::{EncodedEvent, RecordedEvent, StreamRange, registry};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -137,10 +138,25 @@ fn event_row(href: &str, e: &RecordedEvent) -> Markup {
                 }
             }
             td { code.metadata { (shown(&metadata)) } }
-            td { pre.payload { (pretty(&e.event.payload)) } }
+            td { (payload(href, e)) }
             td {
                 a.state id={ "state-" (e.version) } href={ (href) "?version=" (e.version) }
                     hx-get={ (href) "/state/" (e.version) } hx-target="#state" hx-push-url={ (href) "?version=" (e.version) } { "state" }
+            }
+        }
+    }
+}
+
+/// An event's payload, cut after [`SHOWN_BYTES`] with a link to the page
+/// that shows it whole.
+fn payload(href: &str, e: &RecordedEvent) -> Markup {
+    let text = pretty(&e.event.payload);
+    let (shown, left_out) = cut(&text, SHOWN_BYTES);
+    html! {
+        pre.payload { (shown) }
+        @if left_out {
+            a.whole id={ "whole-" (e.version) } href={ (href) "/events/" (e.version) "/upcast" } {
+                "… " (text.len() - shown.len()) " more bytes: the whole payload"
             }
         }
     }

@@ -29,7 +29,7 @@ use std::pin::Pin;
 use std::time::SystemTime;
 
 pub use aggregate::{AggregateKind, FoldError, aggregate_kind};
-pub use printable::printable;
+pub use printable::{SHOWN_BYTES, cut, printable};
 pub use types::{
     Backlog, Location, ProjectionStatus, ReadLag, RunnerInfo, ScannedEvent, StoreStatus, StreamFilter, StreamInfo,
     StreamSummary,

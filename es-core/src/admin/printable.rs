@@ -42,6 +42,28 @@ fn needs_escape(c: char) -> bool {
         || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// How much of a payload or state the tools show before cutting it: the
+/// command line's text output and the console's pages, each with a way to
+/// see it whole.
+pub const SHOWN_BYTES: usize = 4096;
+
+/// `text` cut to at most `limit` bytes, at a character boundary; the
+/// second part tells whether anything was left out.
+///
+/// ```
+/// use es_core::admin::cut;
+///
+/// assert_eq!(cut("héllo", 10), ("héllo", false));
+/// assert_eq!(cut("héllo", 2), ("h", true)); // `é` is two bytes
+/// ```
+pub fn cut(text: &str, limit: usize) -> (&str, bool) {
+    if text.len() <= limit {
+        return (text, false);
+    }
+    let end = (0..=limit).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    (&text[..end], true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
