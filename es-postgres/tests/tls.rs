@@ -5,7 +5,7 @@
 mod private_server;
 
 use es_postgres::{PgError, PgEventStore, PgSslMode};
-use private_server::server;
+use private_server::{self_signed_server, server};
 
 /// Whether the pool's connection to the server is encrypted, as the server
 /// sees it.
@@ -83,4 +83,25 @@ async fn an_unreadable_ca_file_is_named() {
             .unwrap_err();
     assert!(matches!(error, PgError::InvalidCaFile { .. }), "{error:?}");
     assert!(error.to_string().contains("/nonexistent/ca.pem"), "{error}");
+}
+
+/// A self-signed server certificate with `CA:TRUE` (as `openssl req -x509`
+/// makes it), given as its own `sslrootcert`, is trusted as libpq trusts
+/// it; the host name is still checked under `verify-full`.
+#[tokio::test]
+async fn verify_full_trusts_a_self_signed_certificate_given_as_its_own_root() {
+    let (port, crt) = (self_signed_server().port, self_signed_server().ca_file.display().to_string());
+    let url =
+        |host: &str, mode: &str| format!("postgres://postgres@{host}:{port}/postgres?sslmode={mode}&sslrootcert={crt}");
+    let store = PgEventStore::connect(&url("localhost", "verify-full")).await.unwrap();
+    assert!(encrypted(&store).await);
+    let store = PgEventStore::connect(&url("127.0.0.1", "verify-ca")).await.unwrap();
+    assert!(encrypted(&store).await, "verify-ca takes it under any host name");
+    let error = PgEventStore::connect(&url("127.0.0.1", "verify-full")).await.unwrap_err();
+    assert!(matches!(error, PgError::Tls { .. }), "{error:?}");
+    assert!(error.to_string().contains("does not match the host name"), "{error}");
+    let other = server().other_ca_file.display().to_string();
+    let refused = format!("postgres://postgres@localhost:{port}/postgres?sslmode=verify-full&sslrootcert={other}");
+    let error = PgEventStore::connect(&refused).await.unwrap_err();
+    assert!(error.to_string().contains("certificate is not trusted"), "{error}");
 }

@@ -9,6 +9,12 @@
 //! issued for the host name connected to. tokio-postgres knows the first
 //! three, so the connection is made with its `require` and the checks of the
 //! last two happen in the certificate verifier here.
+//!
+//! As in libpq, a certificate of the `sslrootcert` file that the server
+//! presents as its own is trusted as it is (pinned), even when it is an
+//! authority's (a self-signed certificate made with `openssl req -x509`
+//! has `CA:TRUE`); its validity dates and, under `verify-full`, its host
+//! names are still checked.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -22,6 +28,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_postgres::config::SslMode;
 use tokio_postgres_rustls::MakeRustlsConnect;
+use x509_cert::der::Decode;
 
 use crate::error::PgError;
 
@@ -124,39 +131,52 @@ impl TlsOptions {
             PgSslMode::Disable | PgSslMode::Prefer | PgSslMode::Require => {
                 Arc::new(Unverified(provider.signature_verification_algorithms))
             }
-            PgSslMode::VerifyCa => Arc::new(ChainOnly(self.webpki(provider)?)),
-            PgSslMode::VerifyFull => self.webpki(provider)?,
+            PgSslMode::VerifyCa => self.verifier(provider, |webpki| Arc::new(ChainOnly(webpki)), false)?,
+            PgSslMode::VerifyFull => self.verifier(provider, |webpki| webpki, true)?,
         };
         let tls = builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth();
         Ok(MakeRustlsConnect::new(tls))
     }
 
-    /// The standard verifier (chain and host name) over the trusted roots.
-    fn webpki(&self, provider: Arc<CryptoProvider>) -> Result<Arc<WebPkiServerVerifier>, PgError> {
-        let roots = match &self.roots {
-            Roots::System => system_roots()?,
-            Roots::File(path) => file_roots(path)?,
+    /// The verifier of `verify-ca` (`checks` wraps the standard one to not
+    /// check the host name) or of `verify-full`: the standard verifier over
+    /// the trusted authorities, which also trusts a certificate of the CA
+    /// file presented as the server's own ([`Pinned`]).
+    fn verifier(
+        &self,
+        provider: Arc<CryptoProvider>,
+        checks: impl FnOnce(Arc<WebPkiServerVerifier>) -> Arc<dyn ServerCertVerifier>,
+        check_name: bool,
+    ) -> Result<Arc<dyn ServerCertVerifier>, PgError> {
+        let tls_error =
+            |e: rustls::client::VerifierBuilderError| PgError::Tls { endpoint: None, reason: e.to_string() };
+        let Roots::File(path) = &self.roots else {
+            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(system_roots()?), provider).build();
+            return Ok(checks(webpki.map_err(tls_error)?));
         };
-        WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-            .build()
-            .map_err(|e| PgError::Tls { endpoint: None, reason: e.to_string() })
+        let pinned = file_certificates(path)?;
+        let mut roots = RootCertStore::empty();
+        for cert in &pinned {
+            roots.add(cert.clone()).map_err(|e| invalid_ca_file(path, e.to_string()))?;
+        }
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider).build();
+        Ok(Arc::new(Pinned { verifier: checks(webpki.map_err(tls_error)?), pinned, check_name }))
     }
 }
 
-/// The certificates of the PEM file at `path`.
-fn file_roots(path: &Path) -> Result<RootCertStore, PgError> {
-    let invalid = |reason: String| PgError::InvalidCaFile { path: path.to_owned(), reason };
+fn invalid_ca_file(path: &Path, reason: String) -> PgError {
+    PgError::InvalidCaFile { path: path.to_owned(), reason }
+}
+
+/// The certificates of the PEM file at `path`, at least one.
+fn file_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, PgError> {
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| invalid(e.to_string()))?;
-    let mut roots = RootCertStore::empty();
-    for cert in certs {
-        roots.add(cert).map_err(|e| invalid(e.to_string()))?;
+        .map_err(|e| invalid_ca_file(path, e.to_string()))?;
+    if certs.is_empty() {
+        return Err(invalid_ca_file(path, "it holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)".to_owned()));
     }
-    if roots.is_empty() {
-        return Err(invalid("it holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)".to_owned()));
-    }
-    Ok(roots)
+    Ok(certs)
 }
 
 /// The operating system's certificate authorities.
@@ -262,5 +282,124 @@ impl ServerCertVerifier for ChainOnly {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.supported_verify_schemes()
+    }
+}
+
+/// A verifier that also trusts a certificate of the CA file presented as
+/// the server's own, as libpq does: byte for byte one of them, within its
+/// validity dates and, when `check_name`, issued for the host connected to.
+/// The handshake's signatures are checked by `verifier` either way, so the
+/// server holds the certificate's key.
+#[derive(Debug)]
+struct Pinned {
+    verifier: Arc<dyn ServerCertVerifier>,
+    pinned: Vec<CertificateDer<'static>>,
+    check_name: bool,
+}
+
+impl Pinned {
+    /// Checks a pinned certificate's dates and host name.
+    fn check(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> Result<(), rustls::Error> {
+        let bad = |e: CertificateError| rustls::Error::InvalidCertificate(e);
+        let cert = x509_cert::Certificate::from_der(end_entity).map_err(|_| bad(CertificateError::BadEncoding))?;
+        let validity = &cert.tbs_certificate.validity;
+        let now = now.as_secs();
+        if now < validity.not_before.to_unix_duration().as_secs() {
+            return Err(bad(CertificateError::NotValidYet));
+        }
+        if now > validity.not_after.to_unix_duration().as_secs() {
+            return Err(bad(CertificateError::Expired));
+        }
+        if self.check_name {
+            let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+            rustls::client::verify_server_name(&parsed, server_name)?;
+        }
+        Ok(())
+    }
+}
+
+impl ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.verifier.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            Err(rustls::Error::InvalidCertificate(_))
+                if self.pinned.iter().any(|p| p.as_ref() == end_entity.as_ref()) =>
+            {
+                self.check(end_entity, server_name, now).map(|()| ServerCertVerified::assertion())
+            }
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.verifier.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.verifier.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.verifier.supported_verify_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A self-signed `CA:TRUE` certificate for `localhost`, valid from
+    /// `from` to `to` (years).
+    fn self_signed(from: i32, to: i32) -> CertificateDer<'static> {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.not_before = rcgen::date_time_ymd(from, 1, 1);
+        params.not_after = rcgen::date_time_ymd(to, 1, 1);
+        params.self_signed(&key).unwrap().der().clone()
+    }
+
+    fn pinned(cert: &CertificateDer<'static>, check_name: bool) -> Pinned {
+        let algorithms = rustls::crypto::ring::default_provider().signature_verification_algorithms;
+        Pinned { verifier: Arc::new(Unverified(algorithms)), pinned: vec![cert.clone()], check_name }
+    }
+
+    #[test]
+    fn a_pinned_certificate_is_checked_for_its_dates_and_host_name() {
+        let localhost = ServerName::try_from("localhost").unwrap();
+        let other = ServerName::try_from("db.example.com").unwrap();
+        let now = UnixTime::now();
+        let current = self_signed(2000, 2999);
+        assert!(pinned(&current, true).check(&current, &localhost, now).is_ok());
+        let wrong_name = pinned(&current, true).check(&current, &other, now).unwrap_err();
+        assert!(matches!(wrong_name, rustls::Error::InvalidCertificate(_)), "{wrong_name:?}");
+        assert!(pinned(&current, false).check(&current, &other, now).is_ok(), "verify-ca takes any name");
+        let expired = self_signed(2000, 2001);
+        let error = pinned(&expired, true).check(&expired, &localhost, now).unwrap_err();
+        assert_eq!(error, rustls::Error::InvalidCertificate(CertificateError::Expired));
+        let early = self_signed(2990, 2999);
+        let error = pinned(&early, true).check(&early, &localhost, now).unwrap_err();
+        assert_eq!(error, rustls::Error::InvalidCertificate(CertificateError::NotValidYet));
     }
 }

@@ -34,16 +34,39 @@ pub struct PrivateServer {
     _watcher: Mutex<Child>,
 }
 
+/// The certificate a private server presents.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Certificate {
+    /// None: TLS is off.
+    None,
+    /// One for `localhost` issued by a CA made at start.
+    Issued,
+    /// One for `localhost` signed by its own key, with `CA:TRUE`, as
+    /// `openssl req -x509` makes it; it is its own `ca_file`.
+    SelfSigned,
+}
+
 /// The test binary's server with TLS on, started on first use.
 pub fn server() -> &'static PrivateServer {
     static SERVER: OnceLock<PrivateServer> = OnceLock::new();
-    SERVER.get_or_init(|| start(true).unwrap_or_else(|e| panic!("cannot start a private PostgreSQL server: {e}")))
+    SERVER.get_or_init(|| started(Certificate::Issued))
+}
+
+/// The test binary's server with TLS on and a self-signed certificate,
+/// started on first use.
+pub fn self_signed_server() -> &'static PrivateServer {
+    static SERVER: OnceLock<PrivateServer> = OnceLock::new();
+    SERVER.get_or_init(|| started(Certificate::SelfSigned))
 }
 
 /// A server of the calling test's own, without TLS, that it may stop and
 /// start again.
 pub fn own_server() -> PrivateServer {
-    start(false).unwrap_or_else(|e| panic!("cannot start a private PostgreSQL server: {e}"))
+    started(Certificate::None)
+}
+
+fn started(certificate: Certificate) -> PrivateServer {
+    start(certificate).unwrap_or_else(|e| panic!("cannot start a private PostgreSQL server: {e}"))
 }
 
 impl PrivateServer {
@@ -81,11 +104,11 @@ impl PrivateServer {
     }
 }
 
-fn start(tls: bool) -> Result<PrivateServer, String> {
+fn start(certificate: Certificate) -> Result<PrivateServer, String> {
     let dir = std::env::temp_dir().join(format!("es-postgres-tls-{}-{:x}", std::process::id(), fastrand::u64(..)));
     let data = dir.join("data");
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let (ca_file, other_ca_file) = write_certificates(&dir)?;
+    let (ca_file, other_ca_file) = write_certificates(&dir, certificate)?;
     let as_root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
     if as_root {
         run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir))?;
@@ -98,7 +121,7 @@ fn start(tls: bool) -> Result<PrivateServer, String> {
         "port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{dir}'\n\
          ssl = {ssl}\nssl_cert_file = '{dir}/server.crt'\nssl_key_file = '{dir}/server.key'\nfsync = off\n",
         dir = dir.display(),
-        ssl = if tls { "on" } else { "off" },
+        ssl = if certificate == Certificate::None { "off" } else { "on" },
     );
     std::fs::OpenOptions::new()
         .append(true)
@@ -121,10 +144,11 @@ fn start(tls: bool) -> Result<PrivateServer, String> {
     Ok(PrivateServer { port, ca_file, other_ca_file, data, dir, as_root, _watcher: Mutex::new(watcher) })
 }
 
-/// Writes a CA, a server certificate it signs for `localhost` (and no IP
-/// address, so that connecting to 127.0.0.1 is a host name mismatch) with
-/// its key, and a second CA; returns the two CA files.
-fn write_certificates(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
+/// Writes a CA, a server certificate for `localhost` (and no IP address,
+/// so that connecting to 127.0.0.1 is a host name mismatch) with its key,
+/// signed by the CA or by itself, and a second CA; returns the server's CA
+/// file (its own certificate when self-signed) and the other CA's.
+fn write_certificates(dir: &Path, certificate: Certificate) -> Result<(PathBuf, PathBuf), String> {
     let failed = |e: rcgen::Error| format!("making certificates: {e}");
     let authority = |name: &str| -> Result<(CertificateParams, KeyPair, String), String> {
         let key = KeyPair::generate().map_err(failed)?;
@@ -137,19 +161,30 @@ fn write_certificates(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
     let (ca_params, ca_key, ca_pem) = authority("es test CA")?;
     let (_, _, other_ca_pem) = authority("es other CA")?;
     let server_key = KeyPair::generate().map_err(failed)?;
-    let server_params = CertificateParams::new(vec!["localhost".to_owned()]).map_err(failed)?;
-    let server_pem =
-        server_params.signed_by(&server_key, &Issuer::from_params(&ca_params, &ca_key)).map_err(failed)?.pem();
+    let mut server_params = CertificateParams::new(vec!["localhost".to_owned()]).map_err(failed)?;
+    let server_pem = match certificate {
+        Certificate::SelfSigned => {
+            server_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            server_params.self_signed(&server_key).map_err(failed)?.pem()
+        }
+        Certificate::None | Certificate::Issued => {
+            server_params.signed_by(&server_key, &Issuer::from_params(&ca_params, &ca_key)).map_err(failed)?.pem()
+        }
+    };
     let write = |name: &str, contents: &str| {
         let path = dir.join(name);
         std::fs::write(&path, contents).map_err(|e| format!("writing {}: {e}", path.display()))?;
         Ok::<_, String>(path)
     };
-    write("server.crt", &server_pem)?;
+    let server_crt = write("server.crt", &server_pem)?;
     let key = write("server.key", &server_key.serialize_pem())?;
     // The server refuses a key others can read.
     run(Command::new("chmod").arg("600").arg(key))?;
-    Ok((write("ca.pem", &ca_pem)?, write("other-ca.pem", &other_ca_pem)?))
+    let ca_file = match certificate {
+        Certificate::SelfSigned => server_crt,
+        Certificate::None | Certificate::Issued => write("ca.pem", &ca_pem)?,
+    };
+    Ok((ca_file, write("other-ca.pem", &other_ca_pem)?))
 }
 
 /// A port nothing listens on now.
