@@ -103,6 +103,14 @@ pub struct Metadata {
     /// commit of a command sent again instead of appending twice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_id: Option<String>,
+    /// What the command was sent with, in a form its sender chooses (a
+    /// hash of the request's method, route and body): the same command id
+    /// sent again with another fingerprint is another request reusing the
+    /// key, which the repository refuses with
+    /// [`Error::CommandIdReused`](crate::Error::CommandIdReused) instead of
+    /// returning the first commit as the retry's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
     /// Anything else worth keeping with the event.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, Value>,
@@ -124,6 +132,21 @@ impl Metadata {
     /// Sets the command id, the key that makes a command idempotent.
     pub fn with_command_id(mut self, id: impl Into<String>) -> Self {
         self.command_id = Some(id.into());
+        self
+    }
+
+    /// Sets the command id and the fingerprint of the request it came
+    /// with: a retry must bring the same fingerprint.
+    ///
+    /// ```
+    /// use es_core::Metadata;
+    ///
+    /// let metadata = Metadata::default().with_command_id_for("req-7", "sha256:9f2c…");
+    /// assert_eq!((metadata.command_id.as_deref(), metadata.fingerprint.as_deref()), (Some("req-7"), Some("sha256:9f2c…")));
+    /// ```
+    pub fn with_command_id_for(mut self, id: impl Into<String>, fingerprint: impl Into<String>) -> Self {
+        self.command_id = Some(id.into());
+        self.fingerprint = Some(fingerprint.into());
         self
     }
 

@@ -226,6 +226,24 @@ pub enum Error {
         /// The stream's version when the last attempt was refused.
         actual: u64,
     },
+    /// A command id sent again with another request than the one committed
+    /// under it (their [fingerprints](crate::Metadata::fingerprint)
+    /// differ): nothing was appended, and the first commit is not returned
+    /// as if it were this request's. HTTP services answer 422.
+    #[error(
+        "command id `{command_id}` was already committed on stream `{stream_id}` for another request (fingerprint \
+         `{committed}`, not `{sent}`); a retry must send the same request, and a new request a new command id"
+    )]
+    CommandIdReused {
+        /// The stream.
+        stream_id: String,
+        /// The command id.
+        command_id: String,
+        /// The fingerprint of the committed request.
+        committed: String,
+        /// The fingerprint sent now.
+        sent: String,
+    },
     /// A load up to a version the stream has not reached.
     #[error("stream `{stream_id}` has no version {version}: it ends at version {head}; ask for a version up to {head}")]
     VersionNotReached {

@@ -307,6 +307,11 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// that id is committed on the stream, executing it again returns that
     /// first commit (version, position, events, state) and appends
     /// nothing. The store enforces it, so concurrent duplicates append once.
+    /// Give the request's fingerprint with the id
+    /// ([`Metadata::with_command_id_for`]): the same id sent with another
+    /// fingerprint (another body reusing the key) is refused with
+    /// [`Error::CommandIdReused`] instead of being answered with the first
+    /// commit. A command id is kept per stream, for as long as the stream.
     pub async fn execute<E, F>(&self, stream_id: &str, command: F) -> Result<Committed<A>, ExecuteError<E>>
     where
         F: FnMut(&A) -> Result<Vec<A::Event>, E>,
@@ -436,7 +441,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let mut attempt = 0;
         loop {
             if let Some(command_id) = &metadata.command_id {
-                if let Some(committed) = self.committed_before(stream_id, command_id).await? {
+                if let Some(committed) = self.committed_before(stream_id, command_id, metadata).await? {
                     return Ok(committed);
                 }
             }
@@ -545,10 +550,27 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     }
 
     /// The commit of command `command_id` on the stream, as it was, if the
-    /// command was committed before.
-    async fn committed_before(&self, stream_id: &str, command_id: &str) -> Result<Option<Committed<A>>, Error> {
+    /// command was committed before with the fingerprint of `metadata` (or
+    /// either has none); refused when the fingerprints differ.
+    async fn committed_before(
+        &self,
+        stream_id: &str,
+        command_id: &str,
+        metadata: &Metadata,
+    ) -> Result<Option<Committed<A>>, Error> {
         let Some(recorded) = self.store.command_events(stream_id, command_id).await? else { return Ok(None) };
         let Some((version, position)) = recorded.last().map(|e| (e.version, e.position)) else { return Ok(None) };
+        let committed = recorded[0].metadata.fingerprint.as_deref();
+        if let (Some(committed), Some(sent)) = (committed, metadata.fingerprint.as_deref()) {
+            if committed != sent {
+                return Err(Error::CommandIdReused {
+                    stream_id: stream_id.to_owned(),
+                    command_id: command_id.to_owned(),
+                    committed: committed.to_owned(),
+                    sent: sent.to_owned(),
+                });
+            }
+        }
         let events = recorded
             .into_iter()
             .map(|e| {

@@ -257,6 +257,52 @@ async fn sixteen_concurrent_sends_of_one_command_append_once() {
     assert_eq!((again.version, again.state.value, again.attempts), (2, 6, 0));
 }
 
+/// One command id sent from eight processes (stores with pools of their
+/// own) at once, four with the committed request's fingerprint and four
+/// with another body's: one commit; the first four get it, the others
+/// `CommandIdReused` naming both fingerprints, and nothing more is
+/// appended. A later send of the other body is refused the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_command_id_reused_with_another_request_is_refused_across_processes() {
+    let schema = common::schema_name();
+    let first = Repository::<Counter, _>::new(common::store_in(&schema).await);
+    first.execute("counter-1", increment(1)).await.unwrap();
+    let mut tasks = Vec::new();
+    for process in 0..8 {
+        let repository = Repository::<Counter, _>::new(common::store_in(&schema).await).with_max_attempts(64);
+        let (fingerprint, by) = if process % 2 == 0 { ("qty=5", 5) } else { ("qty=500", 500) };
+        let request = Metadata::default().with_command_id_for("receive-7", fingerprint);
+        tasks.push(tokio::spawn(async move {
+            (fingerprint, repository.execute_with("counter-1", &request, increment(by)).await)
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    let committed: Vec<_> =
+        outcomes.iter().filter_map(|(f, r)| r.as_ref().ok().map(|c| (*f, c.version, c.state.value))).collect();
+    let winner = committed[0].0;
+    let refused = outcomes.iter().filter(|(f, r)| {
+        matches!(r, Err(ExecuteError::Failed(Error::CommandIdReused { committed, sent, .. })) if committed == winner && sent == *f)
+    });
+    assert_eq!(committed.len(), 4, "{outcomes:?}");
+    assert!(
+        committed.iter().all(|c| c.0 == winner && c.1 == 2),
+        "one commit, returned to its own request: {committed:?}"
+    );
+    assert_eq!(refused.count(), 4, "the other request is refused: {outcomes:?}");
+    let stream = first.store().read_stream("counter-1", StreamRange::all()).await.unwrap();
+    assert_eq!(stream.len(), 2, "one append");
+
+    let other = if winner == "qty=5" { "qty=500" } else { "qty=5" };
+    let resent = Metadata::default().with_command_id_for("receive-7", other);
+    let error = first.execute_with("counter-1", &resent, increment(9)).await.unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("command id `receive-7`") && text.contains(&format!("`{winner}`, not `{other}`")), "{text}");
+    assert_eq!(first.store().read_stream("counter-1", StreamRange::all()).await.unwrap().len(), 2);
+}
+
 /// Another aggregate type over the same event, without snapshots.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct Gauge {
