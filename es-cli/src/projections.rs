@@ -3,8 +3,9 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::{Duration, Instant, SystemTime};
 
-use es_core::Position;
+use es_core::admin::ProjectionAdmin;
 use es_core::admin::{RunnerInfo, printable};
+use es_core::{Position, ProjectionError};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -27,25 +28,44 @@ pub(crate) struct ProjectionRow {
     /// Age of the oldest event after the checkpoint.
     lag_seconds: Option<f64>,
     runner: Option<Runner>,
+    /// The runners standing by to take it over.
+    standbys: Vec<Runner>,
     /// Parked events nobody has discarded.
     parked: u64,
     /// Why it stopped, if it stopped on an event it cannot handle.
     stopped: Option<String>,
 }
 
-/// The session of the runner holding a projection's lock.
+/// A runner of a projection: the application process it runs in, where
+/// the store records it, and its session on the server.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Runner {
+    /// The label the application gave its process (a pod or host name).
+    label: Option<String>,
+    /// The application's process id.
+    pid: Option<u32>,
+    /// When the application's process started.
+    started_at: Option<String>,
     application_name: String,
     host: String,
-    pid: i64,
+    /// The process id of its session on the server.
+    server_pid: i64,
     #[serde(skip)]
     info: RunnerInfo,
 }
 
 impl From<RunnerInfo> for Runner {
     fn from(info: RunnerInfo) -> Self {
-        Runner { application_name: info.name.clone(), host: info.host.clone(), pid: info.pid, info }
+        let process = info.process.as_ref();
+        Runner {
+            label: process.map(|p| p.label.clone()),
+            pid: process.map(|p| p.pid),
+            started_at: process.map(|p| output::time_exact(p.started_at)),
+            application_name: info.name.clone(),
+            host: info.host.clone(),
+            server_pid: info.pid,
+            info,
+        }
     }
 }
 
@@ -66,6 +86,7 @@ pub(crate) async fn list(store: &Store) -> Result<Vec<ProjectionRow>, Error> {
                 behind: backlog.events,
                 lag_seconds: lag.map(|d| d.as_secs_f64()),
                 runner: p.runner.map(Runner::from),
+                standbys: p.standbys.into_iter().map(Runner::from).collect(),
                 parked: p.parked,
                 stopped: p.stopped,
                 name: p.name,
@@ -97,12 +118,21 @@ pub(crate) fn write_table(out: &mut dyn Write, projections: &[ProjectionRow]) ->
                 p.behind.to_string(),
                 output::or_dash(p.lag_seconds.and_then(|s| Duration::try_from_secs_f64(s).ok()).map(output::duration)),
                 output::or_dash(p.runner.as_ref().map(|r| r.info.to_string())),
+                p.standbys.len().to_string(),
                 p.parked.to_string(),
                 output::or_dash(p.stopped.as_deref().map(|s| printable(s).into_owned())),
             ]
         })
         .collect();
-    table(out, &["PROJECTION", "CHECKPOINT", "BEHIND", "LAG", "RUNNER", "PARKED", "STOPPED"], &rows)
+    table(out, &["PROJECTION", "CHECKPOINT", "BEHIND", "LAG", "RUNNER", "STANDBYS", "PARKED", "STOPPED"], &rows)
+}
+
+/// The refusal to move projection `name` while a runner holds it, naming
+/// the runner; `None` when none holds it.
+async fn refusal(projections: &dyn ProjectionAdmin, name: &str) -> Result<Option<Error>, Error> {
+    let status = projections.projections(None, usize::MAX).await?.into_iter().find(|p| p.name == name);
+    let runner = status.and_then(|p| p.runner).map(Box::new);
+    Ok(runner.map(|runner| es_core::admin::AdminError::Running { projection: name.to_owned(), runner }.into()))
 }
 
 /// `es projection NAME reset`: asks on stdin unless `yes`, then moves the
@@ -114,9 +144,8 @@ pub(crate) async fn reset(
     input: &mut dyn BufRead,
     out: &mut Output<'_>,
 ) -> Result<(), Error> {
-    let running = store.projections.projections(None, usize::MAX).await?.into_iter().find(|p| p.name == name);
-    if let Some(runner) = running.and_then(|p| p.runner) {
-        return Err(es_core::admin::AdminError::Running { projection: name.to_owned(), runner }.into());
+    if let Some(refused) = refusal(&*store.projections, name).await? {
+        return Err(refused);
     }
     if !yes && !confirm(name, input)? {
         return Err(Error::NotConfirmed { name: name.to_owned() });
@@ -174,7 +203,14 @@ pub(crate) async fn rebuild(
         bar.set_length(p.total.max(p.done));
         bar.set_position(p.done);
     };
-    let events = projection.rebuild(store.clone(), &mut progress).await;
+    let events = match projection.rebuild(store.clone(), &mut progress).await {
+        // Another runner holds it: say which.
+        Err(busy @ ProjectionError::Busy { .. }) => match refusal(store, &name).await? {
+            Some(refused) => return Err(refused),
+            None => Err(busy),
+        },
+        other => other,
+    };
     bar.finish_and_clear();
     #[derive(Serialize)]
     struct Rebuilt {

@@ -52,6 +52,26 @@ async fn rebuild_replays_every_event_into_the_read_model() {
     );
 }
 
+/// A rebuild while a runner of another process holds the projection is
+/// refused naming that runner's application process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuild_under_a_live_runner_names_it() {
+    let store = fresh_store().await;
+    let last = seed(&store).await;
+    let pod = PgEventStore::builder(common::config()).schema(store.schema()).runner_label("pod-a").build().unwrap();
+    let mut runner = PgProjectionRunner::new(pod, Balances::create(&store).await);
+    let waiter = runner.waiter();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(async move { runner.run(async { drop(stopped.await) }).await });
+    waiter.wait_for(last, std::time::Duration::from_secs(20)).await.expect("the runner catches up");
+    let (result, _) = app_es(&store, &["projection", "balances", "rebuild"]).await;
+    let error = result.unwrap_err().to_string();
+    let by = format!("projection `balances` is being run by pid {} on pod-a", std::process::id());
+    assert!(error.contains(&by), "{error}");
+    stop.send(()).unwrap();
+    running.await.unwrap().expect("the runner stops cleanly");
+}
+
 #[tokio::test]
 async fn stream_state_shows_the_aggregate_after_each_event() {
     let store = fresh_store().await;

@@ -174,11 +174,37 @@ async fn projections_show_checkpoint_lag_and_the_runner_holding_each() {
     assert_eq!((listed[0]["behind"].clone(), listed[0]["lag_seconds"].clone()), (json!(0), Value::Null));
     let runner = &listed[0]["runner"];
     assert_eq!(runner["application_name"], format!("es projection {}.balances", store.schema()));
-    assert!(runner["pid"].as_i64().is_some_and(|pid| pid > 0), "{listed}");
+    assert_eq!(runner["pid"], std::process::id(), "the application's process, not the server's: {listed}");
+    assert!(runner["server_pid"].as_i64().is_some_and(|pid| pid > 0), "{listed}");
+    assert!(runner["label"].as_str().is_some_and(|label| !label.is_empty()), "{listed}");
+
+    // A runner of another process (a store labelled as another pod) stands by.
+    let other_pod =
+        PgEventStore::builder(common::config()).schema(store.schema()).runner_label("pod-b").build().unwrap();
+    let mut standby = PgProjectionRunner::new(other_pod, Balances::create(&store).await)
+        .with_options(RunnerOptions::default().poll_interval(Duration::from_millis(20)));
+    let (stop_standby, standby_stopped) = tokio::sync::oneshot::channel::<()>();
+    let standing_by = tokio::spawn(async move { standby.run(async { drop(standby_stopped.await) }).await });
+    let standbys = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let listed = es(&store, &["projections", "--json"]).ok().json();
+            if listed[0]["standbys"].as_array().is_some_and(|s| !s.is_empty()) {
+                return listed[0]["standbys"].clone();
+            }
+        }
+    });
+    let standbys = standbys.await.expect("the standby is listed within 20 s");
+    assert_eq!(
+        (standbys[0]["label"].as_str(), standbys[0]["pid"].as_u64()),
+        (Some("pod-b"), Some(u64::from(std::process::id())))
+    );
 
     let refused = es(&store, &["projection", "balances", "reset", "--yes"]);
     assert_eq!(refused.code, 1, "{refused:#?}");
-    assert!(refused.stderr.contains("projection `balances` is being run by pid "), "{refused:#?}");
+    let by = format!("projection `balances` is being run by pid {} on ", std::process::id());
+    assert!(refused.stderr.contains(&by), "{refused:#?}");
+    stop_standby.send(()).unwrap();
+    standing_by.await.unwrap().expect("the standby stops cleanly");
     assert_eq!(checkpoint(&store, "balances").await, last.to_string());
 
     stop.send(()).unwrap();
@@ -188,10 +214,10 @@ async fn projections_show_checkpoint_lag_and_the_runner_holding_each() {
     store.append("account", "acc-2", ExpectedVersion::Exact(1), vec![event], &Metadata::default()).await.unwrap();
     let text = es(&store, &["projections"]).ok().stdout;
     let lines: Vec<_> = text.lines().collect();
-    assert_eq!(lines[0], "PROJECTION  CHECKPOINT  BEHIND  LAG  RUNNER  PARKED  STOPPED", "{text}");
+    assert_eq!(lines[0], "PROJECTION  CHECKPOINT  BEHIND  LAG  RUNNER  STANDBYS  PARKED  STOPPED", "{text}");
     let columns: Vec<_> = lines[1].split_whitespace().collect();
     assert_eq!(columns[..3], ["balances", &last.to_string(), "1"], "{text}");
-    assert_eq!(columns[4..], ["-", "0", "-"], "no runner holds it now, nothing parked or stopped: {text}");
+    assert_eq!(columns[4..], ["-", "0", "0", "-"], "no runner holds it now, nothing parked or stopped: {text}");
 }
 
 #[tokio::test]

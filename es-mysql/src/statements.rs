@@ -141,6 +141,7 @@ pub(crate) async fn projections(
                 name: format!("es projection {database}.{name}"),
                 host: host.unwrap_or_default(),
                 pid: i64::try_from(pid).unwrap_or(i64::MAX),
+                process: None,
             });
             ProjectionStatus {
                 checkpoint: Position::new(commit, sequence),
@@ -148,6 +149,7 @@ pub(crate) async fn projections(
                 stopped,
                 parked,
                 runner,
+                standbys: Vec::new(),
                 name,
             }
         })

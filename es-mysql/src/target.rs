@@ -192,7 +192,7 @@ impl ProjectionAdmin for MySqlTarget {
                 return Err(AdminError::UnknownProjection { location: self.location(), name: projection.to_owned() });
             };
             if let Some(runner) = status.runner {
-                return Err(AdminError::Running { projection: projection.to_owned(), runner });
+                return Err(AdminError::Running { projection: projection.to_owned(), runner: Box::new(runner) });
             }
             match self.on_pool(async |c| statements::reset(c, projection).await).await? {
                 true => Ok(()),

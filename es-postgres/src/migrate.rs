@@ -33,6 +33,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "checkpoint_revision",
         sql: include_str!("../migrations/0010_checkpoint_revision.sql"),
     },
+    Migration { version: 11, name: "runners", sql: include_str!("../migrations/0011_runners.sql") },
 ];
 
 /// Which tables a schema holds.

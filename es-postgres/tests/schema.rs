@@ -81,6 +81,7 @@ async fn migrating_again_changes_nothing() {
             "outbox",
             "parked_events",
             "rewrites",
+            "runners",
             "schema_migrations",
             "snapshots",
             "subject_keys"

@@ -247,6 +247,7 @@ pub(crate) async fn projections(
             stopped,
             parked: parked.iter().filter(|p| p.discarded.is_none()).count() as u64,
             runner: None,
+            standbys: Vec::new(),
             name,
         });
     }

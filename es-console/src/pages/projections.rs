@@ -60,7 +60,10 @@ pub(crate) async fn list(State(console): State<Shared>, Query(page): Query<NameA
                             td { (time(p.updated_at)) }
                             td.num { (c.behind) }
                             td.num { @if let Some(s) = c.oldest_seconds { (format!("{s:.1}")) } @else { "—" } }
-                            td { @if let Some(r) = &p.runner { (r) } @else { span.hint { "none holds it" } } }
+                            td {
+                                @if let Some(r) = &p.runner { (r) } @else { span.hint { "none holds it" } }
+                                @for standby in &p.standbys { br; span.standby { "standing by: " (standby) } }
+                            }
                             td { @if let Some(e) = &p.stopped { span.error { (shown(e)) } } }
                             td.num { a href={ "/projections/" (segment(&p.name)) "/parked" } { (p.parked) } }
                             td { (action(&console, &format!("/projections/{}/reset", segment(&p.name)), "Reset",

@@ -31,8 +31,8 @@ use std::time::SystemTime;
 pub use aggregate::{AggregateKind, FoldError, aggregate_kind};
 pub use printable::{SHOWN_BYTES, cut, printable};
 pub use types::{
-    Backlog, Location, ProjectionStatus, ReadLag, RunnerInfo, ScannedEvent, StoreStatus, StreamFilter, StreamInfo,
-    StreamSummary,
+    Backlog, Location, ProjectionStatus, ReadLag, RunnerInfo, RunnerProcess, ScannedEvent, StoreStatus, StreamFilter,
+    StreamInfo, StreamSummary,
 };
 
 use crate::envelope::{Position, RecordedEvent};
@@ -73,7 +73,7 @@ pub enum AdminError {
         /// The projection.
         projection: String,
         /// Who runs it.
-        runner: RunnerInfo,
+        runner: Box<RunnerInfo>,
     },
 }
 

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
+use crate::admin::printable;
 use crate::envelope::Position;
 use crate::event::EncodedEvent;
 
@@ -120,21 +121,43 @@ pub struct ProjectionStatus {
     pub parked: u64,
     /// The runner holding it, if one does.
     pub runner: Option<RunnerInfo>,
+    /// The runners standing by to take it over, where the store can tell.
+    pub standbys: Vec<RunnerInfo>,
 }
 
-/// The runner holding a projection: the session it holds it with.
+/// A runner of a projection: the session it holds it (or stands by) with,
+/// and the application process it runs in, where the store records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunnerInfo {
     /// The name its connection carries (`es projection <schema>.<name>`).
     pub name: String,
     /// Where it connects from.
     pub host: String,
-    /// The process id of its session on the server.
+    /// The process id of its session on the server (not the
+    /// application's: see [`process`](Self::process)).
     pub pid: i64,
+    /// The application process the runner runs in.
+    pub process: Option<RunnerProcess>,
+}
+
+/// The application process a runner runs in, as it registered itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunnerProcess {
+    /// The label the application gave (a pod or host name).
+    pub label: String,
+    /// The operating system's process id.
+    pub pid: u32,
+    /// When the process started (when it built its first store).
+    pub started_at: SystemTime,
 }
 
 impl fmt::Display for RunnerInfo {
+    /// `pid 4242 on pod-7`, the application's process, or the server
+    /// session's where the application process is not known.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "pid {} on {}", self.pid, self.host)
+        match &self.process {
+            Some(p) => write!(f, "pid {} on {}", p.pid, printable(&p.label)),
+            None => write!(f, "server session pid {} on {}", self.pid, self.host),
+        }
     }
 }

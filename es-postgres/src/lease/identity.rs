@@ -1,8 +1,44 @@
 //! The name a runner's connection carries in `pg_stat_activity`: built
 //! here, and only here, for the runners and for the tools that look for
-//! them.
+//! them; and the application process a runner records itself as running
+//! in.
+
+use std::sync::OnceLock;
+use std::time::SystemTime;
 
 use crate::schema::Schema;
+
+/// The application process the runners of a store run in, as they record
+/// it beside their sessions.
+#[derive(Debug)]
+pub(crate) struct ProcessIdentity {
+    /// The application's label for it: a pod or host name.
+    pub(crate) label: String,
+    /// The operating system's process id.
+    pub(crate) pid: u32,
+    /// When the process built its first store.
+    pub(crate) started: SystemTime,
+}
+
+impl ProcessIdentity {
+    /// This process, under `label` or else the host's name.
+    pub(crate) fn new(label: Option<String>) -> Self {
+        static STARTED: OnceLock<SystemTime> = OnceLock::new();
+        let started = *STARTED.get_or_init(SystemTime::now);
+        ProcessIdentity { label: label.unwrap_or_else(host_name), pid: std::process::id(), started }
+    }
+}
+
+/// The host's name: `HOSTNAME` (a pod's name in Kubernetes), else
+/// `/etc/hostname`.
+fn host_name() -> String {
+    let named = |name: String| Some(name.trim().to_owned()).filter(|n| !n.is_empty());
+    std::env::var("HOSTNAME")
+        .ok()
+        .and_then(named)
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().and_then(named))
+        .unwrap_or_else(|| "unknown host".to_owned())
+}
 
 /// What kind of runner holds a connection of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use es_core::projection::ReconnectBackoff;
 use futures_util::future::Either;
+use tracing::warn;
 
 use crate::connection::listener::Listener;
 use crate::error::Error;
@@ -127,9 +128,21 @@ impl Lease {
         }
     }
 
+    /// A connection of the runner's own, with the application process it
+    /// runs in recorded beside it.
     async fn connect(&self) -> Result<Listener, Error> {
         let store = &self.store;
-        Listener::connect(&store.config, store.tls.clone(), store.schema.events_channel(), &self.application_name).await
+        let channel = store.schema.events_channel();
+        let session = Listener::connect(&store.config, store.tls.clone(), channel, &self.application_name).await?;
+        let process = &store.process;
+        let register = store.schema.sql(include_str!("sql/register.sql"));
+        let pid = i64::from(process.pid);
+        let registered = session.client().execute(&*register, &[&process.label, &pid, &process.started]).await;
+        if let Err(error) = registered {
+            // The tools then show the runner's server session instead.
+            warn!(error = %es_core::ErrorReport::new(&error), "the runner could not record its process beside its session");
+        }
+        Ok(session)
     }
 }
 

@@ -9,6 +9,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use crate::connection::notify::Notifier;
 use crate::connection::tls::{PgSslMode, Roots, TlsOptions};
 use crate::error::PgError;
+use crate::lease::identity::ProcessIdentity;
 use crate::schema::Schema;
 use crate::store::{DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgEventStore};
 
@@ -35,6 +36,7 @@ pub struct PgEventStoreBuilder {
     tls: TlsOptions,
     notify_appends: bool,
     max_event_size: usize,
+    runner_label: Option<String>,
 }
 
 impl PgEventStoreBuilder {
@@ -83,6 +85,15 @@ impl PgEventStoreBuilder {
     /// its reference in the event rather than raising this.
     pub fn max_event_size(mut self, bytes: usize) -> Self {
         self.max_event_size = bytes;
+        self
+    }
+
+    /// The label this process's projection and outbox runners record
+    /// beside their sessions, with its process id and start time, for
+    /// `es projections` and the console to name (default: the host's name,
+    /// `HOSTNAME` or `/etc/hostname`; give a pod's or a service's name).
+    pub fn runner_label(mut self, label: impl Into<String>) -> Self {
+        self.runner_label = Some(label.into());
         self
     }
 
@@ -150,6 +161,7 @@ impl PgEventStoreBuilder {
             feed: Arc::default(),
             notifier,
             max_event_size: self.max_event_size,
+            process: Arc::new(ProcessIdentity::new(self.runner_label)),
         })
     }
 }
@@ -166,6 +178,7 @@ impl PgEventStoreBuilder {
             tls,
             notify_appends: true,
             max_event_size: es_core::DEFAULT_MAX_EVENT_SIZE,
+            runner_label: None,
         }
     }
 }

@@ -24,6 +24,7 @@ use crate::connection::notify::Notifier;
 use crate::connection::tls::TlsOptions;
 use crate::connection::url;
 use crate::error::PgError;
+use crate::lease::identity::ProcessIdentity;
 use crate::migrate;
 use crate::projection::waits::Feed;
 use crate::schema::Schema;
@@ -47,6 +48,9 @@ pub struct PgEventStore {
     pub(crate) schema: Arc<Schema>,
     pub(crate) feed: Arc<Feed>,
     pub(crate) notifier: Option<Arc<Notifier>>,
+    /// The application process its runners record themselves as running
+    /// in.
+    pub(crate) process: Arc<ProcessIdentity>,
     /// The largest event payload appends take, in bytes.
     pub(crate) max_event_size: usize,
 }

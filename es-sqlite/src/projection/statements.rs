@@ -98,6 +98,7 @@ pub(crate) fn projections(
             stopped: r.get(4)?,
             parked: unsigned(r.get(5)?, "parked", CHECKPOINTS, 0)?,
             runner: None,
+            standbys: Vec::new(),
         });
     }
     Ok(statuses)
