@@ -53,7 +53,7 @@ macro_rules! conformance_tests {
             invalid_stream_ids_are_refused,
             the_longest_stream_id_round_trips,
             snapshot_and_events_are_read_together,
-            a_command_id_is_committed_once_per_stream,
+            a_command_id_is_committed_once_per_store,
             a_stream_belongs_to_one_aggregate_type,
             a_payload_that_is_not_json_is_refused,
             a_payload_no_store_can_hold_is_refused_by_every_store,
@@ -398,9 +398,10 @@ pub async fn snapshot_and_events_are_read_together<S: EventStore>(store: &S) {
     assert_eq!(whole.events[0].1, event("Happened", 4), "the events read whole");
 }
 
-/// A command id is committed once per stream: sending the command again
-/// appends nothing and is refused, and its first events can be read back.
-pub async fn a_command_id_is_committed_once_per_stream<S: EventStore>(store: &S) {
+/// A command id is committed once in the store: sending the command again
+/// appends nothing and is refused, its first events can be read back, and
+/// the same id sent to another stream is refused too.
+pub async fn a_command_id_is_committed_once_per_store<S: EventStore>(store: &S) {
     let command = Metadata::default().with_command_id("req-1");
     let first = store.append("thing", "s", ExpectedVersion::NoStream, events(2), &command).await.unwrap();
     let again = store.append("thing", "s", ExpectedVersion::Any, events(1), &command).await;
@@ -415,8 +416,17 @@ pub async fn a_command_id_is_committed_once_per_stream<S: EventStore>(store: &S)
     assert_eq!(store.command_events("s", "req-2").await.unwrap(), None);
     let other = Metadata::default().with_command_id("req-2");
     store.append("thing", "s", ExpectedVersion::Exact(2), events(1), &other).await.unwrap();
-    store.append("thing", "t", ExpectedVersion::NoStream, events(1), &command).await.unwrap();
-    assert_eq!(versions(&store.read_stream("t", StreamRange::all()).await.unwrap()), [1], "ids are per stream");
+    let elsewhere = store.append("thing", "t", ExpectedVersion::NoStream, events(1), &command).await;
+    match elsewhere {
+        Err(StoreError::CommandIdTaken { stream_id, command_id, committed_on }) => {
+            assert_eq!((stream_id.as_str(), command_id.as_str(), committed_on.as_str()), ("t", "req-1", "s"));
+        }
+        other => panic!("a command id of stream `s` sent to `t`: expected CommandIdTaken, got {other:?}"),
+    }
+    assert!(
+        store.read_stream("t", StreamRange::all()).await.unwrap().is_empty(),
+        "ids are per store: nothing appended"
+    );
 }
 
 /// A stream belongs to the aggregate type of its first event: appending or

@@ -98,9 +98,11 @@ pub struct Metadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
     /// The command's own id, chosen by its sender (an idempotency key, such
-    /// as a request id a client sends again on a retry). A stream holds at
-    /// most one commit per command id: the repository returns the first
-    /// commit of a command sent again instead of appending twice.
+    /// as a request id a client sends again on a retry). The store holds at
+    /// most one commit per command id, whatever the stream: the repository
+    /// returns the first commit of a command sent again instead of
+    /// appending twice, and the id sent to another stream is refused with
+    /// [`StoreError::CommandIdTaken`](crate::StoreError::CommandIdTaken).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_id: Option<String>,
     /// What the command was sent with, in a form its sender chooses (a

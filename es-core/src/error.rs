@@ -128,6 +128,21 @@ pub enum StoreError {
         /// The store's limit in bytes.
         limit: usize,
     },
+    /// The command id was committed on another stream: an id names one
+    /// request in the whole store, not one per stream. Nothing was
+    /// appended.
+    #[error(
+        "command id `{command_id}` was already committed on stream `{committed_on}`, not `{stream_id}`: a command id \
+         names one request in the whole store; send a new request with a new id"
+    )]
+    CommandIdTaken {
+        /// The stream written to.
+        stream_id: String,
+        /// The command id.
+        command_id: String,
+        /// The stream the command id was committed on.
+        committed_on: String,
+    },
     /// The stream id is not one a store accepts (see
     /// [`validate_stream_id`](crate::validate_stream_id)); nothing was read
     /// or written.

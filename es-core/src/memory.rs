@@ -98,10 +98,17 @@ impl EventStore for InMemoryEventStore {
             check_aggregate_type(aggregate_type, stream_id, &inner.log[first].aggregate_type)?;
         }
         if let Some(command_id) = metadata.command_id.as_ref().filter(|_| !events.is_empty()) {
-            let indexes = inner.streams.get(stream_id).map_or(&[][..], Vec::as_slice);
-            if indexes.iter().any(|&i| inner.log[i].metadata.command_id.as_ref() == Some(command_id)) {
-                let (stream_id, command_id) = (stream_id.to_owned(), command_id.clone());
-                return Err(StoreError::DuplicateCommand { stream_id, command_id });
+            let committed = inner.log.iter().find(|e| e.metadata.command_id.as_ref() == Some(command_id));
+            let (stream_id, command_id) = (stream_id.to_owned(), command_id.clone());
+            match committed {
+                Some(e) if e.stream_id == stream_id => {
+                    return Err(StoreError::DuplicateCommand { stream_id, command_id });
+                }
+                Some(e) => {
+                    let committed_on = e.stream_id.clone();
+                    return Err(StoreError::CommandIdTaken { stream_id, command_id, committed_on });
+                }
+                None => {}
             }
         }
         if !expected.admits(actual) {

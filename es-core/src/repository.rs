@@ -311,7 +311,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// ([`Metadata::with_command_id_for`]): the same id sent with another
     /// fingerprint (another body reusing the key) is refused with
     /// [`Error::CommandIdReused`] instead of being answered with the first
-    /// commit. A command id is kept per stream, for as long as the stream.
+    /// commit. A command id names one request in the whole store: sent to
+    /// another stream it is refused with
+    /// [`StoreError::CommandIdTaken`](crate::StoreError::CommandIdTaken).
+    /// Ids are kept for as long as the store; they do not expire.
     pub async fn execute<E, F>(&self, stream_id: &str, command: F) -> Result<Committed<A>, ExecuteError<E>>
     where
         F: FnMut(&A) -> Result<Vec<A::Event>, E>,

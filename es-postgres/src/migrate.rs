@@ -34,6 +34,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0010_checkpoint_revision.sql"),
     },
     Migration { version: 11, name: "runners", sql: include_str!("../migrations/0011_runners.sql") },
+    Migration {
+        version: 12,
+        name: "commands_per_store",
+        sql: include_str!("../migrations/0012_commands_per_store.sql"),
+    },
 ];
 
 /// Which tables a schema holds.

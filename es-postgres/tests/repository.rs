@@ -362,3 +362,34 @@ async fn a_stream_of_another_aggregate_type_is_refused_naming_both() {
     assert_eq!(counters.load("shared-id").await.unwrap().state.value, 12);
     assert_eq!(gauges.load("gauge-1").await.unwrap().state.level, 5);
 }
+
+/// One command id sent at once to eight streams from eight processes: one
+/// commits, the seven others are refused naming the stream it committed
+/// on, and nothing else is appended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_command_id_commits_once_in_the_store_across_streams() {
+    let schema = common::schema_name();
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let store = common::store_in(&schema).await;
+        tasks.push(tokio::spawn(async move {
+            let request = Metadata::default().with_command_id("transfer-9");
+            let event = Incremented { by: 1 }.encode().unwrap();
+            store.append("counter", &format!("counter-{n}"), ExpectedVersion::NoStream, vec![event], &request).await
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    let committed: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
+    assert_eq!(committed.len(), 1, "{outcomes:?}");
+    let winner = &committed[0].events[0].stream_id;
+    let refused = outcomes.iter().filter(|o| {
+        matches!(o, Err(es_core::StoreError::CommandIdTaken { committed_on, command_id, .. }) if committed_on == winner && command_id == "transfer-9")
+    });
+    assert_eq!(refused.count(), 7, "{outcomes:?}");
+    let store = common::store_in(&schema).await;
+    let all = store.read_all(es_core::Position::START, 100).await.unwrap();
+    assert_eq!(all.len(), 1, "one append in the whole store");
+}

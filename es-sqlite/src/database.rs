@@ -61,6 +61,11 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "events", sql: include_str!("../migrations/0001_events.sql") },
     Migration { version: 2, name: "checkpoints", sql: include_str!("../migrations/0002_checkpoints.sql") },
     Migration { version: 3, name: "subject_keys", sql: include_str!("../migrations/0003_subject_keys.sql") },
+    Migration {
+        version: 4,
+        name: "commands_per_store",
+        sql: include_str!("../migrations/0004_commands_per_store.sql"),
+    },
 ];
 
 /// Which tables a file holds.

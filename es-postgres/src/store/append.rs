@@ -7,7 +7,9 @@
 use std::time::SystemTime;
 
 use es_core::backend::{check_aggregate_type, check_event};
-use es_core::{Appended, EncodedEvent, ExpectedVersion, Metadata, Position, RecordedEvent, validate_stream_id};
+use es_core::{
+    Appended, EncodedEvent, ExpectedVersion, Metadata, Position, RecordedEvent, StoreError, validate_stream_id,
+};
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{GenericClient, Row};
 
@@ -21,6 +23,8 @@ use crate::schema::Schema;
 const UNIQUE_STREAM_VERSION: &str = "events_stream_version";
 
 const UNIQUE_COMMAND: &str = "commands_once";
+
+const UNIQUE_COMMAND_IN_STORE: &str = "commands_once_per_store";
 
 /// How often an append with [`ExpectedVersion::Any`] is tried when other
 /// writers keep taking the stream's next version, before it reports the
@@ -150,10 +154,18 @@ async fn run<E: Executor>(
         };
         match tried {
             Ok(rows) => return Ok(rows),
-            // The command was appended before.
-            Err(e) if is_unique_violation(&e, UNIQUE_COMMAND) => {
+            // The command was appended before, to this stream or another.
+            Err(e) if is_unique_violation(&e, UNIQUE_COMMAND) || is_unique_violation(&e, UNIQUE_COMMAND_IN_STORE) => {
                 let (stream_id, command_id) = (append.stream_id.to_owned(), params.command_id.unwrap_or_default());
-                return Err(Error::DuplicateCommand { stream_id, command_id: command_id.to_owned() });
+                let sql = schema.sql(include_str!("sql/command_stream.sql"));
+                let committed_on: Option<String> = on.fetch_optional(&sql, &[&command_id]).await?.map(|r| r.get(0));
+                return Err(match committed_on {
+                    Some(committed_on) if committed_on != stream_id => {
+                        let command_id = command_id.to_owned();
+                        Error::Core(StoreError::CommandIdTaken { stream_id, command_id, committed_on })
+                    }
+                    _ => Error::DuplicateCommand { stream_id, command_id: command_id.to_owned() },
+                });
             }
             // Another writer took the versions after the head we read: with
             // `Any` the append is tried again on the new head.

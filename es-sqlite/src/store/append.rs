@@ -5,7 +5,9 @@
 use std::time::SystemTime;
 
 use es_core::backend::{check_aggregate_type, check_event};
-use es_core::{Appended, EncodedEvent, ExpectedVersion, Metadata, Position, RecordedEvent, validate_stream_id};
+use es_core::{
+    Appended, EncodedEvent, ExpectedVersion, Metadata, Position, RecordedEvent, StoreError, validate_stream_id,
+};
 use rusqlite::{OptionalExtension, Transaction};
 
 use crate::codec::{stored, time_from_sql, time_to_sql, unsigned};
@@ -52,6 +54,14 @@ impl Append {
                 tx.prepare_cached(include_str!("sql/command_versions.sql"))?.exists((&stream_id, command_id))?;
             if committed {
                 return Err(Error::DuplicateCommand { stream_id, command_id: command_id.to_owned() });
+            }
+            let elsewhere: Option<String> = tx
+                .prepare_cached(include_str!("sql/command_stream.sql"))?
+                .query_row([command_id], |row| row.get(0))
+                .optional()?;
+            if let Some(committed_on) = elsewhere {
+                let command_id = command_id.to_owned();
+                return Err(Error::Core(StoreError::CommandIdTaken { stream_id, command_id, committed_on }));
             }
         }
         if !expected.admits(actual) {
