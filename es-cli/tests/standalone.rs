@@ -188,7 +188,8 @@ async fn projections_show_checkpoint_lag_and_the_runner_holding_each() {
     let standbys = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             let listed = es(&store, &["projections", "--json"]).ok().json();
-            if listed[0]["standbys"].as_array().is_some_and(|s| !s.is_empty()) {
+            // Listed once its session has recorded the process it runs in.
+            if listed[0]["standbys"][0]["label"].is_string() {
                 return listed[0]["standbys"].clone();
             }
         }
