@@ -138,7 +138,7 @@ pub(crate) async fn projections(
         .into_iter()
         .map(|(name, commit, sequence, updated_at, stopped, parked, holder, host)| {
             let runner = holder.map(|pid| RunnerInfo {
-                name: format!("es projection {database}.{name}"),
+                name: es_core::admin::projection_runner_name(database, &name),
                 host: host.unwrap_or_default(),
                 pid: i64::try_from(pid).unwrap_or(i64::MAX),
                 process: None,

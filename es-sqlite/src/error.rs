@@ -82,6 +82,8 @@ pub(crate) enum Error {
     Conflict { stream_id: String, expected: ExpectedVersion, actual: u64 },
     /// A command with this id was committed on the stream before.
     DuplicateCommand { stream_id: String, command_id: String },
+    /// A command with this id was committed on another stream.
+    CommandIdTaken { stream_id: String, command_id: String, committed_on: String },
     /// A value SQLite cannot hold, and why.
     InvalidInput(String),
     /// A stored row that cannot be read back.
@@ -117,6 +119,9 @@ impl From<Error> for StoreError {
             Error::Core(e) => e,
             Error::Conflict { stream_id, expected, actual } => StoreError::Conflict { stream_id, expected, actual },
             Error::DuplicateCommand { stream_id, command_id } => StoreError::DuplicateCommand { stream_id, command_id },
+            Error::CommandIdTaken { stream_id, command_id, committed_on } => {
+                StoreError::CommandIdTaken { stream_id, command_id, committed_on }
+            }
             Error::InvalidInput(reason) => StoreError::InvalidInput { reason },
             Error::Corrupt { stream_id, version, cause } => StoreError::Corrupt { stream_id, version, cause },
             Error::Task(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),

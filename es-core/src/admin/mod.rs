@@ -32,7 +32,7 @@ pub use aggregate::{AggregateKind, FoldError, aggregate_kind};
 pub use printable::{SHOWN_BYTES, cut, printable};
 pub use types::{
     Backlog, Location, ProjectionStatus, ReadLag, RunnerInfo, RunnerProcess, ScannedEvent, StoreStatus, StreamFilter,
-    StreamInfo, StreamSummary,
+    StreamInfo, StreamSummary, projection_runner_name,
 };
 
 use crate::envelope::{Position, RecordedEvent};

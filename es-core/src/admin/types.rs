@@ -140,6 +140,18 @@ pub struct RunnerInfo {
     pub process: Option<RunnerProcess>,
 }
 
+/// The name of the runner of projection `projection` in `namespace` (a
+/// schema or a database), `es projection <namespace>.<name>`: what its
+/// connection carries where the server names sessions, and what
+/// [`RunnerInfo::name`] holds.
+///
+/// ```
+/// assert_eq!(es_core::admin::projection_runner_name("es", "balances"), "es projection es.balances");
+/// ```
+pub fn projection_runner_name(namespace: &str, projection: &str) -> String {
+    format!("es projection {namespace}.{projection}")
+}
+
 /// The application process a runner runs in, as it registered itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunnerProcess {

@@ -78,7 +78,7 @@ pub enum ProjectionError {
     /// [`ParkLimits`](super::ParkLimits).
     #[error(
         "projection `{projection}` stops: parking event {version} of stream `{stream_id}` would pass its limit of \
-         {limit} {what}; fix the cause, then retry or discard the parked events (`es projection {projection} parked`), \
+         {limit} {what}; fix the cause, then retry or discard the parked events (`es parked {projection}`), \
          or raise RunnerOptions::park_limits"
     )]
     ParkLimit {

@@ -6,5 +6,6 @@ pub(crate) mod listener;
 pub(crate) mod notify;
 pub(crate) mod tls;
 pub(crate) mod url;
+mod verifiers;
 
 pub(crate) use executor::{Executor, StatementCache};

@@ -25,6 +25,8 @@ pub(crate) enum Error {
     OutOfOrder { stream_id: String, actual: u64 },
     /// A command with this id was committed on the stream before.
     DuplicateCommand { stream_id: String, command_id: String },
+    /// A command with this id was committed on another stream.
+    CommandIdTaken { stream_id: String, command_id: String, committed_on: String },
     /// A value the store cannot hold, and why.
     InvalidInput(String),
     /// A stored row that cannot be read back.
@@ -69,6 +71,9 @@ impl From<Error> for StoreError {
             Error::Conflict { stream_id, expected, actual } => StoreError::Conflict { stream_id, expected, actual },
             Error::OutOfOrder { stream_id, actual } => StoreError::OutOfOrder { stream_id, actual },
             Error::DuplicateCommand { stream_id, command_id } => StoreError::DuplicateCommand { stream_id, command_id },
+            Error::CommandIdTaken { stream_id, command_id, committed_on } => {
+                StoreError::CommandIdTaken { stream_id, command_id, committed_on }
+            }
             Error::InvalidInput(reason) => StoreError::InvalidInput { reason },
             Error::Corrupt { stream_id, version, cause } => StoreError::Corrupt { stream_id, version, cause },
             Error::Unavailable(cause) => StoreError::Unavailable(cause),

@@ -70,7 +70,7 @@ pub(crate) const OUTBOX_CHECKPOINT: &str = "outbox:";
 /// at a character boundary).
 pub(crate) fn application_name(kind: RunnerKind, schema: &str, name: &str) -> String {
     let mut full = match kind {
-        RunnerKind::Projection => format!("es projection {schema}.{name}"),
+        RunnerKind::Projection => es_core::admin::projection_runner_name(schema, name),
         RunnerKind::Outbox => format!("es outbox {schema}.{name}"),
         RunnerKind::Checkpoints => format!("es checkpoints {schema}"),
     };

@@ -7,9 +7,7 @@
 use std::time::SystemTime;
 
 use es_core::backend::{check_aggregate_type, check_event};
-use es_core::{
-    Appended, EncodedEvent, ExpectedVersion, Metadata, Position, RecordedEvent, StoreError, validate_stream_id,
-};
+use es_core::{Appended, EncodedEvent, ExpectedVersion, Metadata, Position, RecordedEvent, validate_stream_id};
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{GenericClient, Row};
 
@@ -162,7 +160,7 @@ async fn run<E: Executor>(
                 return Err(match committed_on {
                     Some(committed_on) if committed_on != stream_id => {
                         let command_id = command_id.to_owned();
-                        Error::Core(StoreError::CommandIdTaken { stream_id, command_id, committed_on })
+                        Error::CommandIdTaken { stream_id, command_id, committed_on }
                     }
                     _ => Error::DuplicateCommand { stream_id, command_id: command_id.to_owned() },
                 });

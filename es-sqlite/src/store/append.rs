@@ -5,9 +5,7 @@
 use std::time::SystemTime;
 
 use es_core::backend::{check_aggregate_type, check_event};
-use es_core::{
-    Appended, EncodedEvent, ExpectedVersion, Metadata, Position, RecordedEvent, StoreError, validate_stream_id,
-};
+use es_core::{Appended, EncodedEvent, ExpectedVersion, Metadata, Position, RecordedEvent, validate_stream_id};
 use rusqlite::{OptionalExtension, Transaction};
 
 use crate::codec::{stored, time_from_sql, time_to_sql, unsigned};
@@ -61,7 +59,7 @@ impl Append {
                 .optional()?;
             if let Some(committed_on) = elsewhere {
                 let command_id = command_id.to_owned();
-                return Err(Error::Core(StoreError::CommandIdTaken { stream_id, command_id, committed_on }));
+                return Err(Error::CommandIdTaken { stream_id, command_id, committed_on });
             }
         }
         if !expected.admits(actual) {
