@@ -29,7 +29,7 @@ use rustls::{ClientConfig, RootCertStore};
 use tokio_postgres::config::SslMode;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::verifiers::{ChainOnly, Pinned, Unverified};
+use super::verifiers::{Unverified, Verifying};
 use crate::error::PgError;
 
 /// How connections use TLS: libpq's `sslmode`, set with `sslmode=` in the
@@ -131,36 +131,32 @@ impl TlsOptions {
             PgSslMode::Disable | PgSslMode::Prefer | PgSslMode::Require => {
                 Arc::new(Unverified(provider.signature_verification_algorithms))
             }
-            PgSslMode::VerifyCa => self.verifier(provider, |webpki| Arc::new(ChainOnly(webpki)), false)?,
-            PgSslMode::VerifyFull => self.verifier(provider, |webpki| webpki, true)?,
+            PgSslMode::VerifyCa => Arc::new(self.verifier(provider, false)?),
+            PgSslMode::VerifyFull => Arc::new(self.verifier(provider, true)?),
         };
         let tls = builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth();
         Ok(MakeRustlsConnect::new(tls))
     }
 
-    /// The verifier of `verify-ca` (`checks` wraps the standard one to not
-    /// check the host name) or of `verify-full`: the standard verifier over
-    /// the trusted authorities, which also trusts a certificate of the CA
-    /// file presented as the server's own ([`Pinned`]).
-    fn verifier(
-        &self,
-        provider: Arc<CryptoProvider>,
-        checks: impl FnOnce(Arc<WebPkiServerVerifier>) -> Arc<dyn ServerCertVerifier>,
-        check_name: bool,
-    ) -> Result<Arc<dyn ServerCertVerifier>, PgError> {
-        let tls_error =
-            |e: rustls::client::VerifierBuilderError| PgError::Tls { endpoint: None, reason: e.to_string() };
-        let Roots::File(path) = &self.roots else {
-            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(system_roots()?), provider).build();
-            return Ok(checks(webpki.map_err(tls_error)?));
+    /// The verifier of `verify-ca` (`check_name` false) or `verify-full`:
+    /// the standard one over the trusted authorities, with the
+    /// certificates of the CA file pinned.
+    fn verifier(&self, provider: Arc<CryptoProvider>, check_name: bool) -> Result<Verifying, PgError> {
+        let (roots, pinned) = match &self.roots {
+            Roots::System => (system_roots()?, Vec::new()),
+            Roots::File(path) => {
+                let pinned = file_certificates(path)?;
+                let mut roots = RootCertStore::empty();
+                for cert in &pinned {
+                    roots.add(cert.clone()).map_err(|e| invalid_ca_file(path, e.to_string()))?;
+                }
+                (roots, pinned)
+            }
         };
-        let pinned = file_certificates(path)?;
-        let mut roots = RootCertStore::empty();
-        for cert in &pinned {
-            roots.add(cert.clone()).map_err(|e| invalid_ca_file(path, e.to_string()))?;
-        }
-        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider).build();
-        Ok(Arc::new(Pinned { verifier: checks(webpki.map_err(tls_error)?), pinned, check_name }))
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| PgError::Tls { endpoint: None, reason: e.to_string() })?;
+        Ok(Verifying { webpki, pinned, check_name })
     }
 }
 

@@ -1,7 +1,7 @@
 //! The certificate verifiers of the TLS modes: none for `prefer` and
-//! `require`, the chain without the host name for `verify-ca`, and the
-//! pinning of a server certificate given in the CA file for both verifying
-//! modes.
+//! `require`; for `verify-ca` and `verify-full` the chain (and the host
+//! name for the latter), with the server certificates of the CA file
+//! pinned.
 
 use std::sync::Arc;
 
@@ -53,65 +53,23 @@ impl ServerCertVerifier for Unverified {
     }
 }
 
-/// `verify-ca`: the standard verifier, except that a certificate issued for
-/// another host name passes. The name is checked after the chain, so a
-/// name mismatch means the chain was good.
+/// The verifier of `verify-ca` and `verify-full`: the standard one (the
+/// chain to a trusted authority), which also takes a certificate issued
+/// for another host name unless `check_name` (`verify-ca`: the name is
+/// checked after the chain, so a name mismatch means the chain was good),
+/// and trusts a certificate of the CA file presented as the server's own,
+/// as libpq does: byte for byte one of `pinned`, within its validity dates
+/// and, with `check_name`, issued for the host connected to. The
+/// handshake's signatures are checked either way, so the server holds the
+/// certificate's key.
 #[derive(Debug)]
-pub(crate) struct ChainOnly(pub(crate) Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for ChainOnly {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// A verifier that also trusts a certificate of the CA file presented as
-/// the server's own, as libpq does: byte for byte one of them, within its
-/// validity dates and, when `check_name`, issued for the host connected to.
-/// The handshake's signatures are checked by `verifier` either way, so the
-/// server holds the certificate's key.
-#[derive(Debug)]
-pub(crate) struct Pinned {
-    pub(crate) verifier: Arc<dyn ServerCertVerifier>,
+pub(crate) struct Verifying {
+    pub(crate) webpki: Arc<WebPkiServerVerifier>,
     pub(crate) pinned: Vec<CertificateDer<'static>>,
     pub(crate) check_name: bool,
 }
 
-impl Pinned {
+impl Verifying {
     /// Checks a pinned certificate's dates and host name.
     fn check(
         &self,
@@ -137,7 +95,7 @@ impl Pinned {
     }
 }
 
-impl ServerCertVerifier for Pinned {
+impl ServerCertVerifier for Verifying {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -146,7 +104,10 @@ impl ServerCertVerifier for Pinned {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.verifier.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+        match self.webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
             Err(rustls::Error::InvalidCertificate(_))
                 if self.pinned.iter().any(|p| p.as_ref() == end_entity.as_ref()) =>
             {
@@ -162,7 +123,7 @@ impl ServerCertVerifier for Pinned {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.verifier.verify_tls12_signature(message, cert, dss)
+        self.webpki.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -171,11 +132,11 @@ impl ServerCertVerifier for Pinned {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.verifier.verify_tls13_signature(message, cert, dss)
+        self.webpki.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.verifier.supported_verify_schemes()
+        self.webpki.supported_verify_schemes()
     }
 }
 
@@ -194,9 +155,12 @@ mod tests {
         params.self_signed(&key).unwrap().der().clone()
     }
 
-    fn pinned(cert: &CertificateDer<'static>, check_name: bool) -> Pinned {
-        let algorithms = rustls::crypto::ring::default_provider().signature_verification_algorithms;
-        Pinned { verifier: Arc::new(Unverified(algorithms)), pinned: vec![cert.clone()], check_name }
+    fn pinned(cert: &CertificateDer<'static>, check_name: bool) -> Verifying {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert.clone()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider).build().unwrap();
+        Verifying { webpki, pinned: vec![cert.clone()], check_name }
     }
 
     #[test]
