@@ -283,3 +283,88 @@ pub fn caused_by<E: std::error::Error + 'static>(
     }
     false
 }
+
+/// The methods every runner built on [`Hosted`] offers its users, for the
+/// runner's `impl` block: the runner keeps its [`Hosted`] in a field named
+/// `hosted`, and `$wait` names the target's wait for other processes (such
+/// as `SqliteTarget::wait_for_projection`).
+#[macro_export]
+macro_rules! hosted_runner_methods {
+    ($wait:literal) => {
+        /// Sets how the runner reads, retries, polls and treats poison
+        /// events; a page of events is also what one unit of the target
+        /// commits.
+        pub fn with_options(mut self, options: $crate::projection::RunnerOptions) -> Self {
+            self.hosted.engine_mut().set_options(options);
+            self
+        }
+
+        /// The last checkpoint this runner committed or read.
+        pub fn checkpoint(&self) -> $crate::Position {
+            self.hosted.engine().checkpoint()
+        }
+
+        #[doc = concat!(
+            "A handle that waits until this runner has committed a position; from another runner or process, use [`",
+            $wait,
+            "`]."
+        )]
+        pub fn waiter(&self) -> $crate::projection::CheckpointWaiter {
+            self.hosted.engine().watch().waiter()
+        }
+
+        /// A handle to read what the runner is doing while it runs.
+        pub fn health(&self) -> $crate::projection::Health {
+            self.hosted.engine().health()
+        }
+
+        /// Takes the projection over as the target stores it (failing with
+        /// [`ProjectionError::Busy`](es_core::ProjectionError::Busy) while
+        /// another runner holds it), handles every event after its
+        /// checkpoint, lets it go, and returns how many events were read.
+        pub async fn catch_up(&mut self) -> Result<u64, $crate::ProjectionError> {
+            self.hosted.catch_up().await
+        }
+
+        /// Takes the projection over (standing by while another runner
+        /// holds it), then catches up and follows new events until `stop`
+        /// resolves. An outage of the target is waited out with the
+        /// options' backoff; a page another runner committed first makes it
+        /// take the projection over again; what retrying cannot fix (a
+        /// poison event under
+        /// [`PoisonPolicy::Stop`](es_core::projection::PoisonPolicy::Stop))
+        /// ends it.
+        pub async fn run(
+            &mut self,
+            stop: impl ::core::future::Future<Output = ()> + Send,
+        ) -> Result<(), $crate::ProjectionError> {
+            self.hosted.run(stop).await
+        }
+
+        /// Empties the read model, moves the checkpoint to the start and
+        /// replays every event, reporting progress after each page.
+        pub async fn rebuild(
+            &mut self,
+            progress: impl FnMut($crate::projection::Progress) + Send,
+        ) -> Result<u64, $crate::ProjectionError> {
+            self.hosted.rebuild(progress).await
+        }
+
+        /// The events this projection parked, oldest first.
+        pub async fn parked(&self) -> Result<Vec<$crate::projection::ParkedEvent>, $crate::ProjectionError> {
+            self.hosted.parked().await
+        }
+
+        /// Hands parked event `id` to the projection once more (after the
+        /// earlier parked events of its stream), in a unit of the target
+        /// that also takes it out of the parked events.
+        pub async fn retry_parked(&mut self, id: u64) -> Result<(), $crate::ProjectionError> {
+            self.hosted.engine_mut().retry_parked(id).await
+        }
+
+        /// Marks parked event `id` as discarded, with the reason.
+        pub async fn discard_parked(&self, id: u64, reason: &str) -> Result<(), $crate::ProjectionError> {
+            self.hosted.discard_parked(id, reason).await
+        }
+    };
+}

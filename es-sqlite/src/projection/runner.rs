@@ -1,15 +1,14 @@
 //! [`SqliteProjectionRunner`]: one projection's runner, reading any store
 //! and committing in a SQLite file.
 
-use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
+use es_core::EventStore;
 use es_core::admin::ProjectionAdmin;
 use es_core::backend::{Engine, Host, Hosted};
-use es_core::projection::{CheckpointWaiter, Health, ParkedEvent, Progress, ProjectionError, RunnerOptions};
-use es_core::{EventStore, Position};
+use es_core::projection::ProjectionError;
 
 use crate::database::Database;
 use crate::projection::sink::{SqliteSink, lock};
@@ -128,71 +127,10 @@ impl<P: SqliteProjection, S: EventStore + 'static> SqliteProjectionRunner<P, S> 
         self
     }
 
-    /// Sets how the runner reads, retries, polls and treats poison events;
-    /// a page of events is also what one transaction commits.
-    pub fn with_options(mut self, options: RunnerOptions) -> Self {
-        self.hosted.engine_mut().set_options(options);
-        self
-    }
+    es_core::hosted_runner_methods!("SqliteTarget::wait_for_projection");
 
     /// The projection.
     pub fn projection(&self) -> MutexGuard<'_, P> {
         lock(self.hosted.engine().projection())
-    }
-
-    /// The last checkpoint this runner committed or read.
-    pub fn checkpoint(&self) -> Position {
-        self.hosted.engine().checkpoint()
-    }
-
-    /// A handle that waits until this runner has committed a position; from
-    /// another runner or process, use [`SqliteTarget::wait_for_projection`].
-    pub fn waiter(&self) -> CheckpointWaiter {
-        self.hosted.engine().watch().waiter()
-    }
-
-    /// A handle to read what the runner is doing while it runs.
-    pub fn health(&self) -> Health {
-        self.hosted.engine().health()
-    }
-
-    /// Takes the checkpoint over as the target stores it (another process
-    /// may have moved it), then handles every event after it, and returns
-    /// how many were read.
-    pub async fn catch_up(&mut self) -> Result<u64, ProjectionError> {
-        self.hosted.catch_up().await
-    }
-
-    /// Catches up and follows new events until `stop` resolves. A database
-    /// that stays locked by another connection past the busy timeout is
-    /// waited out with backoff; a page another runner committed first makes
-    /// it take the checkpoint over again; what retrying cannot fix (a
-    /// poison event under
-    /// [`PoisonPolicy::Stop`](es_core::projection::PoisonPolicy::Stop)) ends
-    /// it.
-    pub async fn run(&mut self, stop: impl Future<Output = ()> + Send) -> Result<(), ProjectionError> {
-        self.hosted.run(stop).await
-    }
-
-    /// Empties the read model, moves the checkpoint to the start and
-    /// replays every event, reporting progress after each page.
-    pub async fn rebuild(&mut self, progress: impl FnMut(Progress) + Send) -> Result<u64, ProjectionError> {
-        self.hosted.rebuild(progress).await
-    }
-
-    /// The events this projection parked, oldest first.
-    pub async fn parked(&self) -> Result<Vec<ParkedEvent>, ProjectionError> {
-        self.hosted.parked().await
-    }
-
-    /// Hands parked event `id` to the projection once more, in a
-    /// transaction that also takes it out of the parked events.
-    pub async fn retry_parked(&mut self, id: u64) -> Result<(), ProjectionError> {
-        self.hosted.engine_mut().retry_parked(id).await
-    }
-
-    /// Marks parked event `id` as discarded, with the reason.
-    pub async fn discard_parked(&self, id: u64, reason: &str) -> Result<(), ProjectionError> {
-        self.hosted.discard_parked(id, reason).await
     }
 }
