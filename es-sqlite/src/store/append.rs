@@ -48,18 +48,15 @@ impl Append {
         let actual = head.map_or(Ok(0), |(version, _)| unsigned(version, "version", &stream_id, 0))?;
         let command_id = metadata.command_id.as_deref().filter(|_| !events.is_empty());
         if let Some(command_id) = command_id {
-            let committed =
-                tx.prepare_cached(include_str!("sql/command_versions.sql"))?.exists((&stream_id, command_id))?;
-            if committed {
-                return Err(Error::DuplicateCommand { stream_id, command_id: command_id.to_owned() });
-            }
-            let elsewhere: Option<String> = tx
+            let committed_on: Option<String> = tx
                 .prepare_cached(include_str!("sql/command_stream.sql"))?
-                .query_row([command_id], |row| row.get(0))
+                .query_row((command_id, &stream_id), |row| row.get(0))
                 .optional()?;
-            if let Some(committed_on) = elsewhere {
-                let command_id = command_id.to_owned();
-                return Err(Error::CommandIdTaken { stream_id, command_id, committed_on });
+            let command_id = command_id.to_owned();
+            match committed_on {
+                Some(on) if on == stream_id => return Err(Error::DuplicateCommand { stream_id, command_id }),
+                Some(committed_on) => return Err(Error::CommandIdTaken { stream_id, command_id, committed_on }),
+                None => {}
             }
         }
         if !expected.admits(actual) {
